@@ -1,0 +1,28 @@
+// Deterministic JSON encoding of output records (SPEC §5): fixed key order,
+// integers for money and times, 6-place decimal strings. Pure functions;
+// any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "alliance/core/output_record.h"
+
+namespace alliance {
+
+/// The output a record goes to.
+enum class OutputKind : std::uint8_t { kSettlements = 0, kMetrics = 1, kStatements = 2, kDlq = 3 };
+OutputKind output_kind(const OutputRecord& r);
+std::string_view to_string(OutputKind k);
+
+/// Encodes the record body without `emitted_at` (what the outbox stores).
+std::string encode_record(const OutputRecord& r);
+/// Appends `"emitted_at":<ms>` as the last field of an encoded record.
+std::string stamp_emitted_at(std::string_view encoded, std::int64_t emitted_at_ms);
+
+std::string base64_encode(std::string_view bytes);
+/// Appends `s` as a JSON string literal (quotes, escapes) to `out`.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace alliance

@@ -1,0 +1,108 @@
+// Byte-level encodings shared by state keys and state values: big-endian
+// integers (so keys sort by time), length-prefixed strings. Pure; any thread.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace alliance {
+
+/// Appends `v` big-endian with the sign bit flipped, so signed values sort
+/// numerically as bytes.
+inline void put_be64(std::string& out, std::int64_t v) {
+  auto u = static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63);
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((u >> (i * 8)) & 0xff));
+}
+
+inline std::int64_t get_be64(std::string_view in) {
+  std::uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  return static_cast<std::int64_t>(u ^ (std::uint64_t{1} << 63));
+}
+
+/// Thrown by ByteReader on truncated or corrupt state values; the state
+/// store turns it into a "corrupt state" error naming the column family.
+struct CorruptState : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Writes a state value: fixed-width integers and length-prefixed strings.
+class ByteWriter {
+ public:
+  ByteWriter& i64(std::int64_t v) {
+    char b[8];
+    std::memcpy(b, &v, 8);
+    out_.append(b, 8);
+    return *this;
+  }
+  ByteWriter& u8(std::uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  ByteWriter& str(std::string_view s) {
+    i64(static_cast<std::int64_t>(s.size()));
+    out_.append(s);
+    return *this;
+  }
+  ByteWriter& opt_str(const std::optional<std::string>& s) {
+    u8(s ? 1 : 0);
+    if (s) str(*s);
+    return *this;
+  }
+  ByteWriter& opt_i64(const std::optional<std::int64_t>& v) {
+    u8(v ? 1 : 0);
+    if (v) i64(*v);
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+/// Reads what ByteWriter wrote; throws CorruptState past the end.
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  std::int64_t i64() {
+    need(8);
+    std::int64_t v;
+    std::memcpy(&v, in_.data() + pos_, 8);
+    pos_ += 8;
+    return v;
+  }
+  std::uint8_t u8() {
+    need(1);
+    return static_cast<std::uint8_t>(in_[pos_++]);
+  }
+  std::string str() {
+    const std::int64_t n = i64();
+    if (n < 0) throw CorruptState("negative string length");
+    need(static_cast<std::size_t>(n));
+    std::string s(in_.substr(pos_, static_cast<std::size_t>(n)));
+    pos_ += static_cast<std::size_t>(n);
+    return s;
+  }
+  std::optional<std::string> opt_str() {
+    if (u8() == 0) return std::nullopt;
+    return str();
+  }
+  std::optional<std::int64_t> opt_i64() {
+    if (u8() == 0) return std::nullopt;
+    return i64();
+  }
+  [[nodiscard]] bool done() const { return pos_ == in_.size(); }
+
+ private:
+  void need(std::size_t n) const {
+    if (pos_ + n > in_.size()) throw CorruptState("truncated state value");
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace alliance

@@ -1,0 +1,61 @@
+// The three input events of SPEC §2 as validated values. An Event owns its
+// strings; it is built by the codec and read by the core on one thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "alliance/core/event_time.h"
+#include "alliance/core/money.h"
+
+namespace alliance {
+
+/// Input kinds in their tie-break order for equal timestamps (SPEC §3.1).
+enum class EventKind : std::uint8_t { kClick = 0, kReferral = 1, kOrder = 2 };
+
+std::string_view to_string(EventKind k);
+std::optional<EventKind> event_kind_from(std::string_view s);
+
+enum class OrderStatus : std::uint8_t { kPending, kCompleted, kCancelled, kRefunded };
+std::string_view to_string(OrderStatus s);
+std::optional<OrderStatus> order_status_from(std::string_view s);
+
+struct Click {
+  std::string campaign_id;
+  std::string source;
+  std::optional<std::string> partner_id;
+  std::optional<std::string> course_id;
+  std::optional<std::string> session_id;
+};
+
+struct Referral {
+  std::string partner_id;
+  std::optional<std::string> referrer_id;
+  std::optional<std::string> referral_code;
+  std::optional<std::string> campaign_id;
+};
+
+struct Order {
+  std::string order_id;
+  OrderStatus status = OrderStatus::kPending;
+  MinorUnits amount_minor = 0;
+  std::string currency;
+  std::optional<std::string> course_id;
+  std::optional<std::string> payment_id;
+  std::optional<std::string> referral_code;
+  std::optional<MinorUnits> refund_minor;
+  std::optional<std::string> campaign_id;
+};
+
+struct Event {
+  std::string event_id;
+  TimestampMs ts = 0;
+  std::string user_id;
+  std::variant<Click, Referral, Order> body;
+
+  [[nodiscard]] EventKind kind() const { return static_cast<EventKind>(body.index()); }
+};
+
+}  // namespace alliance

@@ -1,0 +1,104 @@
+// Event-time tumbling windows and the running per-campaign record behind the
+// campaign-metrics topic (SPEC §3.7, §5.2). Owned by the Processor; called
+// only from the core's thread.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "alliance/core/output_record.h"
+#include "alliance/core/state_table.h"
+#include "alliance/core/topology.h"
+
+namespace alliance {
+
+enum class Dim : std::uint8_t { kSource = 0, kCampaign = 1, kPartner = 2 };
+std::string_view to_string(Dim d);
+
+/// What one event adds to one dimension key.
+struct MetricDelta {
+  std::int64_t clicks = 0;
+  std::int64_t referrals = 0;
+  std::int64_t orders = 0;
+  std::int64_t conversions_micros = 0;
+  MinorUnits revenue_minor = 0;
+  MinorUnits refunds_minor = 0;
+  std::string currency;      // empty when the delta carries no money
+  bool counts_user = true;   // refunds do not make a user active in a window
+};
+
+struct MoneyTotals {
+  MinorUnits revenue_minor = 0;
+  MinorUnits refunds_minor = 0;
+};
+
+/// One (dimension, key, window) aggregate; also the running "all" one.
+struct WindowAggregate {
+  std::int64_t clicks = 0;
+  std::int64_t referrals = 0;
+  std::int64_t orders = 0;
+  std::int64_t conversions_micros = 0;
+  std::int64_t late_events = 0;
+  std::int64_t unique_users = 0;  // exact: users_ holds the members
+  std::set<std::string> users;    // windows only; "all" counts via campaign_users_
+  std::map<std::string, MoneyTotals> money;  // by currency
+  std::int64_t buyers = 0;         // "all" only
+  std::int64_t repeat_buyers = 0;  // "all" only
+  TimestampMs as_of = 0;           // "all" only: newest event time applied
+};
+
+/// A campaign's relation to one user, for all-time unique users and buyers.
+struct CampaignUser {
+  std::int64_t completed_orders = 0;
+};
+
+class MetricWindows {
+ public:
+  explicit MetricWindows(const Topology& topology);
+
+  /// Applies `delta` for `user` at event time `ts` to (dim, key) in every
+  /// window size; a window already final (end <= watermark) is skipped and
+  /// the event counted late in the window holding `stream_time`.
+  /// Returns true when the event was late for at least one window size.
+  bool apply(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
+             const MetricDelta& delta, TimestampMs watermark, TimestampMs stream_time);
+
+  /// Applies `delta` to the campaign's running "all" record. `new_order`
+  /// marks a completed order credited to the campaign (buyers, repeat buyers).
+  void apply_all(const std::string& campaign, const std::string& user, TimestampMs ts,
+                 const MetricDelta& delta, bool new_order);
+
+  /// Emits and drops every window whose end <= watermark (final: true).
+  void finalize(TimestampMs watermark, std::vector<OutputRecord>& out);
+  /// Emits one running record per changed window / campaign since last call.
+  void emit_running(std::vector<OutputRecord>& out);
+  /// End of input: the final "all" records.
+  void finish(std::vector<OutputRecord>& out);
+
+  [[nodiscard]] std::size_t open_windows() const { return windows_.size(); }
+
+  StateTable<WindowAggregate>& windows() { return windows_; }
+  StateTable<WindowAggregate>& campaigns() { return campaigns_; }
+  StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>>& campaign_users() {
+    return campaign_users_;
+  }
+
+ private:
+  void emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
+                   std::vector<OutputRecord>& out) const;
+  void emit_campaign(const std::string& campaign, const WindowAggregate& agg, bool final,
+                     std::vector<OutputRecord>& out) const;
+
+  const Topology& topology_;
+  StateTable<WindowAggregate> windows_;    // key: encode_window_key()
+  StateTable<WindowAggregate> campaigns_;  // key: campaign id ("all" records)
+  StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>> campaign_users_;
+  std::set<std::string> dirty_windows_;
+  std::set<std::string> dirty_campaigns_;
+};
+
+/// Window keys sort by window end, then size, dimension and key.
+std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key);
+
+}  // namespace alliance

@@ -1,0 +1,60 @@
+// The lifecycle state of one order and what it accrued (SPEC §3.6). Values
+// owned by the Processor's order table; core thread only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alliance/core/event_time.h"
+#include "alliance/core/metric_windows.h"
+#include "alliance/core/money.h"
+
+namespace alliance {
+
+enum class OrderPhase : std::uint8_t {
+  kPending = 0,
+  kCompleted = 1,
+  kCancelled = 2,          // cancelled (before or after completion): closed
+  kClosedUncompleted = 3,  // refunded before completion: closed
+};
+
+/// What one partner accrued on the order, and how much has been reversed.
+struct PartnerShare {
+  std::string partner_id;
+  std::optional<std::string> campaign_id;
+  std::optional<std::string> contract_id;
+  std::int64_t weight_micros = 0;
+  MinorUnits attributed_minor = 0;
+  std::optional<MinorUnits> commission_minor;
+  MinorUnits reversed_minor = 0;             // cumulative, positive
+  MinorUnits commission_reversed_minor = 0;  // cumulative, positive
+};
+
+/// What one metric key (source, campaign or partner) was credited, for refunds.
+struct DimShare {
+  Dim dim = Dim::kSource;
+  std::string key;
+  MinorUnits amount_minor = 0;
+  MinorUnits reversed_minor = 0;
+};
+
+struct OrderState {
+  OrderPhase phase = OrderPhase::kPending;
+  std::string currency;
+  MinorUnits amount_minor = 0;
+  TimestampMs completed_ts = 0;
+  std::string model;
+  MinorUnits refunded_minor = 0;      // cumulative refunds r_k
+  std::int64_t applied_reversals = 0;  // k of the last cancel/refund applied
+  std::vector<PartnerShare> partners;  // sorted by partner id
+  std::vector<DimShare> dims;
+};
+
+/// The partner's cumulative reversal after cumulative refunds r of amount A:
+/// floor(b·r/A) (SPEC §3.6).
+inline MinorUnits cumulative_reversal(MinorUnits accrued, MinorUnits refunded, MinorUnits amount) {
+  return amount == 0 ? accrued : floor_div128(static_cast<__int128>(accrued) * refunded, amount);
+}
+
+}  // namespace alliance

@@ -1,0 +1,78 @@
+// Typed output records of SPEC §5, produced by the core and encoded to JSON
+// by the codec. Plain values; any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "alliance/core/dead_letter.h"
+#include "alliance/core/event_time.h"
+#include "alliance/core/money.h"
+
+namespace alliance {
+
+/// SPEC §5.1: one accrual or reversal of one partner for one order.
+struct SettlementRecord {
+  std::string record_id;  // <order_id>:<kind>:<n>:<partner_id>
+  bool reversal = false;
+  std::string order_id;
+  std::string user_id;
+  std::string partner_id;
+  std::optional<std::string> campaign_id;
+  std::string model;            // model name, or "referral_code" for precedence
+  std::int64_t weight_micros = 0;  // the partner's summed weight, 6 places
+  MinorUnits attributed_minor = 0;  // negative for reversals
+  std::optional<MinorUnits> commission_minor;
+  std::string currency;
+  TimestampMs event_ts = 0;
+  std::string period;
+  std::optional<std::string> contract_id;
+};
+
+/// SPEC §5.2: the numbers of one (dimension, key, window, currency).
+struct MetricRecord {
+  std::string dim;   // source | campaign | partner
+  std::string key;
+  TimestampMs window_start = 0;
+  TimestampMs window_end = 0;
+  DurationMs window_size = 0;  // 0: the running "all" record
+  std::int64_t clicks = 0;
+  std::int64_t unique_users = 0;
+  std::int64_t referrals = 0;
+  std::int64_t orders = 0;
+  std::int64_t conversions_micros = 0;
+  MinorUnits revenue_minor = 0;
+  MinorUnits refunds_minor = 0;
+  std::optional<std::string> currency;  // null: the window saw no money yet
+  std::int64_t late_events = 0;
+  bool final = false;
+  // Only on window_size "all" (campaign dimension).
+  std::int64_t buyers = 0;
+  std::int64_t repeat_buyers = 0;
+  std::optional<MinorUnits> cost_minor;
+};
+
+/// SPEC §5.3: a partner's totals for one settlement day and currency.
+struct StatementRecord {
+  std::string partner_id;
+  std::string period;
+  std::string currency;
+  std::int64_t revision = 1;
+  MinorUnits accrued_minor = 0;
+  MinorUnits reversed_minor = 0;  // sum of reversal records: <= 0
+  MinorUnits net_minor = 0;
+  std::optional<MinorUnits> commission_minor;  // null: partner has no contract
+  MinorUnits pool_share_minor = 0;
+  std::int64_t records = 0;
+  std::string digest;
+  bool final = false;
+};
+
+/// One message for an output topic: its Kafka key and typed body.
+struct OutputRecord {
+  std::string key;
+  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter> body;
+};
+
+}  // namespace alliance

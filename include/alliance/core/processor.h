@@ -1,0 +1,105 @@
+// The pure core of alliance: takes validated events (and codec rejects) in
+// processing order, keeps all state, and returns output records and state
+// changes. No I/O, no clock, no threads: replay and the Kafka runtime drive
+// the same Processor. One Processor per partition group; it must be used
+// from a single thread at a time.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alliance/core/dead_letter.h"
+#include "alliance/core/event.h"
+#include "alliance/core/metric_windows.h"
+#include "alliance/core/order_state.h"
+#include "alliance/core/output_record.h"
+#include "alliance/core/settlement_ledger.h"
+#include "alliance/core/state_table.h"
+#include "alliance/core/topology.h"
+#include "alliance/core/touchpoints.h"
+
+namespace alliance {
+
+/// Counters the adapters export as metrics and summaries.
+struct ProcessorStats {
+  std::map<std::string, std::int64_t> events_by_kind;   // valid events processed
+  std::map<std::string, std::int64_t> dead_letters_by_reason;
+  std::int64_t duplicates = 0;               // same event_id seen before
+  std::int64_t duplicate_transitions = 0;    // second completion, pending after completion
+  std::int64_t late_events = 0;
+  std::int64_t unattributed_orders = 0;
+  std::int64_t unknown_partner_records = 0;  // accruals for partners without a contract entry
+  std::int64_t settlement_records = 0;
+  std::int64_t metric_records = 0;
+  std::int64_t statement_records = 0;
+};
+
+/// Meta state: stream time and emission tick.
+struct ProcessorClock {
+  TimestampMs stream_time = 0;  // largest event time processed
+  std::int64_t emit_tick = 0;   // stream_time / emit_interval at the last emission
+  std::int64_t sweep_tick = 0;  // stream_time / 1h at the last expiry sweep
+  bool finished = false;
+};
+
+class Processor {
+ public:
+  explicit Processor(const Topology& topology);
+
+  /// Processes one valid event read at `pos`; `raw` is kept only for a
+  /// dead letter raised by the core (refund_exceeds_amount, …).
+  void process(const Event& event, const SourcePosition& pos, std::string_view raw);
+  /// Publishes a codec reject to the dead-letter output and counts it.
+  void reject(DeadLetter dl);
+  /// End of input (file replay): watermark to +infinity, all finals.
+  void finish();
+
+  /// Output records produced since the last call, in production order.
+  std::vector<OutputRecord> take_outputs() { return std::move(out_); }
+
+  [[nodiscard]] const ProcessorStats& stats() const { return stats_; }
+  [[nodiscard]] TimestampMs watermark() const;
+  [[nodiscard]] const ProcessorClock& clock() const { return clock_; }
+
+  // State tables, for the state store adapter (persist / restore).
+  StateTable<UserTouchpoints, std::unordered_map<std::string, UserTouchpoints>>& users() { return users_; }
+  StateTable<OrderState, std::unordered_map<std::string, OrderState>>& orders() { return orders_; }
+  StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>>& dedupe() { return dedupe_; }
+  StateTable<std::string>& learned_codes() { return learned_codes_; }
+  MetricWindows& metrics() { return metrics_; }
+  SettlementLedger& ledger() { return ledger_; }
+  ProcessorClock& mutable_clock() { return clock_; }
+  void after_restore() { ledger_.reindex(); }
+
+ private:
+  void on_click(const Event& e, const Click& c);
+  void on_referral(const Event& e, const Referral& r);
+  void on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
+  void complete(const Event& e, const Order& o, OrderState& st);
+  void reverse(const Event& e, OrderState& st, MinorUnits new_refunded);
+  bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
+              const MetricDelta& delta, bool new_order);
+  void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
+                        std::string_view raw);
+  void emit_settlement(SettlementRecord r);
+  void advance(TimestampMs ts);
+  void sweep();
+  void count_outputs(std::size_t from);
+
+  const Topology& topology_;
+  ProcessorClock clock_;
+  StateTable<UserTouchpoints, std::unordered_map<std::string, UserTouchpoints>> users_;
+  StateTable<OrderState, std::unordered_map<std::string, OrderState>> orders_;
+  StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>> dedupe_;
+  StateTable<std::string> learned_codes_;  // referral code -> partner, from referral events
+  MetricWindows metrics_;
+  SettlementLedger ledger_;
+  ProcessorStats stats_;
+  std::vector<OutputRecord> out_;
+  bool event_late_ = false;  // set by credit() while one event is processed
+};
+
+}  // namespace alliance

@@ -1,0 +1,57 @@
+// A keyed table of core state that remembers which keys changed since the
+// state store last drained it. Owned by one core component; single thread.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+namespace alliance {
+
+/// `Map` is std::map where iteration order matters (windows, ledgers: output
+/// order must be deterministic) and std::unordered_map for point lookups.
+template <class V, class Map = std::map<std::string, V>>
+class StateTable {
+ public:
+  V* find(const std::string& k) {
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  const V* find(const std::string& k) const {
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  /// Returns the value for `k` (default-constructed if new), marked changed.
+  V& upsert(const std::string& k) {
+    changed_.insert(k);
+    return map_[k];
+  }
+  void erase(const std::string& k) {
+    if (map_.erase(k) != 0) changed_.insert(k);
+  }
+  typename Map::iterator erase(typename Map::iterator it) {
+    changed_.insert(it->first);
+    return map_.erase(it);
+  }
+  /// Restores a persisted entry without marking it changed.
+  void restore(std::string k, V v) { map_.insert_or_assign(std::move(k), std::move(v)); }
+
+  /// Calls f(key, value or nullptr when erased) for every changed key, then forgets them.
+  template <class F>
+  void drain_changes(F&& f) {
+    for (const auto& k : changed_) f(k, find(k));
+    changed_.clear();
+  }
+
+  [[nodiscard]] const Map& map() const { return map_; }
+  [[nodiscard]] std::size_t size() const { return map_.size(); }
+  [[nodiscard]] auto begin() { return map_.begin(); }
+  [[nodiscard]] auto end() { return map_.end(); }
+
+ private:
+  Map map_;
+  std::set<std::string> changed_;
+};
+
+}  // namespace alliance

@@ -1,0 +1,104 @@
+// Typed topology configuration (SPEC §7). Built once by the config loader,
+// then read-only: safe to share between threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alliance/core/event_time.h"
+#include "alliance/core/money.h"
+
+namespace alliance {
+
+enum class AttributionModel : std::uint8_t {
+  kLastTouch,
+  kFirstTouch,
+  kLinear,
+  kPositionBased,
+  kTimeDecay
+};
+std::string_view to_string(AttributionModel m);
+std::optional<AttributionModel> attribution_model_from(std::string_view s);
+
+enum class ContractType : std::uint8_t { kPercent, kFlat, kTiered };
+
+struct Tier {
+  std::optional<MinorUnits> up_to_minor;  // inclusive; absent on the last tier
+  std::int64_t rate_bp = 0;
+};
+
+struct Contract {
+  std::string id;
+  ContractType type = ContractType::kPercent;
+  std::int64_t rate_bp = 0;                 // percent
+  MinorUnits per_conversion_minor = 0;      // flat
+  std::vector<Tier> tiers;                  // tiered
+};
+
+struct PartnerConfig {
+  std::string id;
+  std::vector<std::string> referral_codes;
+  std::optional<Contract> contract;
+};
+
+struct PoolMember {
+  std::string partner_id;
+  std::int64_t weight = 0;
+};
+
+struct PoolConfig {
+  std::string id;
+  std::string campaign_id;
+  std::int64_t pool_bp = 0;
+  std::vector<PoolMember> members;
+};
+
+struct CampaignConfig {
+  std::string id;
+  std::optional<MinorUnits> cost_minor;
+  std::string currency;  // the currency of cost_minor
+};
+
+struct Topology {
+  std::string name;
+  struct {
+    std::string clicks = "alliance.clicks";
+    std::string referrals = "alliance.referrals";
+    std::string orders = "alliance.orders";
+  } inputs;
+  struct {
+    std::string metrics = "alliance.campaign-metrics";
+    std::string settlements = "alliance.settlements";
+    std::string statements = "alliance.settlement-statements";
+    std::string dlq = "alliance.dlq";
+  } outputs;
+  AttributionModel model = AttributionModel::kLastTouch;
+  DurationMs lookback = 30 * kMsPerDay;
+  DurationMs half_life = 7 * kMsPerDay;
+  std::size_t max_touchpoints = 50;
+  std::vector<DurationMs> windows{60'000, 3'600'000};
+  DurationMs grace = 5'000;
+  DurationMs dedupe_retention = 7 * kMsPerDay;
+  DurationMs emit_interval = 1'000;  // event time between running updates
+  DurationMs window_retention = kMsPerDay;  // keep closed windows for late counts
+  DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC
+  std::string settlement_tz = "UTC";
+  std::string default_currency = "USD";
+  std::vector<CampaignConfig> campaigns;
+  std::vector<PartnerConfig> partners;
+  std::vector<PoolConfig> pools;
+
+  // Derived lookups, filled by index().
+  std::map<std::string, std::size_t> partner_index;
+  std::map<std::string, std::size_t> campaign_index;
+  std::map<std::string, std::string> code_owner;  // referral code -> partner id
+
+  /// Rebuilds the derived lookups; call after editing the vectors.
+  void index();
+  [[nodiscard]] const PartnerConfig* partner(const std::string& id) const;
+  [[nodiscard]] const CampaignConfig* campaign(const std::string& id) const;
+};
+
+}  // namespace alliance

@@ -1,0 +1,57 @@
+// Per-user touchpoint history (SPEC §3.2). A UserTouchpoints value is owned
+// by the core's user table and touched only by the core's thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "alliance/core/event.h"
+
+namespace alliance {
+
+/// One click or referral that may later earn credit for an order.
+struct Touchpoint {
+  TimestampMs ts = 0;
+  std::string event_id;
+  EventKind kind = EventKind::kClick;
+  std::string campaign_id;  // empty: none (a referral without campaign)
+  std::string source;       // a referral's source is "referral"
+  std::string partner_id;   // empty: unpartnered
+
+  friend bool operator==(const Touchpoint&, const Touchpoint&) = default;
+};
+
+/// Chronological order with the event-id tie-break of SPEC §3.2.
+inline bool chronologically_before(const Touchpoint& a, const Touchpoint& b) {
+  return a.ts != b.ts ? a.ts < b.ts : a.event_id < b.event_id;
+}
+
+/// A user's touchpoints, newest first, bounded by `max_touchpoints` and by
+/// `lookback` before the newest event time seen for the user.
+class UserTouchpoints {
+ public:
+  /// Notes an event of the user at `ts` (any kind) and prunes.
+  void observe(TimestampMs ts, std::size_t max_touchpoints, DurationMs lookback);
+  /// Adds a touchpoint (keeping newest-first order), then prunes.
+  void add(Touchpoint tp, std::size_t max_touchpoints, DurationMs lookback);
+  /// Touchpoints with T - lookback <= ts <= T, chronological.
+  [[nodiscard]] std::vector<Touchpoint> eligible(TimestampMs t, DurationMs lookback) const;
+
+  [[nodiscard]] const std::vector<Touchpoint>& newest_first() const { return items_; }
+  [[nodiscard]] TimestampMs newest_ts() const { return newest_ts_; }
+  [[nodiscard]] bool empty() const { return items_.empty(); }
+
+  /// For state restore only.
+  void restore(TimestampMs newest_ts, std::vector<Touchpoint> newest_first) {
+    newest_ts_ = newest_ts;
+    items_ = std::move(newest_first);
+  }
+
+ private:
+  void prune(std::size_t max_touchpoints, DurationMs lookback);
+
+  TimestampMs newest_ts_ = 0;
+  std::vector<Touchpoint> items_;
+};
+
+}  // namespace alliance

@@ -1,0 +1,46 @@
+// The state changes of one batch: per column family, keys with their new
+// value or a deletion. Produced from the Processor's tables, written to
+// RocksDB in one WriteBatch and, encoded, to the changelog. Plain values.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace alliance {
+
+/// One column family per kind of state. Key encodings (docs/STATE.md):
+/// users/orders/dedupe/codes by id; windows by big-endian window end, size,
+/// dimension, key (so expiry scans run in time order); statements by
+/// period, partner, currency; outbox by big-endian sequence number.
+enum class Cf : std::uint8_t {
+  kUsers = 0,
+  kOrders,
+  kDedupe,
+  kCodes,
+  kWindows,
+  kCampaigns,
+  kCampaignUsers,
+  kStatements,
+  kVolumes,
+  kMeta,
+  kOutbox,
+};
+inline constexpr std::size_t kCfCount = 11;
+std::string_view cf_name(Cf cf);
+
+struct StateChange {
+  Cf cf;
+  std::string key;
+  std::optional<std::string> value;  // nullopt: delete
+};
+
+using StateChanges = std::vector<StateChange>;
+
+/// Changelog framing of a batch's changes (replayable into an empty store).
+std::string encode_changelog(const StateChanges& changes);
+StateChanges decode_changelog(std::string_view bytes);
+
+}  // namespace alliance

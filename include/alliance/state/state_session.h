@@ -1,0 +1,56 @@
+// Binds a Processor to a StateStore (SPEC §4, §6): restores the state, then
+// commits each batch — state changes, input positions and the batch's output
+// records (the outbox) — in one atomic write, and deletes outbox records once
+// the sink has acknowledged them. Single thread, the core's.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "alliance/codec/record_encoder.h"
+#include "alliance/core/processor.h"
+#include "alliance/state/state_store.h"
+
+namespace alliance {
+
+/// An output record waiting in the outbox: encoded without emitted_at, so a
+/// resend after a crash is byte-identical apart from that field.
+struct OutboxEntry {
+  std::int64_t seq = 0;
+  OutputKind kind = OutputKind::kDlq;
+  std::string key;
+  std::string body;
+};
+
+using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
+
+class StateSession {
+ public:
+  /// Restores every table of `p` from `store`.
+  StateSession(StateStore& store, Processor& p);
+
+  /// Commits the Processor's changes, `meta` (input positions) and `outputs`
+  /// atomically; returns the outputs as outbox entries to publish.
+  std::vector<OutboxEntry> commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta);
+  /// Outbox entries committed but not acknowledged (resend after a restart).
+  std::vector<OutboxEntry> pending();
+  /// Removes published entries from the outbox, with `meta` (sink positions), atomically.
+  void acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta);
+
+  [[nodiscard]] std::optional<std::string> meta(const std::string& key) { return store_.get(Cf::kMeta, key); }
+  /// The encoded changes of every commit are handed here (the changelog).
+  void set_changelog(std::function<void(const StateChanges&)> fn) { changelog_ = std::move(fn); }
+
+ private:
+  StateStore& store_;
+  Processor& processor_;
+  std::int64_t next_seq_ = 0;
+  std::function<void(const StateChanges&)> changelog_;
+};
+
+/// Drops the Processor's change tracking (runs without a state store).
+void discard_changes(Processor& p);
+
+}  // namespace alliance

@@ -1,0 +1,67 @@
+// The key-value store under the core's state: column families of
+// StateChanges, written in atomic batches. Two implementations: memory
+// (tests) and RocksDB (product). An instance is used by one thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "alliance/state/state_changes.h"
+
+namespace alliance {
+
+/// A state directory that cannot be used: corrupt, foreign, written by
+/// another topology, or a failed write (disk full). what() says which
+/// directory, what is wrong and how to fix it.
+class StateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  /// Applies every change of `batch` atomically and durably, or none (throws StateError).
+  virtual void write(const StateChanges& batch) = 0;
+  [[nodiscard]] virtual std::optional<std::string> get(Cf cf, const std::string& key) = 0;
+  /// Visits every entry of `cf` in key order.
+  virtual void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+};
+
+/// std::map per column family. For tests and for replay without --state.
+class MemoryStateStore final : public StateStore {
+ public:
+  void write(const StateChanges& batch) override;
+  [[nodiscard]] std::optional<std::string> get(Cf cf, const std::string& key) override;
+  void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override;
+
+ private:
+  std::array<std::map<std::string, std::string>, kCfCount> cfs_;
+};
+
+struct RocksOptions {
+  std::size_t block_cache_bytes = 64u << 20;   // one LRU cache shared by all column families
+  std::size_t write_buffer_bytes = 64u << 20;  // memtables of all column families together
+  bool sync = true;                            // fsync the WAL on every batch
+};
+
+/// Opens (or creates) a RocksDB state directory. `fingerprint` identifies
+/// the topology (name and content digest); a directory written under another
+/// fingerprint is refused with a StateError.
+std::unique_ptr<StateStore> open_rocks_store(const std::string& dir, const std::string& fingerprint,
+                                             const RocksOptions& options = {});
+
+/// Size figures of a RocksDB store (for benchmarks and metrics).
+struct RocksStats {
+  std::uint64_t live_sst_bytes = 0;
+  std::uint64_t memtable_bytes = 0;
+  std::uint64_t block_cache_usage = 0;
+  std::uint64_t pending_compaction_bytes = 0;
+};
+RocksStats rocks_stats(StateStore& store);
+
+}  // namespace alliance

@@ -1,0 +1,376 @@
+#include "alliance/codec/event_decoder.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "alliance/core/event_time.h"
+
+namespace alliance {
+
+namespace ondemand = simdjson::ondemand;
+
+namespace {
+
+/// A known field's value, captured while iterating the object once.
+struct Field {
+  enum class Type { kAbsent, kNull, kString, kInt, kNonInteger, kTooBig, kOther } type = Type::kAbsent;
+  std::string str;
+  std::int64_t num = 0;
+};
+
+constexpr std::array<std::string_view, 17> kKnownFields{
+    "type",       "event_id",    "ts",            "user_id",  "campaign_id",  "source",
+    "partner_id", "course_id",   "session_id",    "referrer_id", "referral_code", "order_id",
+    "status",     "amount_minor", "currency",     "payment_id", "refund_minor"};
+constexpr std::size_t kFieldCount = kKnownFields.size();
+
+int field_index(std::string_view key) {
+  for (std::size_t i = 0; i < kFieldCount; ++i)
+    if (kKnownFields[i] == key) return static_cast<int>(i);
+  return -1;
+}
+
+/// Walks a value completely so malformed JSON anywhere is an error, even in
+/// fields the contract ignores.
+simdjson::error_code validate(ondemand::value v, int depth) {
+  if (depth > 64) return simdjson::DEPTH_ERROR;
+  ondemand::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case ondemand::json_type::object: {
+      ondemand::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      for (auto f : o) {
+        ondemand::field field;
+        if (auto e = std::move(f).get(field)) return e;
+        std::string_view k;
+        if (auto e = field.unescaped_key().get(k)) return e;
+        if (auto e = validate(field.value(), depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::array: {
+      ondemand::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto el : a) {
+        ondemand::value x;
+        if (auto e = std::move(el).get(x)) return e;
+        if (auto e = validate(x, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s);
+    }
+    case ondemand::json_type::number: {
+      double d;
+      return v.get_double().get(d);
+    }
+    case ondemand::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case ondemand::json_type::null: {
+      bool n;
+      if (auto e = v.is_null().get(n)) return e;
+      return n ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+simdjson::error_code capture(ondemand::value v, Field& f) {
+  ondemand::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case ondemand::json_type::string: {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return e;
+      f.type = Field::Type::kString;
+      f.str.assign(s);
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::number: {
+      ondemand::number_type nt;
+      if (auto e = v.get_number_type().get(nt)) {
+        // An integer beyond 64 bits still parses as a double; anything else is malformed.
+        double d;
+        if (v.get_double().get(d) != simdjson::SUCCESS) return e;
+        f.type = Field::Type::kTooBig;
+        return simdjson::SUCCESS;
+      }
+      if (nt == ondemand::number_type::signed_integer) {
+        if (auto e = v.get_int64().get(f.num)) return e;
+        f.type = Field::Type::kInt;
+      } else if (nt == ondemand::number_type::unsigned_integer) {
+        std::uint64_t u;
+        if (auto e = v.get_uint64().get(u)) return e;
+        f.type = Field::Type::kTooBig;
+      } else {
+        double d;
+        if (auto e = v.get_double().get(d)) return e;
+        f.type = Field::Type::kNonInteger;
+      }
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::null: {
+      bool n;
+      if (auto e = v.is_null().get(n)) return e;
+      f.type = Field::Type::kNull;
+      return simdjson::SUCCESS;
+    }
+    default:
+      f.type = Field::Type::kOther;
+      return validate(v, 1);
+  }
+}
+
+/// Validation of the captured fields, in the fixed order of SPEC §2's table,
+/// so one input always gets the same reason.
+class Validator {
+ public:
+  explicit Validator(std::array<Field, kFieldCount>& f) : f_(f) {}
+
+  std::string reason;
+  std::string detail;
+
+  [[nodiscard]] bool failed() const { return !reason.empty(); }
+
+  void fail(std::string r, std::string d) {
+    if (reason.empty()) {
+      reason = std::move(r);
+      detail = std::move(d);
+    }
+  }
+
+  Field& at(std::string_view name) { return f_[static_cast<std::size_t>(field_index(name))]; }
+
+  static bool present(const Field& f) {
+    return f.type != Field::Type::kAbsent && f.type != Field::Type::kNull;
+  }
+
+  /// A string field; nullopt when absent/null (and `required` then fails).
+  std::optional<std::string> str(std::string_view name, bool required, std::size_t max_len = 128) {
+    if (failed()) return std::nullopt;
+    Field& f = at(name);
+    if (!present(f)) {
+      if (required) fail("missing_field:" + std::string(name), std::string(name) + " is required");
+      return std::nullopt;
+    }
+    if (f.type != Field::Type::kString) {
+      fail("wrong_type:" + std::string(name), std::string(name) + " must be a string");
+      return std::nullopt;
+    }
+    if (f.str.empty() || f.str.size() > max_len) {
+      fail("bad_value:" + std::string(name),
+           std::string(name) + " must be 1.." + std::to_string(max_len) + " bytes, got " +
+               std::to_string(f.str.size()));
+      return std::nullopt;
+    }
+    return f.str;
+  }
+
+  /// An amount in minor units: integer, 0 <= v <= kMaxAmountMinor.
+  std::optional<MinorUnits> amount(std::string_view name, bool required) {
+    if (failed()) return std::nullopt;
+    Field& f = at(name);
+    if (!present(f)) {
+      if (required) fail("missing_field:" + std::string(name), std::string(name) + " is required");
+      return std::nullopt;
+    }
+    switch (f.type) {
+      case Field::Type::kInt:
+        if (f.num < 0 || f.num > kMaxAmountMinor) {
+          fail("bad_amount", std::string(name) + " must be 0.." + std::to_string(kMaxAmountMinor) +
+                                 ", got " + std::to_string(f.num));
+          return std::nullopt;
+        }
+        return f.num;
+      case Field::Type::kNonInteger:
+        fail("bad_amount", std::string(name) + " must be an integer number of minor units");
+        return std::nullopt;
+      case Field::Type::kTooBig:
+        fail("bad_amount", std::string(name) + " is larger than " + std::to_string(kMaxAmountMinor));
+        return std::nullopt;
+      default:
+        fail("wrong_type:" + std::string(name), std::string(name) + " must be an integer");
+        return std::nullopt;
+    }
+  }
+
+  std::optional<TimestampMs> timestamp() {
+    if (failed()) return std::nullopt;
+    Field& f = at("ts");
+    if (!present(f)) {
+      fail("missing_field:ts", "ts is required");
+      return std::nullopt;
+    }
+    if (f.type == Field::Type::kString) {
+      if (auto t = parse_rfc3339(f.str)) return t;
+      fail("bad_timestamp", "ts is not RFC 3339 with an offset: " + f.str.substr(0, 64));
+      return std::nullopt;
+    }
+    if (f.type == Field::Type::kInt) {
+      if (f.num >= 0 && f.num <= kMaxTimestampMs) return f.num;
+      fail("bad_timestamp", "ts must be 0.." + std::to_string(kMaxTimestampMs) + " ms");
+      return std::nullopt;
+    }
+    if (f.type == Field::Type::kNonInteger || f.type == Field::Type::kTooBig) {
+      fail("bad_timestamp", "ts must be integer milliseconds since the epoch");
+      return std::nullopt;
+    }
+    fail("wrong_type:ts", "ts must be integer milliseconds or an RFC 3339 string");
+    return std::nullopt;
+  }
+
+ private:
+  std::array<Field, kFieldCount>& f_;
+};
+
+bool is_currency(const std::string& c) {
+  return c.size() == 3 && std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+}
+
+DecodeResult reject(std::string reason, std::string detail) {
+  DecodeResult r;
+  r.reason = std::move(reason);
+  r.detail = std::move(detail);
+  return r;
+}
+
+}  // namespace
+
+EventDecoder::EventDecoder() { buffer_.reserve(kMaxMessageBytes + simdjson::SIMDJSON_PADDING); }
+
+DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKind> topic_kind) {
+  if (bytes.size() > kMaxMessageBytes)
+    return reject("oversized", "message is " + std::to_string(bytes.size()) + " bytes, limit " +
+                                   std::to_string(kMaxMessageBytes));
+  if (!simdjson::validate_utf8(bytes.data(), bytes.size()))
+    return reject("invalid_utf8", "message is not valid UTF-8");
+
+  buffer_.assign(bytes);
+  buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
+  std::array<Field, kFieldCount> fields{};
+  auto malformed = [](simdjson::error_code e) {
+    return reject("malformed_json", std::string("JSON error: ") + simdjson::error_message(e));
+  };
+  {
+    ondemand::document doc;
+    if (auto e = parser_.iterate(buffer_.data(), bytes.size(), buffer_.size()).get(doc))
+      return malformed(e);
+    ondemand::object obj;
+    if (auto e = doc.get_object().get(obj))
+      return e == simdjson::INCORRECT_TYPE ? reject("malformed_json", "message is not a JSON object")
+                                           : malformed(e);
+    for (auto f : obj) {
+      ondemand::field field;
+      if (auto e = std::move(f).get(field)) return malformed(e);
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return malformed(e);
+      const int idx = field_index(key);
+      if (idx < 0) {
+        if (auto e = validate(field.value(), 1)) return malformed(e);
+        continue;
+      }
+      Field& slot = fields[static_cast<std::size_t>(idx)];
+      if (slot.type != Field::Type::kAbsent)
+        return reject("malformed_json", "duplicate key " + std::string(key));
+      if (auto e = capture(field.value(), slot)) return malformed(e);
+    }
+    // At the end of the document current_location() has nowhere to point.
+    if (!doc.current_location().error())
+      return reject("malformed_json", "trailing content after the JSON object");
+  }
+
+  Validator v(fields);
+  // type: required in files, optional on Kafka; must match when present.
+  std::optional<EventKind> kind = topic_kind;
+  {
+    Field& t = v.at("type");
+    if (!Validator::present(t)) {
+      if (!topic_kind) return reject("missing_field:type", "type is required in files");
+    } else if (t.type != Field::Type::kString) {
+      return reject("wrong_type:type", "type must be a string");
+    } else {
+      auto k = event_kind_from(t.str);
+      if (!k) return reject("type_mismatch", "unknown type " + t.str.substr(0, 32));
+      if (topic_kind && *k != *topic_kind)
+        return reject("type_mismatch", "type " + t.str + " on the " +
+                                           std::string(to_string(*topic_kind)) + " topic");
+      kind = k;
+    }
+  }
+
+  Event ev;
+  auto event_id = v.str("event_id", true);
+  auto ts = v.timestamp();
+  auto user_id = v.str("user_id", true);
+  if (v.failed()) return reject(v.reason, v.detail);
+  ev.event_id = std::move(*event_id);
+  ev.ts = *ts;
+  ev.user_id = std::move(*user_id);
+
+  switch (*kind) {
+    case EventKind::kClick: {
+      Click c;
+      auto campaign = v.str("campaign_id", true);
+      auto source = v.str("source", true, 64);
+      c.partner_id = v.str("partner_id", false);
+      c.course_id = v.str("course_id", false);
+      c.session_id = v.str("session_id", false);
+      if (v.failed()) return reject(v.reason, v.detail);
+      c.campaign_id = std::move(*campaign);
+      c.source = std::move(*source);
+      ev.body = std::move(c);
+      break;
+    }
+    case EventKind::kReferral: {
+      Referral r;
+      auto partner = v.str("partner_id", true);
+      r.referrer_id = v.str("referrer_id", false);
+      r.referral_code = v.str("referral_code", false);
+      r.campaign_id = v.str("campaign_id", false);
+      if (v.failed()) return reject(v.reason, v.detail);
+      r.partner_id = std::move(*partner);
+      if (r.referrer_id && *r.referrer_id == ev.user_id)
+        return reject("self_referral", "referrer_id equals user_id " + ev.user_id);
+      ev.body = std::move(r);
+      break;
+    }
+    case EventKind::kOrder: {
+      Order o;
+      auto order_id = v.str("order_id", true);
+      auto status = v.str("status", true, 32);
+      if (v.failed()) return reject(v.reason, v.detail);
+      auto st = order_status_from(*status);
+      if (!st) return reject("unknown_status", "status " + *status + " is not one of pending, completed, cancelled, refunded");
+      auto amount = v.amount("amount_minor", true);
+      auto currency = v.str("currency", true, 3);
+      if (v.failed()) return reject(v.reason, v.detail);
+      if (!is_currency(*currency))
+        return reject("bad_value:currency", "currency must be 3 upper-case letters (ISO 4217), got " + *currency);
+      o.course_id = v.str("course_id", false);
+      o.payment_id = v.str("payment_id", false);
+      o.referral_code = v.str("referral_code", false);
+      o.refund_minor = v.amount("refund_minor", *st == OrderStatus::kRefunded);
+      o.campaign_id = v.str("campaign_id", false);
+      if (v.failed()) return reject(v.reason, v.detail);
+      if (*st == OrderStatus::kRefunded && *o.refund_minor <= 0)
+        return reject("bad_amount", "refund_minor must be > 0");
+      o.order_id = std::move(*order_id);
+      o.status = *st;
+      o.amount_minor = *amount;
+      o.currency = std::move(*currency);
+      ev.body = std::move(o);
+      break;
+    }
+  }
+  DecodeResult ok;
+  ok.event = std::move(ev);
+  return ok;
+}
+
+}  // namespace alliance

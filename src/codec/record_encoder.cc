@@ -1,0 +1,214 @@
+#include "alliance/codec/record_encoder.h"
+
+#include <cstdio>
+
+namespace alliance {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+namespace {
+
+/// Builds one JSON object with fields in call order.
+class JsonObject {
+ public:
+  JsonObject() { out_.push_back('{'); }
+  JsonObject& str(std::string_view k, std::string_view v) {
+    key(k);
+    append_json_string(out_, v);
+    return *this;
+  }
+  JsonObject& opt_str(std::string_view k, const std::optional<std::string>& v) {
+    if (!v) return null(k);
+    return str(k, *v);
+  }
+  JsonObject& num(std::string_view k, std::int64_t v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  JsonObject& opt_num(std::string_view k, const std::optional<std::int64_t>& v) {
+    if (!v) return null(k);
+    return num(k, *v);
+  }
+  JsonObject& boolean(std::string_view k, bool v) {
+    key(k);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  JsonObject& null(std::string_view k) {
+    key(k);
+    out_ += "null";
+    return *this;
+  }
+  std::string done() {
+    out_.push_back('}');
+    return std::move(out_);
+  }
+
+ private:
+  void key(std::string_view k) {
+    if (out_.size() > 1) out_.push_back(',');
+    append_json_string(out_, k);
+    out_.push_back(':');
+  }
+  std::string out_;
+};
+
+std::string encode(const SettlementRecord& r) {
+  return JsonObject()
+      .str("record_id", r.record_id)
+      .str("kind", r.reversal ? "reversal" : "accrual")
+      .str("order_id", r.order_id)
+      .str("user_id", r.user_id)
+      .str("partner_id", r.partner_id)
+      .opt_str("campaign_id", r.campaign_id)
+      .str("model", r.model)
+      .str("weight", format_micros(r.weight_micros))
+      .num("attributed_minor", r.attributed_minor)
+      .opt_num("commission_minor", r.commission_minor)
+      .str("currency", r.currency)
+      .num("event_ts", r.event_ts)
+      .str("period", r.period)
+      .opt_str("contract_id", r.contract_id)
+      .done();
+}
+
+std::string encode(const MetricRecord& r) {
+  JsonObject o;
+  o.str("dim", r.dim)
+      .str("key", r.key)
+      .num("window_start", r.window_start)
+      .num("window_end", r.window_end)
+      .str("window_size", r.window_size == 0 ? "all" : format_duration(r.window_size))
+      .num("clicks", r.clicks)
+      .num("unique_users", r.unique_users)
+      .num("referrals", r.referrals)
+      .num("orders", r.orders)
+      .str("conversions", format_micros(r.conversions_micros))
+      .str("conversion_rate", r.unique_users == 0
+                                  ? format_micros(0)
+                                  : format_ratio(r.conversions_micros, __int128{r.unique_users} * 1'000'000))
+      .num("revenue_minor", r.revenue_minor)
+      .num("refunds_minor", r.refunds_minor)
+      .opt_str("currency", r.currency)
+      .num("late_events", r.late_events)
+      .boolean("final", r.final);
+  if (r.window_size == 0) {
+    o.num("buyers", r.buyers)
+        .num("repeat_buyers", r.repeat_buyers)
+        .str("repeat_rate", r.buyers == 0 ? format_micros(0) : format_ratio(r.repeat_buyers, r.buyers))
+        .opt_num("cost_minor", r.cost_minor);
+    if (r.cost_minor) {
+      const MinorUnits net = r.revenue_minor - *r.cost_minor;
+      o.num("net_benefit_minor", net);
+      if (*r.cost_minor > 0) o.str("benefit_cost_ratio", format_ratio(net, *r.cost_minor));
+      else o.null("benefit_cost_ratio");
+    } else {
+      o.null("net_benefit_minor").null("benefit_cost_ratio");
+    }
+  }
+  return o.done();
+}
+
+std::string encode(const StatementRecord& r) {
+  return JsonObject()
+      .str("partner_id", r.partner_id)
+      .str("period", r.period)
+      .str("currency", r.currency)
+      .num("revision", r.revision)
+      .num("accrued_minor", r.accrued_minor)
+      .num("reversed_minor", r.reversed_minor)
+      .num("net_minor", r.net_minor)
+      .opt_num("commission_minor", r.commission_minor)
+      .num("pool_share_minor", r.pool_share_minor)
+      .num("records", r.records)
+      .str("digest", r.digest)
+      .boolean("final", r.final)
+      .done();
+}
+
+std::string encode(const DeadLetter& d) {
+  return JsonObject()
+      .str("reason", d.reason)
+      .str("topic", d.position.topic)
+      .num("partition", d.position.partition)
+      .num("offset", d.position.offset)
+      .str("payload", base64_encode(d.payload))
+      .str("detail", d.detail)
+      .done();
+}
+
+}  // namespace
+
+OutputKind output_kind(const OutputRecord& r) { return static_cast<OutputKind>(r.body.index()); }
+
+std::string_view to_string(OutputKind k) {
+  switch (k) {
+    case OutputKind::kSettlements: return "settlements";
+    case OutputKind::kMetrics: return "campaign-metrics";
+    case OutputKind::kStatements: return "settlement-statements";
+    case OutputKind::kDlq: return "dlq";
+  }
+  return "?";
+}
+
+std::string encode_record(const OutputRecord& r) {
+  return std::visit([](const auto& body) { return encode(body); }, r.body);
+}
+
+std::string stamp_emitted_at(std::string_view encoded, std::int64_t emitted_at_ms) {
+  std::string out(encoded.substr(0, encoded.size() - 1));
+  out += ",\"emitted_at\":";
+  out += std::to_string(emitted_at_ms);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace alliance

@@ -1,0 +1,195 @@
+#include "alliance/core/metric_windows.h"
+
+#include "alliance/core/byte_codec.h"
+
+namespace alliance {
+
+std::string_view to_string(Dim d) {
+  switch (d) {
+    case Dim::kSource: return "source";
+    case Dim::kCampaign: return "campaign";
+    case Dim::kPartner: return "partner";
+  }
+  return "?";
+}
+
+std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key) {
+  std::string k;
+  k.reserve(17 + key.size());
+  put_be64(k, end);
+  put_be64(k, size);
+  k.push_back(static_cast<char>(dim));
+  k.append(key);
+  return k;
+}
+
+namespace {
+
+struct DecodedWindowKey {
+  TimestampMs end;
+  DurationMs size;
+  Dim dim;
+  std::string key;
+};
+
+DecodedWindowKey decode_window_key(const std::string& k) {
+  return {get_be64(k), get_be64(std::string_view(k).substr(8)), static_cast<Dim>(k[16]),
+          k.substr(17)};
+}
+
+void add_delta(WindowAggregate& agg, const MetricDelta& d) {
+  agg.clicks += d.clicks;
+  agg.referrals += d.referrals;
+  agg.orders += d.orders;
+  agg.conversions_micros += d.conversions_micros;
+  if (!d.currency.empty()) {
+    auto& m = agg.money[d.currency];
+    m.revenue_minor += d.revenue_minor;
+    m.refunds_minor += d.refunds_minor;
+  }
+}
+
+std::string metric_key(std::string_view dim, const std::string& key, TimestampMs start,
+                       const std::string& size) {
+  std::string k;
+  k.append(dim).append("|").append(key).append("|").append(std::to_string(start)).append("|");
+  k.append(size);
+  return k;
+}
+
+}  // namespace
+
+MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
+
+bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& user,
+                          TimestampMs ts, const MetricDelta& delta, TimestampMs watermark,
+                          TimestampMs stream_time) {
+  bool late = false;
+  for (DurationMs size : topology_.windows) {
+    const TimestampMs end = floor_div(ts, size) * size + size;
+    if (end <= watermark) {
+      late = true;
+      const TimestampMs open_end = floor_div(stream_time, size) * size + size;
+      const std::string wkey = encode_window_key(open_end, size, dim, key);
+      windows_.upsert(wkey).late_events += 1;
+      dirty_windows_.insert(wkey);
+      continue;
+    }
+    const std::string wkey = encode_window_key(end, size, dim, key);
+    WindowAggregate& agg = windows_.upsert(wkey);
+    add_delta(agg, delta);
+    if (delta.counts_user) agg.users.insert(user);
+    agg.unique_users = static_cast<std::int64_t>(agg.users.size());
+    dirty_windows_.insert(wkey);
+  }
+  return late;
+}
+
+void MetricWindows::apply_all(const std::string& campaign, const std::string& user,
+                              TimestampMs ts, const MetricDelta& delta, bool new_order) {
+  WindowAggregate& agg = campaigns_.upsert(campaign);
+  add_delta(agg, delta);
+  agg.as_of = std::max(agg.as_of, ts);
+  if (delta.counts_user) {
+    const std::string cu_key = campaign + '\0' + user;
+    const bool seen = campaign_users_.find(cu_key) != nullptr;
+    CampaignUser& cu = campaign_users_.upsert(cu_key);
+    if (!seen) agg.unique_users += 1;
+    if (new_order) {
+      cu.completed_orders += 1;
+      if (cu.completed_orders == 1) agg.buyers += 1;
+      if (cu.completed_orders == 2) agg.repeat_buyers += 1;
+    }
+  }
+  dirty_campaigns_.insert(campaign);
+}
+
+void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
+                                std::vector<OutputRecord>& out) const {
+  const DecodedWindowKey k = decode_window_key(wkey);
+  MetricRecord r;
+  r.dim = std::string(to_string(k.dim));
+  r.key = k.key;
+  r.window_start = k.end - k.size;
+  r.window_end = k.end;
+  r.window_size = k.size;
+  r.clicks = agg.clicks;
+  r.unique_users = agg.unique_users;
+  r.referrals = agg.referrals;
+  r.orders = agg.orders;
+  r.conversions_micros = agg.conversions_micros;
+  r.late_events = agg.late_events;
+  r.final = final;
+  const std::string okey = metric_key(r.dim, r.key, r.window_start, format_duration(k.size));
+  if (agg.money.empty()) {
+    out.push_back({okey, r});
+    return;
+  }
+  for (const auto& [currency, m] : agg.money) {
+    MetricRecord c = r;
+    c.currency = currency;
+    c.revenue_minor = m.revenue_minor;
+    c.refunds_minor = m.refunds_minor;
+    out.push_back({okey, std::move(c)});
+  }
+}
+
+void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggregate& agg,
+                                  bool final, std::vector<OutputRecord>& out) const {
+  MetricRecord r;
+  r.dim = "campaign";
+  r.key = campaign;
+  r.window_start = 0;
+  r.window_end = agg.as_of;
+  r.window_size = 0;
+  r.clicks = agg.clicks;
+  r.unique_users = agg.unique_users;
+  r.referrals = agg.referrals;
+  r.orders = agg.orders;
+  r.conversions_micros = agg.conversions_micros;
+  r.buyers = agg.buyers;
+  r.repeat_buyers = agg.repeat_buyers;
+  r.final = final;
+  const std::string okey = metric_key("campaign", campaign, 0, "all");
+  const CampaignConfig* cfg = topology_.campaign(campaign);
+  std::map<std::string, MoneyTotals> money = agg.money;
+  if (cfg != nullptr && cfg->cost_minor) money.try_emplace(cfg->currency);
+  if (money.empty()) {
+    out.push_back({okey, r});
+    return;
+  }
+  for (const auto& [currency, m] : money) {
+    MetricRecord c = r;
+    c.currency = currency;
+    c.revenue_minor = m.revenue_minor;
+    c.refunds_minor = m.refunds_minor;
+    if (cfg != nullptr && cfg->cost_minor && cfg->currency == currency) c.cost_minor = cfg->cost_minor;
+    out.push_back({okey, std::move(c)});
+  }
+}
+
+void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& out) {
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    if (get_be64(it->first) > watermark) break;
+    emit_window(it->first, it->second, /*final=*/true, out);
+    dirty_windows_.erase(it->first);
+    it = windows_.erase(it);
+  }
+}
+
+void MetricWindows::emit_running(std::vector<OutputRecord>& out) {
+  for (const auto& wkey : dirty_windows_)
+    if (const WindowAggregate* agg = windows_.find(wkey)) emit_window(wkey, *agg, false, out);
+  dirty_windows_.clear();
+  for (const auto& c : dirty_campaigns_)
+    if (const WindowAggregate* agg = campaigns_.find(c)) emit_campaign(c, *agg, false, out);
+  dirty_campaigns_.clear();
+}
+
+void MetricWindows::finish(std::vector<OutputRecord>& out) {
+  finalize(kEndOfTime, out);
+  for (const auto& [c, agg] : campaigns_.map()) emit_campaign(c, agg, true, out);
+  dirty_campaigns_.clear();
+}
+
+}  // namespace alliance

@@ -1,0 +1,403 @@
+#include "alliance/core/processor.h"
+
+#include <algorithm>
+
+#include "alliance/core/attribution.h"
+
+namespace alliance {
+
+namespace {
+
+constexpr DurationMs kSweepInterval = 3'600'000;  // expiry sweeps per hour of event time
+constexpr std::int64_t kOneMicros = 1'000'000;
+
+/// A touchpoint-like credit target: the eligible touchpoints, or the single
+/// referral-code owner, or the "direct" source of an unattributed order.
+struct Credit {
+  std::string source;
+  std::string campaign_id;
+  std::string partner_id;
+};
+
+}  // namespace
+
+Processor::Processor(const Topology& topology)
+    : topology_(topology), metrics_(topology), ledger_(topology) {}
+
+TimestampMs Processor::watermark() const {
+  if (clock_.finished) return kEndOfTime;
+  return clock_.stream_time - topology_.grace;
+}
+
+void Processor::reject(DeadLetter dl) {
+  stats_.dead_letters_by_reason[dl.reason] += 1;
+  std::string key = dl.position.topic + ":" + std::to_string(dl.position.partition) + ":" +
+                    std::to_string(dl.position.offset);
+  out_.push_back({std::move(key), std::move(dl)});
+}
+
+void Processor::core_dead_letter(std::string reason, std::string detail,
+                                 const SourcePosition& pos, std::string_view raw) {
+  reject(DeadLetter{std::move(reason), std::move(detail), std::string(raw), pos});
+}
+
+void Processor::process(const Event& e, const SourcePosition& pos, std::string_view raw) {
+  if (dedupe_.find(e.event_id) != nullptr) {
+    stats_.duplicates += 1;
+    return;
+  }
+  const std::size_t first_output = out_.size();
+  event_late_ = false;
+  bool accepted = true;
+  switch (e.kind()) {
+    case EventKind::kClick: on_click(e, std::get<Click>(e.body)); break;
+    case EventKind::kReferral: on_referral(e, std::get<Referral>(e.body)); break;
+    case EventKind::kOrder: {
+      const std::size_t dlq_before = out_.size();
+      on_order(e, std::get<Order>(e.body), pos, raw);
+      // A dead-lettered order does not enter the dedupe set (SPEC §3.1).
+      for (std::size_t i = dlq_before; i < out_.size(); ++i)
+        if (std::holds_alternative<DeadLetter>(out_[i].body)) accepted = false;
+      break;
+    }
+  }
+  if (accepted) {
+    dedupe_.upsert(e.event_id) = e.ts;
+    stats_.events_by_kind[std::string(to_string(e.kind()))] += 1;
+    if (event_late_) stats_.late_events += 1;
+  }
+  advance(e.ts);
+  count_outputs(first_output);
+}
+
+void Processor::count_outputs(std::size_t from) {
+  for (std::size_t i = from; i < out_.size(); ++i) {
+    const auto& b = out_[i].body;
+    if (std::holds_alternative<SettlementRecord>(b)) stats_.settlement_records += 1;
+    if (std::holds_alternative<MetricRecord>(b)) stats_.metric_records += 1;
+    if (std::holds_alternative<StatementRecord>(b)) stats_.statement_records += 1;
+  }
+}
+
+bool Processor::credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
+                       const MetricDelta& delta, bool new_order) {
+  if (key.empty()) return false;
+  const bool late = metrics_.apply(dim, key, user, ts, delta, watermark(), clock_.stream_time);
+  if (dim == Dim::kCampaign) metrics_.apply_all(key, user, ts, delta, new_order);
+  event_late_ = event_late_ || late;
+  return late;
+}
+
+void Processor::on_click(const Event& e, const Click& c) {
+  Touchpoint tp{e.ts, e.event_id, EventKind::kClick, c.campaign_id, c.source,
+                c.partner_id.value_or("")};
+  users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
+  MetricDelta d;
+  d.clicks = 1;
+  credit(Dim::kSource, c.source, e.user_id, e.ts, d, false);
+  credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false);
+  if (c.partner_id) credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
+}
+
+void Processor::on_referral(const Event& e, const Referral& r) {
+  if (r.referral_code && topology_.code_owner.count(*r.referral_code) == 0 &&
+      learned_codes_.find(*r.referral_code) == nullptr) {
+    // First referral event naming a code decides its owner; the topology's
+    // own codes always win (docs/SEMANTICS.md).
+    learned_codes_.upsert(*r.referral_code) = r.partner_id;
+  }
+  Touchpoint tp{e.ts, e.event_id, EventKind::kReferral, r.campaign_id.value_or(""), "referral",
+                r.partner_id};
+  users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
+  MetricDelta d;
+  d.referrals = 1;
+  credit(Dim::kSource, "referral", e.user_id, e.ts, d, false);
+  if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false);
+  credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
+}
+
+void Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
+                         std::string_view raw) {
+  users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
+  OrderState* existing = orders_.find(o.order_id);
+  const bool closed = existing != nullptr && (existing->phase == OrderPhase::kCancelled ||
+                                              existing->phase == OrderPhase::kClosedUncompleted);
+  if (closed) {
+    core_dead_letter("order_already_closed",
+                     "order " + o.order_id + " was already closed; " +
+                         std::string(to_string(o.status)) + " ignored",
+                     pos, raw);
+    return;
+  }
+  const bool completed = existing != nullptr && existing->phase == OrderPhase::kCompleted;
+  switch (o.status) {
+    case OrderStatus::kPending: {
+      if (completed) {
+        stats_.duplicate_transitions += 1;
+        return;
+      }
+      OrderState& st = orders_.upsert(o.order_id);
+      st.amount_minor = o.amount_minor;
+      st.currency = o.currency;
+      return;
+    }
+    case OrderStatus::kCompleted: {
+      if (completed) {
+        stats_.duplicate_transitions += 1;
+        return;
+      }
+      complete(e, o, orders_.upsert(o.order_id));
+      return;
+    }
+    case OrderStatus::kRefunded: {
+      if (!completed) {
+        OrderState& st = orders_.upsert(o.order_id);
+        st.phase = OrderPhase::kClosedUncompleted;
+        st.currency = o.currency;
+        st.amount_minor = o.amount_minor;
+        return;
+      }
+      const MinorUnits refund = o.refund_minor.value_or(0);
+      if (refund > existing->amount_minor - existing->refunded_minor) {
+        core_dead_letter("refund_exceeds_amount",
+                         "order " + o.order_id + ": refunds would reach " +
+                             std::to_string(existing->refunded_minor + refund) + " of amount " +
+                             std::to_string(existing->amount_minor),
+                         pos, raw);
+        return;
+      }
+      OrderState& st = orders_.upsert(o.order_id);
+      reverse(e, st, st.refunded_minor + refund);
+      return;
+    }
+    case OrderStatus::kCancelled: {
+      OrderState& st = orders_.upsert(o.order_id);
+      if (completed) {
+        reverse(e, st, st.amount_minor);
+      } else {
+        st.currency = o.currency;
+        st.amount_minor = o.amount_minor;
+      }
+      st.phase = OrderPhase::kCancelled;
+      return;
+    }
+  }
+}
+
+void Processor::complete(const Event& e, const Order& o, OrderState& st) {
+  st.phase = OrderPhase::kCompleted;
+  st.amount_minor = o.amount_minor;
+  st.currency = o.currency;
+  st.completed_ts = e.ts;
+
+  const UserTouchpoints* user = users_.find(e.user_id);
+  const std::vector<Touchpoint> eligible =
+      user != nullptr ? user->eligible(e.ts, topology_.lookback) : std::vector<Touchpoint>{};
+
+  // Who gets credit: referral-code owner, the model over eligible touchpoints, or nobody.
+  std::vector<Credit> credits;
+  Weights w;
+  std::optional<std::string> owner;
+  if (o.referral_code) {
+    auto it = topology_.code_owner.find(*o.referral_code);
+    if (it != topology_.code_owner.end()) owner = it->second;
+    else if (const std::string* learned = learned_codes_.find(*o.referral_code)) owner = *learned;
+  }
+  if (owner) {
+    std::string campaign = o.campaign_id.value_or("");
+    for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
+      if (it->partner_id == *owner) campaign = it->campaign_id;
+    credits.push_back({"referral", campaign, *owner});
+    w.num = {1};
+    w.den = 1;
+    st.model = "referral_code";
+  } else if (!eligible.empty()) {
+    std::vector<TimestampMs> ts;
+    for (const auto& tp : eligible) {
+      ts.push_back(tp.ts);
+      credits.push_back({tp.source, tp.campaign_id, tp.partner_id});
+    }
+    w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
+    st.model = std::string(to_string(topology_.model));
+  } else {
+    credits.push_back({"direct", o.campaign_id.value_or(""), ""});
+    w.num = {1};
+    w.den = 1;
+    st.model = "unattributed";
+    stats_.unattributed_orders += 1;
+  }
+
+  const std::vector<MinorUnits> shares = split_largest_remainder(o.amount_minor, w);
+  const std::vector<MinorUnits> micros = split_largest_remainder(kOneMicros, w);
+
+  // Per partner: summed shares and weights; campaign of the largest share.
+  std::map<std::string, std::vector<std::size_t>> by_partner;
+  for (std::size_t i = 0; i < credits.size(); ++i)
+    if (!credits[i].partner_id.empty()) by_partner[credits[i].partner_id].push_back(i);
+  st.partners.clear();
+  for (const auto& [partner, idx] : by_partner) {
+    PartnerShare ps;
+    ps.partner_id = partner;
+    std::size_t best = idx.front();
+    for (std::size_t i : idx) {
+      ps.attributed_minor += shares[i];
+      if (shares[i] >= shares[best]) best = i;  // ties: the later touchpoint
+    }
+    if (ps.attributed_minor <= 0) continue;
+    ps.weight_micros = weight_micros(w, idx);
+    if (o.campaign_id) ps.campaign_id = o.campaign_id;
+    else if (!credits[best].campaign_id.empty()) ps.campaign_id = credits[best].campaign_id;
+    const PartnerConfig* cfg = topology_.partner(partner);
+    if (cfg != nullptr && cfg->contract) {
+      const Contract& c = *cfg->contract;
+      ps.contract_id = c.id;
+      if (c.type == ContractType::kPercent)
+        ps.commission_minor =
+            round_half_even_div(static_cast<__int128>(ps.attributed_minor) * c.rate_bp, 10'000);
+      else if (c.type == ContractType::kFlat)
+        ps.commission_minor = c.per_conversion_minor;
+    }
+    if (cfg == nullptr) stats_.unknown_partner_records += 1;
+    st.partners.push_back(ps);
+
+    SettlementRecord r;
+    r.record_id = o.order_id + ":accrual:0:" + partner;
+    r.order_id = o.order_id;
+    r.user_id = e.user_id;
+    r.partner_id = partner;
+    r.campaign_id = ps.campaign_id;
+    r.model = st.model;
+    r.weight_micros = ps.weight_micros;
+    r.attributed_minor = ps.attributed_minor;
+    r.commission_minor = ps.commission_minor;
+    r.currency = o.currency;
+    r.event_ts = e.ts;
+    r.contract_id = ps.contract_id;
+    emit_settlement(std::move(r));
+  }
+
+  // Metrics: every key credited with a positive weight, once per order.
+  struct KeyCredit {
+    MinorUnits amount = 0;
+    std::int64_t micros = 0;
+  };
+  std::map<std::pair<Dim, std::string>, KeyCredit> keys;
+  for (std::size_t i = 0; i < credits.size(); ++i) {
+    const bool positive = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
+    if (!positive) continue;
+    const Credit& c = credits[i];
+    for (auto [dim, key] : {std::pair{Dim::kSource, &c.source}, std::pair{Dim::kCampaign, &c.campaign_id},
+                            std::pair{Dim::kPartner, &c.partner_id}}) {
+      if (key->empty()) continue;
+      KeyCredit& kc = keys[{dim, *key}];
+      kc.amount += shares[i];
+      kc.micros += micros[i];
+    }
+  }
+  st.dims.clear();
+  for (const auto& [dk, kc] : keys) {
+    MetricDelta d;
+    d.orders = 1;
+    d.conversions_micros = kc.micros;
+    d.revenue_minor = kc.amount;
+    d.currency = o.currency;
+    credit(dk.first, dk.second, e.user_id, e.ts, d, /*new_order=*/true);
+    st.dims.push_back(DimShare{dk.first, dk.second, kc.amount, 0});
+  }
+}
+
+void Processor::reverse(const Event& e, OrderState& st, MinorUnits new_refunded) {
+  st.refunded_minor = new_refunded;
+  st.applied_reversals += 1;
+  const std::string& order_id = std::get<Order>(e.body).order_id;
+  for (PartnerShare& ps : st.partners) {
+    const MinorUnits cum = cumulative_reversal(ps.attributed_minor, new_refunded, st.amount_minor);
+    const MinorUnits inc = cum - ps.reversed_minor;
+    if (inc <= 0) continue;
+    ps.reversed_minor = cum;
+    SettlementRecord r;
+    r.record_id = order_id + ":reversal:" + std::to_string(st.applied_reversals) + ":" + ps.partner_id;
+    r.reversal = true;
+    r.order_id = order_id;
+    r.user_id = e.user_id;
+    r.partner_id = ps.partner_id;
+    r.campaign_id = ps.campaign_id;
+    r.model = st.model;
+    r.weight_micros = ps.weight_micros;
+    r.attributed_minor = -inc;
+    if (ps.commission_minor) {
+      const MinorUnits cum_c =
+          floor_div128(static_cast<__int128>(*ps.commission_minor) * cum, ps.attributed_minor);
+      r.commission_minor = -(cum_c - ps.commission_reversed_minor);
+      ps.commission_reversed_minor = cum_c;
+    }
+    r.currency = st.currency;
+    r.event_ts = e.ts;
+    r.contract_id = ps.contract_id;
+    emit_settlement(std::move(r));
+  }
+  for (DimShare& ds : st.dims) {
+    const MinorUnits cum = cumulative_reversal(ds.amount_minor, new_refunded, st.amount_minor);
+    const MinorUnits inc = cum - ds.reversed_minor;
+    if (inc <= 0) continue;
+    ds.reversed_minor = cum;
+    MetricDelta d;
+    d.refunds_minor = inc;
+    d.currency = st.currency;
+    d.counts_user = false;
+    credit(ds.dim, ds.key, e.user_id, e.ts, d, false);
+  }
+}
+
+void Processor::emit_settlement(SettlementRecord r) {
+  r.period = period_of(r.event_ts, topology_.settlement_offset);
+  ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset));
+  std::string key = r.partner_id;
+  out_.push_back({std::move(key), std::move(r)});
+}
+
+void Processor::advance(TimestampMs ts) {
+  if (ts > clock_.stream_time) clock_.stream_time = ts;
+  const TimestampMs wm = watermark();
+  metrics_.finalize(wm, out_);
+  ledger_.close_periods(wm, out_);
+  const std::int64_t tick = floor_div(clock_.stream_time, topology_.emit_interval);
+  if (tick != clock_.emit_tick) {
+    clock_.emit_tick = tick;
+    metrics_.emit_running(out_);
+    ledger_.emit_running(out_);
+  }
+  const std::int64_t sweep_tick = floor_div(clock_.stream_time, kSweepInterval);
+  if (sweep_tick != clock_.sweep_tick) {
+    clock_.sweep_tick = sweep_tick;
+    sweep();
+  }
+}
+
+void Processor::sweep() {
+  const TimestampMs dedupe_horizon = clock_.stream_time - topology_.dedupe_retention;
+  std::vector<std::string> drop;
+  for (const auto& [id, ts] : dedupe_.map())
+    if (ts < dedupe_horizon) drop.push_back(id);
+  for (const auto& id : drop) dedupe_.erase(id);
+  drop.clear();
+  // A user whose newest event is older than lookback + grace can no longer
+  // lend a touchpoint to an in-order completion.
+  const TimestampMs user_horizon = clock_.stream_time - topology_.lookback - topology_.grace;
+  for (const auto& [id, u] : users_.map())
+    if (u.newest_ts() < user_horizon) drop.push_back(id);
+  for (const auto& id : drop) users_.erase(id);
+}
+
+void Processor::finish() {
+  const std::size_t first_output = out_.size();
+  clock_.finished = true;
+  metrics_.emit_running(out_);
+  ledger_.emit_running(out_);
+  metrics_.finish(out_);
+  ledger_.close_periods(kEndOfTime, out_);
+  ledger_.emit_running(out_);
+  count_outputs(first_output);
+}
+
+}  // namespace alliance

@@ -1,0 +1,34 @@
+#include "alliance/core/touchpoints.h"
+
+#include <algorithm>
+
+namespace alliance {
+
+void UserTouchpoints::observe(TimestampMs ts, std::size_t max_touchpoints, DurationMs lookback) {
+  newest_ts_ = std::max(newest_ts_, ts);
+  prune(max_touchpoints, lookback);
+}
+
+void UserTouchpoints::add(Touchpoint tp, std::size_t max_touchpoints, DurationMs lookback) {
+  newest_ts_ = std::max(newest_ts_, tp.ts);
+  auto pos = std::find_if(items_.begin(), items_.end(), [&](const Touchpoint& have) {
+    return chronologically_before(have, tp);
+  });
+  items_.insert(pos, std::move(tp));
+  prune(max_touchpoints, lookback);
+}
+
+void UserTouchpoints::prune(std::size_t max_touchpoints, DurationMs lookback) {
+  if (items_.size() > max_touchpoints) items_.resize(max_touchpoints);
+  const TimestampMs horizon = newest_ts_ - lookback;
+  while (!items_.empty() && items_.back().ts < horizon) items_.pop_back();
+}
+
+std::vector<Touchpoint> UserTouchpoints::eligible(TimestampMs t, DurationMs lookback) const {
+  std::vector<Touchpoint> out;
+  for (auto it = items_.rbegin(); it != items_.rend(); ++it)
+    if (it->ts >= t - lookback && it->ts <= t) out.push_back(*it);
+  return out;
+}
+
+}  // namespace alliance

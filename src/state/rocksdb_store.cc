@@ -1,0 +1,169 @@
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <filesystem>
+
+#include "alliance/state/state_store.h"
+
+namespace alliance {
+
+void MemoryStateStore::write(const StateChanges& batch) {
+  for (const auto& c : batch) {
+    auto& m = cfs_[static_cast<std::size_t>(c.cf)];
+    if (c.value) m.insert_or_assign(c.key, *c.value);
+    else m.erase(c.key);
+  }
+}
+
+std::optional<std::string> MemoryStateStore::get(Cf cf, const std::string& key) {
+  const auto& m = cfs_[static_cast<std::size_t>(cf)];
+  auto it = m.find(key);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+void MemoryStateStore::scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) {
+  for (const auto& [k, v] : cfs_[static_cast<std::size_t>(cf)]) fn(k, v);
+}
+
+namespace {
+
+constexpr const char* kFingerprintKey = "fingerprint";
+
+/// RocksDB with one column family per Cf. Owns the DB and its handles.
+class RocksStateStore final : public StateStore {
+ public:
+  RocksStateStore(const std::string& dir, const std::string& fingerprint, const RocksOptions& o)
+      : dir_(dir), sync_(o.sync) {
+    cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache_;
+    table.cache_index_and_filter_blocks = true;
+    rocksdb::ColumnFamilyOptions cf_opts;
+    cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_opts.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / 4, 1u << 20);
+
+    rocksdb::DBOptions db_opts;
+    db_opts.create_if_missing = true;
+    db_opts.create_missing_column_families = true;
+    db_opts.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache_);
+    db_opts.max_background_jobs = 2;
+
+    const bool exists = std::filesystem::exists(dir + "/CURRENT");
+    if (!exists && std::filesystem::exists(dir) && !std::filesystem::is_empty(dir))
+      throw StateError(dir + ": not an alliance state directory (it has files but no RocksDB "
+                       "database); pass an empty or new --state directory");
+    if (exists) {
+      std::vector<std::string> names;
+      auto s = rocksdb::DB::ListColumnFamilies(db_opts, dir, &names);
+      if (!s.ok()) throw StateError(dir + ": cannot read the state directory: " + s.ToString() +
+                                    "; if it is corrupt, move it away and let alliance rebuild");
+      for (std::size_t i = 0; i < kCfCount; ++i)
+        if (std::find(names.begin(), names.end(), std::string(cf_name(static_cast<Cf>(i)))) == names.end())
+          throw StateError(dir + ": a RocksDB database, but not an alliance state directory (column "
+                           "family \"" + std::string(cf_name(static_cast<Cf>(i))) +
+                           "\" is missing); pass another --state directory");
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
+    for (std::size_t i = 0; i < kCfCount; ++i)
+      descs.emplace_back(std::string(cf_name(static_cast<Cf>(i))), cf_opts);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    auto s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &db);
+    if (!s.ok())
+      throw StateError(dir + ": cannot open the state store: " + s.ToString() +
+                       (s.IsCorruption() ? "; the directory is corrupt: move it away to rebuild" : ""));
+    db_.reset(db);
+    default_.reset(handles[0]);
+    for (std::size_t i = 0; i < kCfCount; ++i) handles_[i].reset(handles[i + 1]);
+
+    const auto have = get(Cf::kMeta, kFingerprintKey);
+    if (!have) {
+      write({StateChange{Cf::kMeta, kFingerprintKey, fingerprint}});
+    } else if (*have != fingerprint) {
+      throw StateError(dir + ": this state was written by topology \"" + *have +
+                       "\", not \"" + fingerprint + "\"; use a new --state directory for a changed topology");
+    }
+  }
+
+  ~RocksStateStore() override {
+    for (auto& h : handles_) h.reset();
+    default_.reset();
+    if (db_) db_->Close().PermitUncheckedError();
+  }
+
+  void write(const StateChanges& batch) override {
+    rocksdb::WriteBatch wb;
+    for (const auto& c : batch) {
+      auto* h = handle(c.cf);
+      auto s = c.value ? wb.Put(h, c.key, *c.value) : wb.Delete(h, c.key);
+      if (!s.ok()) throw StateError(dir_ + ": cannot build a write batch: " + s.ToString());
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_;
+    auto s = db_->Write(wo, &wb);
+    if (!s.ok())
+      throw StateError(dir_ + ": state write failed (" + s.ToString() +
+                       "); nothing of this batch was applied. Free disk space and restart.");
+  }
+
+  std::optional<std::string> get(Cf cf, const std::string& key) override {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), handle(cf), key, &v);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) throw StateError(dir_ + ": state read failed: " + s.ToString());
+    return v;
+  }
+
+  void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      fn(it->key().ToString(), std::string_view(it->value().data(), it->value().size()));
+    if (!it->status().ok()) throw StateError(dir_ + ": state scan failed: " + it->status().ToString());
+  }
+
+  RocksStats stats() {
+    RocksStats st;
+    for (auto& h : handles_) {
+      std::uint64_t v = 0;
+      if (db_->GetIntProperty(h.get(), rocksdb::DB::Properties::kLiveSstFilesSize, &v)) st.live_sst_bytes += v;
+      if (db_->GetIntProperty(h.get(), rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) st.memtable_bytes += v;
+      if (db_->GetIntProperty(h.get(), rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v))
+        st.pending_compaction_bytes += v;
+    }
+    st.block_cache_usage = cache_->GetUsage();
+    return st;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) { return handles_[static_cast<std::size_t>(cf)].get(); }
+
+  std::string dir_;
+  bool sync_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> default_;
+  std::array<std::unique_ptr<rocksdb::ColumnFamilyHandle>, kCfCount> handles_;
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> open_rocks_store(const std::string& dir, const std::string& fingerprint,
+                                             const RocksOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw StateError(dir + ": cannot create the state directory: " + ec.message());
+  return std::make_unique<RocksStateStore>(dir, fingerprint, options);
+}
+
+RocksStats rocks_stats(StateStore& store) {
+  if (auto* r = dynamic_cast<RocksStateStore*>(&store)) return r->stats();
+  return {};
+}
+
+}  // namespace alliance

@@ -1,0 +1,250 @@
+#include "alliance/state/state_codec.h"
+
+#include "alliance/core/byte_codec.h"
+
+namespace alliance {
+
+std::string_view cf_name(Cf cf) {
+  static constexpr std::array<std::string_view, kCfCount> kNames{
+      "users", "orders", "dedupe", "codes", "windows", "campaigns", "campaign_users",
+      "statements", "volumes", "meta", "outbox"};
+  return kNames[static_cast<std::size_t>(cf)];
+}
+
+std::string encode_changelog(const StateChanges& changes) {
+  ByteWriter w;
+  w.i64(static_cast<std::int64_t>(changes.size()));
+  for (const auto& c : changes) w.u8(static_cast<std::uint8_t>(c.cf)).str(c.key).opt_str(c.value);
+  return w.take();
+}
+
+StateChanges decode_changelog(std::string_view bytes) {
+  ByteReader r(bytes);
+  StateChanges out;
+  const std::int64_t n = r.i64();
+  for (std::int64_t i = 0; i < n; ++i) {
+    StateChange c{};
+    const std::uint8_t cf = r.u8();
+    if (cf >= kCfCount) throw CorruptState("unknown column family in changelog");
+    c.cf = static_cast<Cf>(cf);
+    c.key = r.str();
+    c.value = r.opt_str();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+// ---- value encodings ----------------------------------------------------
+
+std::string encode(const UserTouchpoints& u) {
+  ByteWriter w;
+  w.i64(u.newest_ts()).i64(static_cast<std::int64_t>(u.newest_first().size()));
+  for (const auto& tp : u.newest_first())
+    w.i64(tp.ts).str(tp.event_id).u8(static_cast<std::uint8_t>(tp.kind)).str(tp.campaign_id)
+        .str(tp.source).str(tp.partner_id);
+  return w.take();
+}
+
+UserTouchpoints decode_user(std::string_view v) {
+  ByteReader r(v);
+  const TimestampMs newest = r.i64();
+  const std::int64_t n = r.i64();
+  std::vector<Touchpoint> items;
+  for (std::int64_t i = 0; i < n; ++i) {
+    Touchpoint tp;
+    tp.ts = r.i64();
+    tp.event_id = r.str();
+    tp.kind = static_cast<EventKind>(r.u8());
+    tp.campaign_id = r.str();
+    tp.source = r.str();
+    tp.partner_id = r.str();
+    items.push_back(std::move(tp));
+  }
+  UserTouchpoints u;
+  u.restore(newest, std::move(items));
+  return u;
+}
+
+std::string encode(const OrderState& o) {
+  ByteWriter w;
+  w.u8(static_cast<std::uint8_t>(o.phase)).str(o.currency).i64(o.amount_minor).i64(o.completed_ts)
+      .str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
+      .i64(static_cast<std::int64_t>(o.partners.size()));
+  for (const auto& p : o.partners)
+    w.str(p.partner_id).opt_str(p.campaign_id).opt_str(p.contract_id).i64(p.weight_micros)
+        .i64(p.attributed_minor).opt_i64(p.commission_minor).i64(p.reversed_minor)
+        .i64(p.commission_reversed_minor);
+  w.i64(static_cast<std::int64_t>(o.dims.size()));
+  for (const auto& d : o.dims)
+    w.u8(static_cast<std::uint8_t>(d.dim)).str(d.key).i64(d.amount_minor).i64(d.reversed_minor);
+  return w.take();
+}
+
+OrderState decode_order(std::string_view v) {
+  ByteReader r(v);
+  OrderState o;
+  o.phase = static_cast<OrderPhase>(r.u8());
+  o.currency = r.str();
+  o.amount_minor = r.i64();
+  o.completed_ts = r.i64();
+  o.model = r.str();
+  o.refunded_minor = r.i64();
+  o.applied_reversals = r.i64();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
+    PartnerShare p;
+    p.partner_id = r.str();
+    p.campaign_id = r.opt_str();
+    p.contract_id = r.opt_str();
+    p.weight_micros = r.i64();
+    p.attributed_minor = r.i64();
+    p.commission_minor = r.opt_i64();
+    p.reversed_minor = r.i64();
+    p.commission_reversed_minor = r.i64();
+    o.partners.push_back(std::move(p));
+  }
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
+    DimShare d;
+    d.dim = static_cast<Dim>(r.u8());
+    d.key = r.str();
+    d.amount_minor = r.i64();
+    d.reversed_minor = r.i64();
+    o.dims.push_back(std::move(d));
+  }
+  return o;
+}
+
+std::string encode(const WindowAggregate& a) {
+  ByteWriter w;
+  w.i64(a.clicks).i64(a.referrals).i64(a.orders).i64(a.conversions_micros).i64(a.late_events)
+      .i64(a.unique_users).i64(a.buyers).i64(a.repeat_buyers).i64(a.as_of)
+      .i64(static_cast<std::int64_t>(a.users.size()));
+  for (const auto& u : a.users) w.str(u);
+  w.i64(static_cast<std::int64_t>(a.money.size()));
+  for (const auto& [c, m] : a.money) w.str(c).i64(m.revenue_minor).i64(m.refunds_minor);
+  return w.take();
+}
+
+WindowAggregate decode_window(std::string_view v) {
+  ByteReader r(v);
+  WindowAggregate a;
+  a.clicks = r.i64();
+  a.referrals = r.i64();
+  a.orders = r.i64();
+  a.conversions_micros = r.i64();
+  a.late_events = r.i64();
+  a.unique_users = r.i64();
+  a.buyers = r.i64();
+  a.repeat_buyers = r.i64();
+  a.as_of = r.i64();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) a.users.insert(r.str());
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
+    std::string c = r.str();
+    MoneyTotals m;
+    m.revenue_minor = r.i64();
+    m.refunds_minor = r.i64();
+    a.money.emplace(std::move(c), m);
+  }
+  return a;
+}
+
+std::string encode(const StatementState& s) {
+  ByteWriter w;
+  w.i64(s.period_end).i64(s.accrued_minor).i64(s.reversed_minor).i64(s.record_commission_minor)
+      .i64(s.revision).u8(s.closed ? 1 : 0).i64(static_cast<std::int64_t>(s.record_ids.size()));
+  for (const auto& id : s.record_ids) w.str(id);
+  return w.take();
+}
+
+StatementState decode_statement(std::string_view v) {
+  ByteReader r(v);
+  StatementState s;
+  s.period_end = r.i64();
+  s.accrued_minor = r.i64();
+  s.reversed_minor = r.i64();
+  s.record_commission_minor = r.i64();
+  s.revision = r.i64();
+  s.closed = r.u8() != 0;
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) s.record_ids.push_back(r.str());
+  return s;
+}
+
+std::string encode(const CampaignVolume& v) {
+  ByteWriter w;
+  w.i64(v.revenue_minor).i64(static_cast<std::int64_t>(v.by_partner.size()));
+  for (const auto& [p, a] : v.by_partner) w.str(p).i64(a);
+  return w.take();
+}
+
+CampaignVolume decode_volume(std::string_view v) {
+  ByteReader r(v);
+  CampaignVolume c;
+  c.revenue_minor = r.i64();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
+    std::string p = r.str();
+    c.by_partner[p] = r.i64();
+  }
+  return c;
+}
+
+std::string encode_i64(std::int64_t v) { return ByteWriter().i64(v).take(); }
+std::int64_t decode_i64(std::string_view v) {
+  ByteReader r(v);
+  return r.i64();
+}
+
+std::string encode(const ProcessorClock& c) {
+  return ByteWriter().i64(c.stream_time).i64(c.emit_tick).i64(c.sweep_tick).u8(c.finished ? 1 : 0).take();
+}
+
+template <class Table, class Encode>
+void drain(Table& t, Cf cf, StateChanges& out, Encode enc) {
+  t.drain_changes([&](const std::string& k, const auto* v) {
+    out.push_back(StateChange{cf, k, v ? std::optional<std::string>(enc(*v)) : std::nullopt});
+  });
+}
+
+}  // namespace
+
+void collect_changes(Processor& p, StateChanges& out) {
+  auto by_encode = [](const auto& v) { return encode(v); };
+  drain(p.users(), Cf::kUsers, out, by_encode);
+  drain(p.orders(), Cf::kOrders, out, by_encode);
+  drain(p.dedupe(), Cf::kDedupe, out, [](TimestampMs ts) { return encode_i64(ts); });
+  drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return s; });
+  drain(p.metrics().windows(), Cf::kWindows, out, by_encode);
+  drain(p.metrics().campaigns(), Cf::kCampaigns, out, by_encode);
+  drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
+        [](const CampaignUser& c) { return encode_i64(c.completed_orders); });
+  drain(p.ledger().statements(), Cf::kStatements, out, by_encode);
+  drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
+  out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
+}
+
+void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view v) {
+  switch (cf) {
+    case Cf::kUsers: p.users().restore(key, decode_user(v)); break;
+    case Cf::kOrders: p.orders().restore(key, decode_order(v)); break;
+    case Cf::kDedupe: p.dedupe().restore(key, decode_i64(v)); break;
+    case Cf::kCodes: p.learned_codes().restore(key, std::string(v)); break;
+    case Cf::kWindows: p.metrics().windows().restore(key, decode_window(v)); break;
+    case Cf::kCampaigns: p.metrics().campaigns().restore(key, decode_window(v)); break;
+    case Cf::kCampaignUsers: p.metrics().campaign_users().restore(key, CampaignUser{decode_i64(v)}); break;
+    case Cf::kStatements: p.ledger().statements().restore(key, decode_statement(v)); break;
+    case Cf::kVolumes: p.ledger().volumes().restore(key, decode_volume(v)); break;
+    case Cf::kMeta:
+      if (key == "clock") {
+        ByteReader r(v);
+        ProcessorClock& c = p.mutable_clock();
+        c.stream_time = r.i64();
+        c.emit_tick = r.i64();
+        c.sweep_tick = r.i64();
+        c.finished = r.u8() != 0;
+      }
+      break;
+    case Cf::kOutbox: break;
+  }
+}
+
+}  // namespace alliance

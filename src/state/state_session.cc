@@ -1,0 +1,80 @@
+#include "alliance/state/state_session.h"
+
+#include "alliance/core/byte_codec.h"
+#include "alliance/state/state_codec.h"
+
+namespace alliance {
+
+namespace {
+
+std::string outbox_key(std::int64_t seq) {
+  std::string k;
+  put_be64(k, seq);
+  return k;
+}
+
+}  // namespace
+
+StateSession::StateSession(StateStore& store, Processor& p) : store_(store), processor_(p) {
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    if (cf == Cf::kOutbox) continue;
+    store_.scan(cf, [&](const std::string& k, std::string_view v) {
+      try {
+        restore_entry(p, cf, k, v);
+      } catch (const CorruptState& e) {
+        throw StateError("state column family \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" +
+                         e.what() + "); the state directory is corrupt or from another version");
+      }
+    });
+  }
+  p.after_restore();
+  discard_changes(p);
+  if (auto s = store_.get(Cf::kMeta, "outbox_seq")) next_seq_ = ByteReader(*s).i64();
+}
+
+std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
+  StateChanges batch;
+  collect_changes(processor_, batch);
+  if (changelog_) changelog_(batch);
+  std::vector<OutboxEntry> entries;
+  entries.reserve(outputs.size());
+  for (auto& r : outputs) {
+    OutboxEntry e{next_seq_++, output_kind(r), std::move(r.key), encode_record(r)};
+    batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq),
+                                ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).take()});
+    entries.push_back(std::move(e));
+  }
+  batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
+  for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
+  store_.write(batch);
+  return entries;
+}
+
+std::vector<OutboxEntry> StateSession::pending() {
+  std::vector<OutboxEntry> out;
+  store_.scan(Cf::kOutbox, [&](const std::string& k, std::string_view v) {
+    ByteReader r(v);
+    OutboxEntry e;
+    e.seq = get_be64(k);
+    e.kind = static_cast<OutputKind>(r.u8());
+    e.key = r.str();
+    e.body = r.str();
+    out.push_back(std::move(e));
+  });
+  return out;
+}
+
+void StateSession::acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta) {
+  StateChanges batch;
+  for (const auto& e : published) batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq), std::nullopt});
+  for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
+  store_.write(batch);
+}
+
+void discard_changes(Processor& p) {
+  StateChanges ignored;
+  collect_changes(p, ignored);
+}
+
+}  // namespace alliance
