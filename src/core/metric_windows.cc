@@ -78,7 +78,7 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     const std::string wkey = encode_window_key(end, size, dim, key);
     WindowAggregate& agg = windows_.upsert(wkey);
     add_delta(agg, delta);
-    if (delta.counts_user) agg.users.insert(user);
+    if (delta.counts_user && agg.users.insert(user).second) new_window_users_.emplace_back(wkey, user);
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());
     dirty_windows_.insert(wkey);
   }
@@ -173,6 +173,7 @@ void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& o
     if (get_be64(it->first) > watermark) break;
     emit_window(it->first, it->second, /*final=*/true, out);
     dirty_windows_.erase(it->first);
+    if (!it->second.users.empty()) dropped_window_users_.emplace_back(it->first, std::move(it->second.users));
     it = windows_.erase(it);
   }
 }

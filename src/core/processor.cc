@@ -389,6 +389,20 @@ void Processor::sweep() {
   for (const auto& id : drop) users_.erase(id);
 }
 
+void Processor::discard_changes() {
+  users_.clear_changes();
+  orders_.clear_changes();
+  dedupe_.clear_changes();
+  learned_codes_.clear_changes();
+  metrics_.windows().clear_changes();
+  metrics_.campaigns().clear_changes();
+  metrics_.campaign_users().clear_changes();
+  metrics_.new_window_users().clear();
+  metrics_.dropped_window_users().clear();
+  ledger_.statements().clear_changes();
+  ledger_.volumes().clear_changes();
+}
+
 void Processor::finish() {
   const std::size_t first_output = out_.size();
   clock_.finished = true;

@@ -36,8 +36,8 @@ std::string statement_output_key(const std::string& skey) {
 
 }  // namespace
 
-std::string record_digest(std::vector<std::string> ids) {
-  std::sort(ids.begin(), ids.end());
+std::string record_digest(const std::vector<std::string>& sorted_ids) {
+  const auto& ids = sorted_ids;
   std::string joined;
   for (const auto& id : ids) joined.append(id).push_back('\n');
   return sha256_hex(joined);
@@ -55,7 +55,8 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   }
   (r.reversal ? s.reversed_minor : s.accrued_minor) += r.attributed_minor;
   s.record_commission_minor += r.commission_minor.value_or(0);
-  s.record_ids.push_back(r.record_id);
+  s.record_ids.insert(std::upper_bound(s.record_ids.begin(), s.record_ids.end(), r.record_id), r.record_id);
+  s.digest.clear();
   dirty_.insert(skey);
   if (r.campaign_id) {
     CampaignVolume& v = volumes_.upsert(volume_key(r.period, r.currency, *r.campaign_id));
@@ -108,8 +109,7 @@ std::map<std::string, MinorUnits> SettlementLedger::pool_shares(const std::strin
   return shares;
 }
 
-StatementRecord SettlementLedger::build(const std::string& skey, const StatementState& s,
-                                        bool final) const {
+StatementRecord SettlementLedger::build(const std::string& skey, StatementState& s, bool final) const {
   const StatementKey k = split_key(skey);
   StatementRecord r;
   r.partner_id = k.partner;
@@ -131,7 +131,8 @@ StatementRecord SettlementLedger::build(const std::string& skey, const Statement
     r.commission_minor = c;
   }
   r.records = static_cast<std::int64_t>(s.record_ids.size());
-  r.digest = record_digest(s.record_ids);
+  if (s.digest.empty()) s.digest = record_digest(s.record_ids);
+  r.digest = s.digest;
   r.final = final;
   return r;
 }
@@ -158,7 +159,8 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out) {
     StatementState* s = statements_.find(skey);
     if (s == nullptr) continue;
     if (s->closed) {
-      statements_.upsert(skey).revision += 1;
+      s->revision += 1;
+      statements_.upsert(skey);
       out.push_back({statement_output_key(skey), build(skey, *s, true)});
     } else {
       out.push_back({statement_output_key(skey), build(skey, *s, false)});

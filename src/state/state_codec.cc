@@ -7,7 +7,7 @@ namespace alliance {
 std::string_view cf_name(Cf cf) {
   static constexpr std::array<std::string_view, kCfCount> kNames{
       "users", "orders", "dedupe", "codes", "windows", "campaigns", "campaign_users",
-      "statements", "volumes", "meta", "outbox"};
+      "statements", "volumes", "meta", "outbox", "window_users"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 
@@ -119,8 +119,7 @@ std::string encode(const WindowAggregate& a) {
   ByteWriter w;
   w.i64(a.clicks).i64(a.referrals).i64(a.orders).i64(a.conversions_micros).i64(a.late_events)
       .i64(a.unique_users).i64(a.buyers).i64(a.repeat_buyers).i64(a.as_of)
-      .i64(static_cast<std::int64_t>(a.users.size()));
-  for (const auto& u : a.users) w.str(u);
+      ;
   w.i64(static_cast<std::int64_t>(a.money.size()));
   for (const auto& [c, m] : a.money) w.str(c).i64(m.revenue_minor).i64(m.refunds_minor);
   return w.take();
@@ -138,7 +137,6 @@ WindowAggregate decode_window(std::string_view v) {
   a.buyers = r.i64();
   a.repeat_buyers = r.i64();
   a.as_of = r.i64();
-  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) a.users.insert(r.str());
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
     std::string c = r.str();
     MoneyTotals m;
@@ -188,6 +186,12 @@ CampaignVolume decode_volume(std::string_view v) {
   return c;
 }
 
+std::string window_user_key(const std::string& wkey, const std::string& user) {
+  std::string k;
+  put_be64(k, static_cast<std::int64_t>(wkey.size()));
+  return k.append(wkey).append(user);
+}
+
 std::string encode_i64(std::int64_t v) { return ByteWriter().i64(v).take(); }
 std::int64_t decode_i64(std::string_view v) {
   ByteReader r(v);
@@ -196,6 +200,19 @@ std::int64_t decode_i64(std::string_view v) {
 
 std::string encode(const ProcessorClock& c) {
   return ByteWriter().i64(c.stream_time).i64(c.emit_tick).i64(c.sweep_tick).u8(c.finished ? 1 : 0).take();
+}
+
+std::string encode_set(const std::set<std::string>& s) {
+  ByteWriter w;
+  w.i64(static_cast<std::int64_t>(s.size()));
+  for (const auto& k : s) w.str(k);
+  return w.take();
+}
+
+void decode_set(std::string_view v, std::set<std::string>& out) {
+  ByteReader r(v);
+  out.clear();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) out.insert(r.str());
 }
 
 template <class Table, class Encode>
@@ -215,11 +232,20 @@ void collect_changes(Processor& p, StateChanges& out) {
   drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return s; });
   drain(p.metrics().windows(), Cf::kWindows, out, by_encode);
   drain(p.metrics().campaigns(), Cf::kCampaigns, out, by_encode);
+  for (const auto& [wkey, user] : p.metrics().new_window_users())
+    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::string()});
+  p.metrics().new_window_users().clear();
+  for (const auto& [wkey, users] : p.metrics().dropped_window_users())
+    for (const auto& user : users) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::nullopt});
+  p.metrics().dropped_window_users().clear();
   drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
         [](const CampaignUser& c) { return encode_i64(c.completed_orders); });
   drain(p.ledger().statements(), Cf::kStatements, out, by_encode);
   drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
   out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_set(p.metrics().dirty_campaigns())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_set(p.ledger().dirty())});
 }
 
 void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view v) {
@@ -241,8 +267,23 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         c.emit_tick = r.i64();
         c.sweep_tick = r.i64();
         c.finished = r.u8() != 0;
+      } else if (key == "dirty_windows") {
+        decode_set(v, p.metrics().dirty_windows());
+      } else if (key == "dirty_campaigns") {
+        decode_set(v, p.metrics().dirty_campaigns());
+      } else if (key == "dirty_statements") {
+        decode_set(v, p.ledger().dirty());
       }
       break;
+    case Cf::kWindowUsers: {
+      // Windows are restored before their users (column family order).
+      const auto len = static_cast<std::size_t>(get_be64(key));
+      if (key.size() < 8 + len) throw CorruptState("short window user key");
+      WindowAggregate* agg = p.metrics().windows().find(key.substr(8, len));
+      if (agg == nullptr) throw CorruptState("user of a window that does not exist");
+      agg->users.insert(key.substr(8 + len));
+      break;
+    }
     case Cf::kOutbox: break;
   }
 }

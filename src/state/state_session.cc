@@ -72,9 +72,6 @@ void StateSession::acknowledge(const std::vector<OutboxEntry>& published, const 
   store_.write(batch);
 }
 
-void discard_changes(Processor& p) {
-  StateChanges ignored;
-  collect_changes(p, ignored);
-}
+void discard_changes(Processor& p) { p.discard_changes(); }
 
 }  // namespace alliance

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <set>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ struct WindowAggregate {
   std::int64_t conversions_micros = 0;
   std::int64_t late_events = 0;
   std::int64_t unique_users = 0;  // exact: users_ holds the members
-  std::set<std::string> users;    // windows only; "all" counts via campaign_users_
+  std::unordered_set<std::string> users;  // windows only; "all" counts via campaign_users_
   std::map<std::string, MoneyTotals> money;  // by currency
   std::int64_t buyers = 0;         // "all" only
   std::int64_t repeat_buyers = 0;  // "all" only
@@ -83,6 +84,14 @@ class MetricWindows {
   StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>>& campaign_users() {
     return campaign_users_;
   }
+  /// Keys with a running update still to emit (persisted so a restart emits them too).
+  std::set<std::string>& dirty_windows() { return dirty_windows_; }
+  std::set<std::string>& dirty_campaigns() { return dirty_campaigns_; }
+  /// (window key, user) memberships added / windows dropped since the last
+  /// drain: the state store keeps users as one entry each, so a batch writes
+  /// only what changed, not whole user sets.
+  std::vector<std::pair<std::string, std::string>>& new_window_users() { return new_window_users_; }
+  std::vector<std::pair<std::string, std::unordered_set<std::string>>>& dropped_window_users() { return dropped_window_users_; }
 
  private:
   void emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
@@ -96,6 +105,8 @@ class MetricWindows {
   StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>> campaign_users_;
   std::set<std::string> dirty_windows_;
   std::set<std::string> dirty_campaigns_;
+  std::vector<std::pair<std::string, std::string>> new_window_users_;
+  std::vector<std::pair<std::string, std::unordered_set<std::string>>> dropped_window_users_;
 };
 
 /// Window keys sort by window end, then size, dimension and key.

@@ -73,6 +73,8 @@ class Processor {
   SettlementLedger& ledger() { return ledger_; }
   ProcessorClock& mutable_clock() { return clock_; }
   void after_restore() { ledger_.reindex(); }
+  /// Forgets change tracking (running without a state store).
+  void discard_changes();
 
  private:
   void on_click(const Event& e, const Click& c);

@@ -20,7 +20,8 @@ struct StatementState {
   MinorUnits accrued_minor = 0;
   MinorUnits reversed_minor = 0;
   MinorUnits record_commission_minor = 0;  // Σ commission of percent/flat records
-  std::vector<std::string> record_ids;
+  std::vector<std::string> record_ids;  // kept sorted
+  std::string digest;                   // of record_ids; empty: recompute
   std::int64_t revision = 1;
   bool closed = false;  // the final record of `revision` was published
 };
@@ -51,11 +52,13 @@ class SettlementLedger {
 
   StateTable<StatementState>& statements() { return statements_; }
   StateTable<CampaignVolume>& volumes() { return volumes_; }
+  /// Statements with a running update or revision still to emit.
+  std::set<std::string>& dirty() { return dirty_; }
   /// Rebuilds the open-period index after a restore.
   void reindex();
 
  private:
-  StatementRecord build(const std::string& skey, const StatementState& s, bool final) const;
+  StatementRecord build(const std::string& skey, StatementState& s, bool final) const;
   void mark_pool_members_dirty(const std::string& period, const std::string& currency,
                                const std::string& campaign);
 
@@ -68,7 +71,7 @@ class SettlementLedger {
 
 std::string statement_key(const std::string& period, const std::string& partner,
                           const std::string& currency);
-/// SHA-256 hex of the ids sorted bytewise, each followed by '\n'.
-std::string record_digest(std::vector<std::string> ids);
+/// SHA-256 hex of ids already sorted bytewise, each followed by '\n'.
+std::string record_digest(const std::vector<std::string>& sorted_ids);
 
 }  // namespace alliance

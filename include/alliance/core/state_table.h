@@ -3,7 +3,7 @@
 #pragma once
 
 #include <map>
-#include <set>
+#include <unordered_set>
 #include <string>
 #include <unordered_map>
 
@@ -44,6 +44,9 @@ class StateTable {
     changed_.clear();
   }
 
+  /// Forgets the changed keys without visiting them (no state store).
+  void clear_changes() { changed_.clear(); }
+
   [[nodiscard]] const Map& map() const { return map_; }
   [[nodiscard]] std::size_t size() const { return map_.size(); }
   [[nodiscard]] auto begin() { return map_.begin(); }
@@ -51,7 +54,7 @@ class StateTable {
 
  private:
   Map map_;
-  std::set<std::string> changed_;
+  std::unordered_set<std::string> changed_;
 };
 
 }  // namespace alliance

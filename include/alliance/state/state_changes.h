@@ -27,8 +27,9 @@ enum class Cf : std::uint8_t {
   kVolumes,
   kMeta,
   kOutbox,
+  kWindowUsers,  // be64(len(window key)) + window key + user -> ""
 };
-inline constexpr std::size_t kCfCount = 11;
+inline constexpr std::size_t kCfCount = 12;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {

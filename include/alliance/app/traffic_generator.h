@@ -1,0 +1,66 @@
+// A deterministic generator of realistic alliance traffic: partners' clicks,
+// referrals with codes, conversion funnels, partial refunds, cancellations,
+// duplicates and a small share of bad input. Same seed, same events. Owned
+// and called by one thread.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "alliance/core/event.h"
+#include "alliance/core/topology.h"
+
+namespace alliance {
+
+struct GeneratorOptions {
+  std::uint64_t seed = 42;
+  std::int64_t users = 5000;            // active user population
+  TimestampMs start_ms = 1'795'140'000'000;  // 2026-11-20T10:00:00+08:00
+  DurationMs mean_gap_ms = 5;           // event time between events (200 events/s)
+  double bad_rate = 0.002;              // share of malformed / invalid messages
+  double duplicate_rate = 0.002;        // share of re-sent events
+};
+
+/// One generated message: the topic kind it belongs to, its key and bytes.
+struct GeneratedMessage {
+  EventKind kind;
+  std::string key;
+  std::string json;
+};
+
+class TrafficGenerator {
+ public:
+  TrafficGenerator(const Topology& topology, GeneratorOptions options);
+  /// The next message; `with_type` adds the "type" field (files need it).
+  GeneratedMessage next(bool with_type);
+  [[nodiscard]] TimestampMs now() const { return now_; }
+
+ private:
+  struct OpenOrder {
+    std::string user;
+    std::string order_id;
+    MinorUnits amount;
+    MinorUnits refunded;
+    std::string currency;
+    bool completed;
+  };
+  std::string user_id(std::int64_t i) const;
+  GeneratedMessage click(bool with_type);
+  GeneratedMessage referral(bool with_type);
+  GeneratedMessage order(bool with_type);
+  GeneratedMessage bad(bool with_type);
+
+  GeneratorOptions o_;
+  std::mt19937_64 rng_;
+  TimestampMs now_;
+  std::int64_t seq_ = 0;
+  std::vector<std::string> campaigns_;
+  std::vector<std::string> partners_;
+  std::vector<std::string> codes_;
+  std::vector<OpenOrder> open_orders_;
+  GeneratedMessage last_;
+};
+
+}  // namespace alliance

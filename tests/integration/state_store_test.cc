@@ -1,0 +1,189 @@
+// The same typed suite against the memory and the RocksDB store; then the
+// Processor's state through a StateSession: restore equality, changelog
+// rebuild, outbox resend, and refused state directories.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../unit/processor_fixture.h"
+#include "alliance/core/byte_codec.h"
+#include "alliance/state/state_codec.h"
+#include "alliance/state/state_session.h"
+
+namespace alliance {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("alliance-test-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p;
+}
+
+template <class T>
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<T, MemoryStateStore>) {  // else RocksTag
+      store_ = std::make_unique<MemoryStateStore>();
+    } else {
+      dir_ = fresh_dir("typed");
+      store_ = open_rocks_store(dir_.string(), "t:1");
+    }
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::map<std::string, std::string> dump(Cf cf) {
+    std::map<std::string, std::string> m;
+    store_->scan(cf, [&](const std::string& k, std::string_view v) { m[k] = std::string(v); });
+    return m;
+  }
+  std::unique_ptr<StateStore> store_;
+  fs::path dir_;
+};
+
+struct RocksTag {};
+using StoreTypes = ::testing::Types<MemoryStateStore, RocksTag>;
+TYPED_TEST_SUITE(StateStoreTest, StoreTypes);
+
+TYPED_TEST(StateStoreTest, BatchPutDeleteGetScanInKeyOrder) {
+  auto& s = *this->store_;
+  s.write({{Cf::kUsers, "b", "2"}, {Cf::kUsers, "a", "1"}, {Cf::kOrders, "a", "x"}});
+  EXPECT_EQ(s.get(Cf::kUsers, "a"), "1");
+  EXPECT_EQ(s.get(Cf::kOrders, "a"), "x");
+  EXPECT_EQ(s.get(Cf::kDedupe, "a"), std::nullopt);
+  s.write({{Cf::kUsers, "a", std::nullopt}, {Cf::kUsers, "c", "3"}});
+  EXPECT_EQ(this->dump(Cf::kUsers), (std::map<std::string, std::string>{{"b", "2"}, {"c", "3"}}));
+  std::vector<std::string> keys;
+  s.scan(Cf::kUsers, [&](const std::string& k, std::string_view) { keys.push_back(k); });
+  EXPECT_EQ(keys, (std::vector<std::string>{"b", "c"}));
+}
+
+TYPED_TEST(StateStoreTest, BinaryKeysSortBigEndian) {
+  std::string k1, k2, k3;
+  put_be64(k1, -5);
+  put_be64(k2, 7);
+  put_be64(k3, 256);
+  this->store_->write({{Cf::kWindows, k3, "c"}, {Cf::kWindows, k1, "a"}, {Cf::kWindows, k2, "b"}});
+  std::string order;
+  this->store_->scan(Cf::kWindows, [&](const std::string&, std::string_view v) { order += v; });
+  EXPECT_EQ(order, "abc");
+}
+
+TYPED_TEST(StateStoreTest, ProcessorStateSurvivesARestore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\nattribution: {model: linear}\npartners: [{id: p1}, {id: p2}]\n"
+                              "pools: [{id: q, campaign_id: cmp, pool_bp: 100, members: [{partner_id: p1, weight: 1}]}]\n", "t");
+  auto events = std::vector<Event>{
+      click("c1", kT0, "u", "cmp", "social", "p1"), referral("r1", kT0 + 1, "u", "p2", "CODE"),
+      order("o1", kT0 + 2, "u", "ord", OrderStatus::kCompleted, 1001),
+      order("o2", kT0 + 3, "u", "ord", OrderStatus::kRefunded, 1001, "CNY", 100)};
+  auto tail = std::vector<Event>{order("o3", kT0 + kMin, "u", "ord", OrderStatus::kRefunded, 1001, "CNY", 1),
+                                 click("c2", kT0 + kHour, "v", "cmp", "email"),
+                                 order("o4", kT0 + kHour + 1, "v", "ord2", OrderStatus::kCompleted, 5, "CNY", std::nullopt, "CODE")};
+  // Reference: one Processor sees everything.
+  Processor ref(t);
+  for (const auto& e : events) ref.process(e, {"t", 0, 0}, "");
+  auto ref_first = ref.take_outputs();
+  for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
+  ref.finish();
+  auto ref_out = ref.take_outputs();
+
+  // Same events with a restore in between.
+  {
+    Processor p(t);
+    StateSession session(*this->store_, p);
+    for (const auto& e : events) p.process(e, {"t", 0, 0}, "");
+    session.commit(p.take_outputs(), {});
+  }
+  Processor q(t);
+  StateSession session(*this->store_, q);
+  for (const auto& e : tail) q.process(e, {"t", 0, 0}, "");
+  q.finish();
+  auto got = q.take_outputs();
+  ASSERT_EQ(got.size(), ref_out.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(encode_record(got[i]), encode_record(ref_out[i]));
+  EXPECT_EQ(session.pending().size(), ref_first.size());  // never acknowledged: all still in the outbox
+}
+
+TYPED_TEST(StateStoreTest, ChangelogRebuildsAnEqualStore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\npartners: [{id: p1}]\n", "t");
+  std::vector<std::string> changelog;
+  {
+    Processor p(t);
+    StateSession session(*this->store_, p);
+    session.set_changelog([&](const StateChanges& c) { changelog.push_back(encode_changelog(c)); });
+    for (int i = 0; i < 50; ++i) {
+      p.process(click("c" + std::to_string(i), kT0 + i * kMin, "u" + std::to_string(i % 7), "cmp", "s", "p1"), {"t", 0, 0}, "");
+      if (i % 5 == 4) p.process(order("o" + std::to_string(i), kT0 + i * kMin + 1, "u" + std::to_string(i % 7),
+                                      "ord" + std::to_string(i), OrderStatus::kCompleted, 100 + i), {"t", 0, 0}, "");
+      if (i % 10 == 9) session.commit(p.take_outputs(), {});
+    }
+  }
+  MemoryStateStore rebuilt;
+  for (const auto& c : changelog) rebuilt.write(decode_changelog(c));
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    if (cf == Cf::kOutbox || cf == Cf::kMeta) continue;
+    std::map<std::string, std::string> b;
+    rebuilt.scan(cf, [&](const std::string& k, std::string_view v) { b[k] = std::string(v); });
+    EXPECT_EQ(this->dump(cf), b) << cf_name(cf);
+    if (cf == Cf::kUsers) EXPECT_EQ(b.size(), 7u);
+  }
+}
+
+TEST(RocksStateDir, RefusesForeignCorruptAndOtherTopologyState) {
+  using ::testing::HasSubstr;
+  const fs::path foreign = fresh_dir("foreign");
+  fs::create_directories(foreign);
+  std::ofstream(foreign / "notes.txt") << "hello";
+  try {
+    open_rocks_store(foreign.string(), "t:1");
+    FAIL();
+  } catch (const StateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not an alliance state directory"));
+  }
+
+  const fs::path dir = fresh_dir("fp");
+  open_rocks_store(dir.string(), "spring:abc");
+  try {
+    open_rocks_store(dir.string(), "autumn:def");
+    FAIL();
+  } catch (const StateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("spring:abc"));
+    EXPECT_THAT(e.what(), HasSubstr("new --state directory"));
+  }
+
+  // Corrupt every table file and the manifest: opening must fail cleanly.
+  for (const auto& f : fs::directory_iterator(dir))
+    if (f.path().filename().string().rfind("MANIFEST", 0) == 0) std::ofstream(f.path(), std::ios::trunc) << "garbage";
+  EXPECT_THROW(open_rocks_store(dir.string(), "spring:abc"), StateError);
+
+  // A value the codec cannot decode is reported with its column family.
+  const fs::path bad = fresh_dir("badvalue");
+  {
+    auto s = open_rocks_store(bad.string(), "t:1");
+    s->write({{Cf::kOrders, "o", "\x01"}});
+  }
+  auto s = open_rocks_store(bad.string(), "t:1");
+  Topology t = parse_topology("name: t\n", "t");
+  Processor p(t);
+  try {
+    StateSession session(*s, p);
+    FAIL();
+  } catch (const StateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("\"orders\""));
+  }
+  fs::remove_all(foreign);
+  fs::remove_all(dir);
+  fs::remove_all(bad);
+}
+
+}  // namespace
+}  // namespace alliance

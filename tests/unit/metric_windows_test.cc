@@ -1,0 +1,168 @@
+// Event-time windows, watermarks, late events and the running campaign record.
+#include "processor_fixture.h"
+
+#include "alliance/codec/record_encoder.h"
+
+namespace alliance::testing {
+namespace {
+
+constexpr const char* kTopology = R"(
+name: t
+windows: [1m, 1h]
+grace: 5s
+emit_interval: 1s
+campaigns: [{id: cmp, cost_minor: 1000, currency: CNY}]
+partners: [{id: p1}]
+)";
+
+class WindowTest : public ProcessorTest {
+ protected:
+  void SetUp() override { use(kTopology); }
+  /// Final records by dim|key|window_start|size|currency.
+  std::map<std::string, MetricRecord> finals() const {
+    std::map<std::string, MetricRecord> m;
+    for (const auto& r : all<MetricRecord>()) {
+      if (!r.final) continue;
+      const std::string k = r.dim + "|" + r.key + "|" + std::to_string(r.window_start) + "|" +
+                            (r.window_size ? format_duration(r.window_size) : "all") + "|" + r.currency.value_or("-");
+      EXPECT_EQ(m.count(k), 0u) << "two final records for " << k;
+      m[k] = r;
+    }
+    return m;
+  }
+  static std::string k(std::string dim, std::string key, TimestampMs start, std::string size, std::string cur = "-") {
+    return dim + "|" + key + "|" + std::to_string(start) + "|" + size + "|" + cur;
+  }
+};
+
+TEST_F(WindowTest, EventsAtExactBoundariesOpenTheNextWindow) {
+  feed({click("a", kT0 + kMin - 1, "u1", "cmp", "social"), click("b", kT0 + kMin, "u2", "cmp", "social")});
+  finish();
+  const auto f = finals();
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1m")).clicks, 1);
+  EXPECT_EQ(f.at(k("source", "social", kT0 + kMin, "1m")).clicks, 1);
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1h")).clicks, 2);
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1h")).window_end, kT0 + kHour);
+}
+
+TEST_F(WindowTest, OutOfOrderWithinGraceCountsLateBeyondGraceDoesNot) {
+  feed({click("a", kT0 + 30'000, "u1", "cmp", "social"),
+        click("b", kT0 + kMin + 4'000, "u2", "cmp", "social"),   // watermark = kT0+59s: window 1 still open
+        click("c", kT0 + 59'000, "u3", "cmp", "social"),          // in grace: counted in window 1
+        click("d", kT0 + kMin + 6'000, "u4", "cmp", "social"),   // watermark = kT0+61s: window 1 final
+        click("e", kT0 + 10'000, "u5", "cmp", "social")});        // late for 1m, fine for 1h
+  finish();
+  const auto f = finals();
+  const auto& w1 = f.at(k("source", "social", kT0, "1m"));
+  EXPECT_EQ(w1.clicks, 2);
+  EXPECT_EQ(w1.unique_users, 2);
+  EXPECT_EQ(w1.late_events, 0);
+  // The late click is counted in the window open when it arrived (the one holding stream time).
+  EXPECT_EQ(f.at(k("source", "social", kT0 + kMin, "1m")).late_events, 1);
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1h")).clicks, 5);
+  EXPECT_EQ(processor_->stats().late_events, 1);
+}
+
+TEST_F(WindowTest, LateOrdersStillSettle) {
+  feed({click("a", kT0, "u1", "cmp", "social", "p1"), click("far", kT0 + 2 * kHour, "u2", "cmp", "social"),
+        Event{order("o", kT0 + kMin, "u1", "ord", OrderStatus::kCompleted, 900)}});
+  ASSERT_EQ(settlements().size(), 1u);
+  EXPECT_EQ(settlements()[0].attributed_minor, 900);
+  EXPECT_EQ(processor_->stats().late_events, 1);
+}
+
+TEST_F(WindowTest, CurrenciesAreNeverSummed) {
+  feed({click("a", kT0, "u1", "cmp", "social"), order("o1", kT0 + 1, "u1", "o1", OrderStatus::kCompleted, 100, "CNY"),
+        order("o2", kT0 + 2, "u1", "o2", OrderStatus::kCompleted, 7, "USD")});
+  finish();
+  const auto f = finals();
+  const auto& cny = f.at(k("source", "social", kT0, "1m", "CNY"));
+  const auto& usd = f.at(k("source", "social", kT0, "1m", "USD"));
+  EXPECT_EQ(cny.revenue_minor, 100);
+  EXPECT_EQ(usd.revenue_minor, 7);
+  EXPECT_EQ(cny.orders, 2);  // counts belong to the window, repeated on each currency record
+  EXPECT_EQ(f.count(k("source", "social", kT0, "1m")), 0u);
+}
+
+TEST_F(WindowTest, UniqueUsersAreExactPerWindow) {
+  feed({click("a", kT0, "u1", "cmp", "social"), click("b", kT0 + 1, "u1", "cmp", "social"),
+        click("c", kT0 + 2, "u2", "cmp", "social"), click("d", kT0 + kMin, "u1", "cmp", "social")});
+  finish();
+  const auto f = finals();
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1m")).unique_users, 2);
+  EXPECT_EQ(f.at(k("source", "social", kT0 + kMin, "1m")).unique_users, 1);
+  EXPECT_EQ(f.at(k("source", "social", kT0, "1h")).unique_users, 2);
+  EXPECT_EQ(f.at(k("campaign", "cmp", 0, "all", "CNY")).unique_users, 2);
+}
+
+TEST_F(WindowTest, ConversionsAreWeightsAndFinalEqualsTheSumOfWhatTheWindowSaw) {
+  use(std::string(kTopology) + "attribution: {model: linear}\n");
+  feed({click("a", kT0, "u1", "cmp", "social"), click("b", kT0 + 1, "u1", "cmp", "email"),
+        click("c", kT0 + 2, "u1", "cmp", "email"),
+        order("o", kT0 + 3, "u1", "ord", OrderStatus::kCompleted, 1000),
+        order("r", kT0 + 4, "u1", "ord", OrderStatus::kRefunded, 1000, "CNY", 100)});
+  finish();
+  const auto f = finals();
+  const auto& social = f.at(k("source", "social", kT0, "1m", "CNY"));
+  const auto& email = f.at(k("source", "email", kT0, "1m", "CNY"));
+  EXPECT_EQ(social.conversions_micros, 333334);  // largest remainder over 1.000000
+  EXPECT_EQ(email.conversions_micros, 666666);
+  EXPECT_EQ(social.revenue_minor + email.revenue_minor, 1000);
+  EXPECT_EQ(social.revenue_minor, 334);
+  EXPECT_EQ(social.refunds_minor, 33);   // floor(334·100/1000)
+  EXPECT_EQ(email.refunds_minor, 66);    // floor(666·100/1000)
+  EXPECT_EQ(email.orders, 1);
+  EXPECT_EQ(email.clicks, 2);
+  // Running records before the final never exceed it, and the last running one matches it.
+  MetricRecord last_running;
+  for (const auto& r : all<MetricRecord>())
+    if (!r.final && r.dim == "source" && r.key == "email" && r.window_size == kMin) last_running = r;
+  EXPECT_LE(last_running.clicks, email.clicks);
+}
+
+TEST_F(WindowTest, RunningCampaignRecordHasBuyersAndCostBenefit) {
+  feed({click("a", kT0, "u1", "cmp", "social"), order("o1", kT0 + 1, "u1", "o1", OrderStatus::kCompleted, 800),
+        order("o2", kT0 + 2, "u1", "o2", OrderStatus::kCompleted, 700),
+        click("b", kT0 + 3, "u2", "cmp", "social"), order("o3", kT0 + 4, "u2", "o3", OrderStatus::kCompleted, 500)});
+  finish();
+  const auto& all_rec = finals().at(k("campaign", "cmp", 0, "all", "CNY"));
+  EXPECT_EQ(all_rec.buyers, 2);
+  EXPECT_EQ(all_rec.repeat_buyers, 1);
+  EXPECT_EQ(all_rec.revenue_minor, 2000);
+  EXPECT_EQ(all_rec.cost_minor, 1000);
+  EXPECT_EQ(all_rec.orders, 3);
+}
+
+TEST_F(WindowTest, EmissionIsThrottledToTheEmitInterval) {
+  std::vector<Event> ev;
+  for (int i = 0; i < 100; ++i) ev.push_back(click("c" + std::to_string(i), kT0 + i, "u", "cmp", "social"));
+  feed(ev);  // 100 events inside one emit interval of event time
+  std::size_t running = 0;
+  for (const auto& r : all<MetricRecord>())
+    if (!r.final && r.dim == "source" && r.window_size == kMin) ++running;
+  EXPECT_LE(running, 1u);
+  finish();
+  EXPECT_EQ(finals().at(k("source", "social", kT0, "1m")).clicks, 100);
+}
+
+TEST_F(WindowTest, SameInputSameRecords) {
+  auto run = [this] {
+    use(kTopology);
+    feed({click("a", kT0, "u1", "cmp", "social", "p1"), click("b", kT0 + 5000, "u2", "cmp", "email"),
+          order("o", kT0 + 7000, "u1", "ord", OrderStatus::kCompleted, 999),
+          order("r", kT0 + kHour, "u1", "ord", OrderStatus::kRefunded, 999, "CNY", 99)});
+    finish();
+    return outputs_.size();
+  };
+  const std::size_t n = run();
+  auto first = outputs_;
+  EXPECT_EQ(run(), n);
+  ASSERT_EQ(first.size(), outputs_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(first[i].key, outputs_[i].key);
+    EXPECT_EQ(encode_record(first[i]), encode_record(outputs_[i]));
+  }
+}
+
+}  // namespace
+}  // namespace alliance::testing
