@@ -121,11 +121,11 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
   r.late_events = agg.late_events;
   r.final = final;
   const std::string okey = metric_key(r.dim, r.key, r.window_start, format_duration(k.size));
-  if (agg.money.empty()) {
-    out.push_back({okey, r});
-    return;
-  }
-  for (const auto& [currency, m] : agg.money) {
+  // The default currency's record always exists, so a window's identity
+  // (key, currency) never changes when its first money arrives.
+  std::map<std::string, MoneyTotals> money = agg.money;
+  money.try_emplace(topology_.default_currency);
+  for (const auto& [currency, m] : money) {
     MetricRecord c = r;
     c.currency = currency;
     c.revenue_minor = m.revenue_minor;
@@ -153,11 +153,7 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
   const std::string okey = metric_key("campaign", campaign, 0, "all");
   const CampaignConfig* cfg = topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;
-  if (cfg != nullptr && cfg->cost_minor) money.try_emplace(cfg->currency);
-  if (money.empty()) {
-    out.push_back({okey, r});
-    return;
-  }
+  money.try_emplace(cfg != nullptr ? cfg->currency : topology_.default_currency);
   for (const auto& [currency, m] : money) {
     MetricRecord c = r;
     c.currency = currency;

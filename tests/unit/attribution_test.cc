@@ -134,7 +134,7 @@ TEST_F(ProcessorTest, NoTouchpointIsUnattributedDirect) {
   EXPECT_EQ(processor_->stats().unattributed_orders, 1);
   bool direct = false;
   for (const auto& m : all<MetricRecord>())
-    if (m.final && m.dim == "source" && m.key == "direct") {
+    if (m.final && m.dim == "source" && m.key == "direct" && m.currency == "CNY") {
       direct = true;
       EXPECT_EQ(m.revenue_minor, 700);
       EXPECT_EQ(m.orders, 1);

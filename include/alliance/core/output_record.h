@@ -44,7 +44,7 @@ struct MetricRecord {
   std::int64_t conversions_micros = 0;
   MinorUnits revenue_minor = 0;
   MinorUnits refunds_minor = 0;
-  std::optional<std::string> currency;  // null: the window saw no money yet
+  std::optional<std::string> currency;  // the topology's default currency for count-only windows
   std::int64_t late_events = 0;
   bool final = false;
   // Only on window_size "all" (campaign dimension).

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""`alliance replay` end to end: hand-checked totals of the sample stream,
+every bad-input class, schema validation of every record, determinism and
+exit codes. Run by ctest with the binary and source dir as arguments."""
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from jsonschema import Draft202012Validator
+
+ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
+SRC = os.environ.get("ALLIANCE_SRC", ".")
+TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
+DATA = os.path.join(SRC, "tests/data")
+OUTPUTS = ["settlements", "campaign-metrics", "settlement-statements", "dlq"]
+SCHEMA_OF = {"settlements": "settlement-record", "campaign-metrics": "campaign-metric-record",
+             "settlement-statements": "settlement-statement-record", "dlq": "dlq-record"}
+
+
+def schema(name):
+    with open(os.path.join(SRC, "schemas", name + ".schema.json")) as f:
+        return Draft202012Validator(json.load(f))
+
+
+def replay(*inputs, extra=(), check=True):
+    out = tempfile.mkdtemp(prefix="alliance-replay-")
+    args = [ALLIANCE, "replay", "--topology", TOPOLOGY, "--out", out, *extra]
+    for i in inputs:
+        args += ["--input", i]
+    p = subprocess.run(args, capture_output=True, text=True)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return out, p
+
+
+def records(out, name):
+    with open(os.path.join(out, name + ".jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def latest(recs, key):
+    return {key(r): r for r in recs}
+
+
+class SampleStream(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.out, cls.proc = replay(os.path.join(DATA, "sample-events.jsonl"))
+
+    def test_every_record_matches_its_schema(self):
+        for name in OUTPUTS:
+            v = schema(SCHEMA_OF[name])
+            recs = records(self.out, name)
+            self.assertTrue(recs, name)
+            for r in recs:
+                errors = list(v.iter_errors(r))
+                self.assertFalse(errors, f"{name}: {r}: {errors[:1]}")
+
+    def test_settlement_records_by_hand(self):
+        s = {r["record_id"]: r for r in records(self.out, "settlements")}
+        self.assertEqual(s["A1:accrual:0:p-books"]["attributed_minor"], 9900)
+        self.assertEqual(s["A1:accrual:0:p-books"]["commission_minor"], 990)
+        # Refunds 3301 then 3300 then cancel: floor(9900·r/9900) increments.
+        self.assertEqual([s[f"A1:reversal:{k}:p-books"]["attributed_minor"] for k in (1, 2, 3)], [-3301, -3300, -3299])
+        self.assertEqual([s[f"A1:reversal:{k}:p-books"]["commission_minor"] for k in (1, 2, 3)], [-330, -330, -330])
+        self.assertEqual(s["A5:accrual:0:p-books"]["model"], "referral_code")
+        self.assertIsNone(s["A3:accrual:0:p-bank"]["commission_minor"])  # tiered: on the statement
+        self.assertEqual(s["A6:accrual:0:p-travel"]["currency"], "USD")
+        self.assertEqual(s["A7:accrual:0:p-bank"]["period"], "2026-11-21")
+        self.assertEqual(s["A8:accrual:0:p-travel"]["period"], "2026-11-20")  # late, still settled
+        self.assertNotIn("A4:accrual:0:p-books", s)  # unpartnered touchpoint: no settlement
+        self.assertEqual(len(s), 10)
+
+    def test_final_statements_by_hand(self):
+        st = latest([r for r in records(self.out, "settlement-statements") if r["final"]],
+                    lambda r: (r["partner_id"], r["period"], r["currency"]))
+        # Pool: 2% of cmp-spring's partnered revenue on 2026-11-20 CNY
+        # (0 + 20000 + 1200000 + 700) = 24414, split 40·0 : 30·20700 : 30·1200000.
+        expect = {
+            ("p-books", "2026-11-20", "CNY"): (12900, -9900, 3000, 300, 0, 5),
+            ("p-travel", "2026-11-20", "CNY"): (20700, 0, 20700, 1000 + 414, 414, 2),
+            ("p-bank", "2026-11-20", "CNY"): (1200000, 0, 1200000, 96000 + 24000, 24000, 1),
+            ("p-travel", "2026-11-20", "USD"): (1000, 0, 1000, 500 + 20, 20, 1),
+            ("p-bank", "2026-11-21", "CNY"): (100, 0, 100, 5 + 2, 2, 1),
+        }
+        got = {k: (r["accrued_minor"], r["reversed_minor"], r["net_minor"], r["commission_minor"],
+                   r["pool_share_minor"], r["records"]) for k, r in st.items()}
+        self.assertEqual(got, expect)
+        # The late A8 arrived after 2026-11-20 closed: revision 2.
+        self.assertEqual(st[("p-travel", "2026-11-20", "CNY")]["revision"], 2)
+        self.assertEqual(st[("p-bank", "2026-11-21", "CNY")]["revision"], 1)
+
+    def test_statements_reconcile_with_settlement_records(self):
+        s = records(self.out, "settlements")
+        st = latest([r for r in records(self.out, "settlement-statements") if r["final"]],
+                    lambda r: (r["partner_id"], r["period"], r["currency"]))
+        import hashlib
+        for (p, period, cur), r in st.items():
+            mine = [x for x in s if (x["partner_id"], x["period"], x["currency"]) == (p, period, cur)]
+            self.assertEqual(r["net_minor"], sum(x["attributed_minor"] for x in mine))
+            ids = sorted(x["record_id"] for x in mine)
+            self.assertEqual(r["digest"], hashlib.sha256("".join(i + "\n" for i in ids).encode()).hexdigest())
+
+    def test_dead_letters_and_summary(self):
+        self.assertEqual([r["reason"] for r in records(self.out, "dlq")], ["refund_exceeds_amount", "order_already_closed"])
+        self.assertIn("duplicates:  1 event ids", self.proc.stdout)
+
+    def test_every_window_has_one_final_record(self):
+        finals, keys = {}, set()
+        for r in records(self.out, "campaign-metrics"):
+            k = (r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"])
+            keys.add(k)
+            if r["final"]:
+                self.assertNotIn(k, finals, f"two finals for {k}")
+                finals[k] = r
+        self.assertEqual(keys - set(finals), set())
+        spring_all = finals[("campaign", "cmp-spring", 0, "all", "CNY")]
+        self.assertEqual(spring_all["cost_minor"], 10000000)
+        self.assertEqual(spring_all["net_benefit_minor"], spring_all["revenue_minor"] - 10000000)
+
+
+class BadInput(unittest.TestCase):
+    def test_one_event_of_every_class(self):
+        path = os.path.join(DATA, "bad-events.jsonl")
+        out, _ = replay(path)
+        with open(os.path.join(DATA, "bad-events.expected-reasons")) as f:
+            expected = f.read().split()
+        dlq = records(out, "dlq")
+        self.assertEqual([r["reason"] for r in dlq], expected)
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")
+        for r in dlq:  # the payload is the original bytes of that line
+            self.assertEqual(base64.b64decode(r["payload"]), lines[r["offset"]])
+            self.assertEqual(r["topic"], path)
+            self.assertTrue(r["detail"])
+
+    def test_input_schemas_reject_what_a_schema_can_express(self):
+        v = {k: schema(k + "-event") for k in ("click", "referral", "order")}
+        with open(os.path.join(DATA, "sample-events.jsonl")) as f:
+            for line in f:
+                e = json.loads(line)
+                self.assertFalse(list(v[e["type"]].iter_errors(e)), line)
+        inexpressible = {"malformed_json", "oversized", "invalid_utf8", "self_referral", "refund_exceeds_amount",
+                         "order_already_closed", "missing_field:type"}
+        with open(os.path.join(DATA, "bad-events.jsonl"), "rb") as f, \
+                open(os.path.join(DATA, "bad-events.expected-reasons")) as g:
+            reasons = iter(g.read().split())
+            checked = 0
+            for raw in f.read().split(b"\n")[:-1]:
+                try:
+                    e = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    next(reasons)
+                    continue
+                if e.get("event_id", "").startswith("g"):
+                    continue  # a valid event that sets up the next bad one
+                reason = next(reasons)
+                if reason in inexpressible:
+                    continue
+                kind = e.get("type") if e.get("type") in v else "click"
+                self.assertTrue(list(v[kind].iter_errors(e)), f"{reason}: schema accepted {raw[:80]}")
+                checked += 1
+            self.assertGreaterEqual(checked, 9)
+
+
+class Determinism(unittest.TestCase):
+    def test_same_input_same_records(self):
+        def stripped(out):
+            res = {}
+            for name in OUTPUTS:
+                res[name] = [{k: v for k, v in r.items() if k != "emitted_at"} for r in records(out, name)]
+            return res
+        gen = subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", "20000", "--seed", "7"],
+                             capture_output=True, check=True).stdout
+        path = os.path.join(tempfile.mkdtemp(), "gen.jsonl")
+        with open(path, "wb") as f:
+            f.write(gen)
+        a, _ = replay(path, extra=["--quiet"])
+        b, _ = replay(path, extra=["--quiet", "--batch", "7"])
+        sa, sb = stripped(a), stripped(b)
+        self.assertGreater(len(sa["settlements"]), 100)
+        self.assertEqual(sa, sb)
+
+
+class ExitCodes(unittest.TestCase):
+    def test_unreadable_input(self):
+        _, p = replay("/nonexistent/events.jsonl", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("/nonexistent/events.jsonl", p.stderr)
+
+    def test_invalid_topology(self):
+        bad = os.path.join(tempfile.mkdtemp(), "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("name: x\nattribution: {model: nope}\n")
+        p = subprocess.run([ALLIANCE, "replay", "--topology", bad, "--input", os.path.join(DATA, "sample-events.jsonl"),
+                            "--out", tempfile.mkdtemp()], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(bad, p.stderr)
+        self.assertIn("attribution.model", p.stderr)
+        self.assertEqual(p.stderr.count("\n"), 1)  # one line
+
+    def test_bad_events_are_data_not_failure(self):
+        _, p = replay(os.path.join(DATA, "bad-events.jsonl"))
+        self.assertEqual(p.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
