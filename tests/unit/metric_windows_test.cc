@@ -127,7 +127,8 @@ TEST_F(WindowTest, RunningCampaignRecordHasBuyersAndCostBenefit) {
         order("o2", kT0 + 2, "u1", "o2", OrderStatus::kCompleted, 700),
         click("b", kT0 + 3, "u2", "cmp", "social"), order("o3", kT0 + 4, "u2", "o3", OrderStatus::kCompleted, 500)});
   finish();
-  const auto& all_rec = finals().at(k("campaign", "cmp", 0, "all", "CNY"));
+  const auto f = finals();
+  const auto& all_rec = f.at(k("campaign", "cmp", 0, "all", "CNY"));
   EXPECT_EQ(all_rec.buyers, 2);
   EXPECT_EQ(all_rec.repeat_buyers, 1);
   EXPECT_EQ(all_rec.revenue_minor, 2000);
