@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   g->add_option("--users", gen.users, "active users")->check(CLI::PositiveNumber);
   g->add_option("--bad-rate", gen.bad_rate, "share of bad messages");
   g->add_option("--duplicate-rate", gen.duplicate_rate, "share of re-sent events");
+  g->add_option("--gap-ms", gen.mean_gap_ms, "mean event time between events")->check(CLI::PositiveNumber);
 
   CLI11_PARSE(app, argc, argv);
   if (r->parsed()) return alliance::run_replay(replay);

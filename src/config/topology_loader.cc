@@ -135,7 +135,7 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
   Reader top(root, origin, "");
   top.expect_map({"name", "inputs", "outputs", "attribution", "windows", "grace", "dedupe_retention",
                   "settlement_tz", "emit_interval", "default_currency", "campaigns", "partners",
-                  "pools", "processing"});
+                  "pools", "processing", "order_retention", "statement_retention"});
   Topology t;
   t.name = top.str("name", "name: spring-alliance");
   if (top.has("inputs")) {
@@ -182,6 +182,8 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
   t.grace = top.has("grace") ? top.duration("grace", t.grace) : t.grace;
   t.dedupe_retention = top.duration("dedupe_retention", t.dedupe_retention);
   t.emit_interval = top.duration("emit_interval", t.emit_interval);
+  t.order_retention = top.duration("order_retention", t.order_retention);
+  t.statement_retention = top.duration("statement_retention", t.statement_retention);
   if (top.has("settlement_tz")) {
     t.settlement_tz = top.str("settlement_tz", "\"+08:00\"");
     auto off = parse_utc_offset(t.settlement_tz);

@@ -119,6 +119,14 @@ void Processor::on_referral(const Event& e, const Referral& r) {
 void Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
                          std::string_view raw) {
   users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
+  apply_order(e, o, pos, raw);
+  // The newest event about an order starts its retention (order_retention).
+  if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts)
+    orders_.upsert(o.order_id).last_ts = e.ts;
+}
+
+void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
+                            std::string_view raw) {
   OrderState* existing = orders_.find(o.order_id);
   const bool closed = existing != nullptr && (existing->phase == OrderPhase::kCancelled ||
                                               existing->phase == OrderPhase::kClosedUncompleted);
@@ -387,6 +395,12 @@ void Processor::sweep() {
   for (const auto& [id, u] : users_.map())
     if (u.newest_ts() < user_horizon) drop.push_back(id);
   for (const auto& id : drop) users_.erase(id);
+  drop.clear();
+  const TimestampMs order_horizon = clock_.stream_time - topology_.order_retention;
+  for (const auto& [id, o] : orders_.map())
+    if (o.last_ts < order_horizon) drop.push_back(id);
+  for (const auto& id : drop) orders_.erase(id);
+  ledger_.expire(clock_.stream_time - topology_.statement_retention);
 }
 
 void Processor::discard_changes() {

@@ -169,6 +169,20 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out) {
   dirty_.clear();
 }
 
+void SettlementLedger::expire(TimestampMs horizon) {
+  std::vector<std::string> drop;
+  std::set<std::string> live_periods;
+  for (const auto& [k, s] : statements_.map()) {
+    if (s.closed && s.period_end < horizon && dirty_.count(k) == 0) drop.push_back(k);
+    else live_periods.insert(split_key(k).period);
+  }
+  for (const auto& k : drop) statements_.erase(k);
+  drop.clear();
+  for (const auto& [k, v] : volumes_.map())
+    if (live_periods.count(k.substr(0, k.find('\0'))) == 0) drop.push_back(k);
+  for (const auto& k : drop) volumes_.erase(k);
+}
+
 void SettlementLedger::reindex() {
   open_periods_.clear();
   for (const auto& [k, s] : statements_.map())

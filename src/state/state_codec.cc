@@ -70,7 +70,7 @@ UserTouchpoints decode_user(std::string_view v) {
 std::string encode(const OrderState& o) {
   ByteWriter w;
   w.u8(static_cast<std::uint8_t>(o.phase)).str(o.currency).i64(o.amount_minor).i64(o.completed_ts)
-      .str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
+      .i64(o.last_ts).str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
       .i64(static_cast<std::int64_t>(o.partners.size()));
   for (const auto& p : o.partners)
     w.str(p.partner_id).opt_str(p.campaign_id).opt_str(p.contract_id).i64(p.weight_micros)
@@ -89,6 +89,7 @@ OrderState decode_order(std::string_view v) {
   o.currency = r.str();
   o.amount_minor = r.i64();
   o.completed_ts = r.i64();
+  o.last_ts = r.i64();
   o.model = r.str();
   o.refunded_minor = r.i64();
   o.applied_reversals = r.i64();

@@ -44,6 +44,7 @@ struct OrderState {
   std::string currency;
   MinorUnits amount_minor = 0;
   TimestampMs completed_ts = 0;
+  TimestampMs last_ts = 0;  // newest event of the order, for order_retention
   std::string model;
   MinorUnits refunded_minor = 0;      // cumulative refunds r_k
   std::int64_t applied_reversals = 0;  // k of the last cancel/refund applied

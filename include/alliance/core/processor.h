@@ -80,6 +80,7 @@ class Processor {
   void on_click(const Event& e, const Click& c);
   void on_referral(const Event& e, const Referral& r);
   void on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
+  void apply_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
   void complete(const Event& e, const Order& o, OrderState& st);
   void reverse(const Event& e, OrderState& st, MinorUnits new_refunded);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,

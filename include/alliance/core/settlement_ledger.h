@@ -54,6 +54,9 @@ class SettlementLedger {
   StateTable<CampaignVolume>& volumes() { return volumes_; }
   /// Statements with a running update or revision still to emit.
   std::set<std::string>& dirty() { return dirty_; }
+  /// Drops closed statements of days that ended before `horizon`, and
+  /// their pool volumes.
+  void expire(TimestampMs horizon);
   /// Rebuilds the open-period index after a restore.
   void reindex();
 

@@ -82,7 +82,8 @@ struct Topology {
   DurationMs grace = 5'000;
   DurationMs dedupe_retention = 7 * kMsPerDay;
   DurationMs emit_interval = 1'000;  // event time between running updates
-  DurationMs window_retention = kMsPerDay;  // keep closed windows for late counts
+  DurationMs order_retention = 400 * kMsPerDay;     // order state after its last event
+  DurationMs statement_retention = 90 * kMsPerDay;  // closed statements after their day
   DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC
   std::string settlement_tz = "UTC";
   std::string default_currency = "USD";
