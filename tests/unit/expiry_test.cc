@@ -17,7 +17,7 @@ TEST_F(ProcessorTest, ExpiredStateIsRemovedAndOnlyThen) {
   feed({click("c2", kT0 + kDay + 2 * kHour, "u2", "cmp", "s")});  // past lookback + grace for u1
   EXPECT_EQ(processor_->users().find("u1"), nullptr);
   EXPECT_EQ(processor_->dedupe().size(), 3u);
-X
+  EXPECT_EQ(processor_->metrics().open_windows(), 2u);  // u2's hour (source, campaign); the first hour is final and gone
 
   feed({click("c3", kT0 + 2 * kDay + 2 * kHour, "u2", "cmp", "s")});  // dedupe keys of day 0 expire
   EXPECT_EQ(processor_->dedupe().find("c1"), nullptr);
