@@ -5,13 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build/src/app/alliance
-T=topologies/spring-alliance.yaml
+T=bench/bench-topology.yaml  # spring-alliance with 10-day order/statement retention
 work="$(mktemp -d /tmp/alliance-bench-XXXX)"
 trap 'rm -rf "$work"' EXIT
 counts=("$@"); [ ${#counts[@]} -eq 0 ] && counts=(1000000 5000000)
 printf "| events | mode | wall s | events/s | peak RSS MiB | state dir MiB | live SST MiB |\n|---|---|---|---|---|---|---|\n"
 for n in "${counts[@]}"; do
-  $B generate --topology $T --events "$n" --users 20000 --seed 5 > "$work/in.jsonl"
+  $B generate --topology $T --events "$n" --users 20000 --seed 5 --gap-ms 1000 > "$work/in.jsonl"
   for mode in memory state; do
     extra=(); [ $mode = state ] && extra=(--state "$work/state" --batch 5000)
     rm -rf "$work/state" "$work/out"

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "alliance/app/kafka_commands.h"
 #include "alliance/app/replay_command.h"
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
@@ -32,7 +33,58 @@ int main(int argc, char** argv) {
   g->add_option("--duplicate-rate", gen.duplicate_rate, "share of re-sent events");
   g->add_option("--gap-ms", gen.mean_gap_ms, "mean event time between events")->check(CLI::PositiveNumber);
 
+  std::string run_topology;
+  alliance::RunOptions run;
+  auto* k = app.add_subcommand("run", "run the processor against Kafka (SPEC §6)");
+  k->add_option("--topology", run_topology, "topology YAML file")->required();
+  k->add_option("--bootstrap", run.bootstrap, "Kafka bootstrap servers host:port[,...]")->required();
+  k->add_option("--group", run.group, "consumer group id");
+  k->add_option("--state", run.state_dir, "RocksDB state directory (one subdirectory per partition)");
+  k->add_option("--metrics", run.metrics_listen, "Prometheus /metrics listen address ('' for none)");
+  k->add_option("--commit-interval", run.commit_interval_ms, "ms between batch commits");
+  k->add_option("--idle-wait", run.idle_wait_ms, "ms an input may hold back the event-time merge");
+  k->add_option("--session-timeout", run.session_timeout_ms, "consumer group session timeout, ms");
+  k->add_option("--stop-when-idle", run.stop_when_idle_ms, "bounded run: finish after this many ms without input");
+  k->add_option("--assignor", run.assignor, "partition.assignment.strategy")->check(CLI::IsMember({"range", "roundrobin"}));
+  k->add_option("--guarantee", run.guarantee, "at_least_once or exactly_once")->check(CLI::IsMember({"at_least_once", "exactly_once"}));
+
+  alliance::BrokerOptions broker;
+  auto* b = app.add_subcommand("broker", "host librdkafka's mock cluster with a topology's topics and print its address");
+  b->add_option("--topology", broker.topology_path, "topology YAML file")->required();
+  b->add_option("--partitions", broker.partitions, "partitions per topic")->check(CLI::PositiveNumber);
+  b->add_option("--bootstrap-file", broker.bootstrap_file, "also write the bootstrap address to this file");
+
+  alliance::DemoOptions demo;
+  std::string demo_duration;
+  auto* d = app.add_subcommand("demo", "embedded broker + traffic + processor + /metrics, with a live table");
+  d->add_option("--topology", demo.topology_path, "topology YAML file")->required();
+  d->add_option("--rate", demo.rate, "events per second")->check(CLI::PositiveNumber);
+  d->add_option("--duration", demo_duration, "stop after this long, e.g. 30s (default: until Ctrl-C)");
+  d->add_option("--metrics", demo.metrics_listen, "Prometheus /metrics listen address");
+  d->add_option("--state", demo.state_dir, "RocksDB state directory (default: a temporary one)");
+
   CLI11_PARSE(app, argc, argv);
+  if (k->parsed()) {
+    try {
+      run.stop = &alliance::stop_on_signals();
+      return alliance::run_kafka(alliance::load_topology_file(run_topology), run);
+    } catch (const alliance::ConfigError& e) {
+      std::fprintf(stderr, "alliance run: invalid topology: %s\n", e.what());
+      return 2;
+    }
+  }
+  if (b->parsed()) return alliance::run_broker(broker);
+  if (d->parsed()) {
+    if (!demo_duration.empty()) {
+      auto dur = alliance::parse_duration(demo_duration);
+      if (!dur) {
+        std::fprintf(stderr, "alliance demo: --duration %s: write e.g. 30s, 5m\n", demo_duration.c_str());
+        return 2;
+      }
+      demo.duration_ms = *dur;
+    }
+    return alliance::run_demo(demo);
+  }
   if (r->parsed()) return alliance::run_replay(replay);
   if (g->parsed()) {
     try {

@@ -63,7 +63,8 @@ std::string TrafficGenerator::user_id(std::int64_t i) const {
 }
 
 GeneratedMessage TrafficGenerator::next(bool with_type) {
-  now_ += static_cast<DurationMs>(std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_ms))(rng_));
+  // Strictly increasing event times: file order and the event-time merge agree.
+  now_ += 1 + static_cast<DurationMs>(std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_ms))(rng_));
   const double u = std::uniform_real_distribution<double>(0, 1)(rng_);
   if (u < o_.bad_rate) return bad(with_type);
   if (u < o_.bad_rate + o_.duplicate_rate && !last_.json.empty()) return last_;
@@ -96,7 +97,7 @@ GeneratedMessage TrafficGenerator::referral(bool with_type) {
 
 GeneratedMessage TrafficGenerator::order(bool with_type) {
   // Half the time move an open order along its lifecycle, else open a new one.
-  if (!open_orders_.empty() && rng_() % 2 == 0) {
+  if (!open_orders_.empty() && rng_() % 3 == 0) {
     const std::size_t idx = rng_() % open_orders_.size();
     OpenOrder& o = open_orders_[idx];
     Line l(with_type, "order");
@@ -108,7 +109,11 @@ GeneratedMessage TrafficGenerator::order(bool with_type) {
       status = rng_() % 5 == 0 ? "cancelled" : "completed";
       o.completed = status == "completed";
       close = !o.completed;
-    } else if (rng_() % 4 == 0) {
+    } else if (rng_() % 4 != 0) {
+      // Most completed orders are kept: this one is done, no event.
+      open_orders_.erase(open_orders_.begin() + static_cast<std::ptrdiff_t>(idx));
+      return click(with_type);
+    } else if (rng_() % 3 == 0) {
       status = "cancelled";
       close = true;
     } else {

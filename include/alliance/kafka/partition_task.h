@@ -1,0 +1,74 @@
+// The work of one input partition number p — clicks-p, referrals-p and
+// orders-p, co-partitioned by user_id: its Processor, state store and
+// session, the event-time merge buffers and the input positions the state
+// reflects. Owned by the KafkaRunner and used only on its poll thread.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "alliance/codec/event_decoder.h"
+#include "alliance/core/processor.h"
+#include "alliance/state/state_session.h"
+
+namespace alliance {
+
+class PartitionTask {
+ public:
+  PartitionTask(const Topology& topology, std::int32_t partition, std::unique_ptr<StateStore> store);
+
+  /// The offset to resume input `kind` from, as recorded with the state;
+  /// nullopt when the state has never seen that input.
+  [[nodiscard]] std::optional<std::int64_t> resume_offset(EventKind kind);
+
+  /// Decodes and buffers one input message (null key: dead-lettered).
+  void enqueue(EventKind kind, const std::string& topic, std::int64_t offset, const std::string* key,
+               std::string_view payload, std::int64_t now_ms);
+  /// Processes buffered messages in event-time order (ties: click, referral,
+  /// order); while an input has nothing buffered, the others wait for it at
+  /// most `idle_wait_ms` (Kafka Streams' max.task.idle.ms). Returns the
+  /// number processed.
+  std::size_t drain(std::int64_t now_ms, std::int64_t idle_wait_ms);
+  /// End of a bounded run: process everything, then watermark to +infinity.
+  void finish();
+
+  /// Commits state changes, input positions and new outputs (outbox) in one
+  /// atomic write. Returns false when nothing changed since the last commit.
+  bool commit();
+  /// Outbox entries committed but not yet acknowledged by the broker.
+  std::vector<OutboxEntry> pending() { return session_.pending(); }
+  void acknowledge(const std::vector<OutboxEntry>& published) { session_.acknowledge(published, {}); }
+
+  /// Next offset to consume per input, for the consumer-group commit: the
+  /// first message not yet processed.
+  [[nodiscard]] std::int64_t position(EventKind kind) const;
+  [[nodiscard]] std::int32_t partition() const { return partition_; }
+  [[nodiscard]] std::size_t buffered() const;
+  [[nodiscard]] const Processor& processor() const { return processor_; }
+
+ private:
+  struct Item {
+    std::int64_t offset;
+    std::int64_t arrival_ms;
+    std::optional<Event> event;          // nullopt: a reject, processed at the head
+    std::optional<DeadLetter> rejected;
+    std::string raw;
+  };
+  void process(EventKind kind);
+
+  const Topology& topology_;
+  std::int32_t partition_;
+  std::unique_ptr<StateStore> store_;
+  Processor processor_;
+  StateSession session_;
+  EventDecoder decoder_;
+  std::array<std::deque<Item>, 3> queues_;
+  std::array<std::int64_t, 3> next_offset_{-1, -1, -1};  // after the last enqueued message
+  std::array<std::string, 3> topics_;
+  bool changed_ = false;
+};
+
+}  // namespace alliance

@@ -1,0 +1,58 @@
+// Prometheus metrics of a running processor (prometheus-cpp, pull exposer on
+// loopback by default). Label values come only from the topology and fixed
+// enums, never from user ids. Updated from the runner's poll thread; scraped
+// from the exposer's thread (prometheus-cpp metrics are thread-safe).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "alliance/core/processor.h"
+
+namespace alliance {
+
+class RunMetrics {
+ public:
+  /// `listen` like "127.0.0.1:9464"; empty: no HTTP endpoint (metrics still counted).
+  RunMetrics(const Topology& topology, const std::string& listen);
+
+  /// Adds what a partition's Processor counted since the last call.
+  void observe(std::int32_t partition, const ProcessorStats& now);
+  void batch_seconds(double s) { batch_->Observe(s); }
+  void commit_seconds(double s) { commit_->Observe(s); }
+  void produced(const std::string& output, std::int64_t n) { produced_family_->Add({{"output", output}}).Increment(static_cast<double>(n)); }
+  void producer_error() { producer_errors_->Increment(); }
+  void outbox_depth(double d) { outbox_->Set(d); }
+  void consumer_lag(const std::string& topic, std::int32_t partition, double records);
+  void ready(bool r) { ready_->Set(r ? 1 : 0); }
+  void end_to_end_seconds(double s) { e2e_->Observe(s); }
+
+  [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>* events_family_;
+  prometheus::Family<prometheus::Counter>* dead_family_;
+  prometheus::Family<prometheus::Counter>* produced_family_;
+  prometheus::Family<prometheus::Gauge>* lag_family_;
+  prometheus::Counter* duplicates_;
+  prometheus::Counter* late_;
+  prometheus::Counter* unknown_partner_;
+  prometheus::Counter* producer_errors_;
+  prometheus::Histogram* batch_;
+  prometheus::Histogram* commit_;
+  prometheus::Histogram* e2e_;
+  prometheus::Gauge* outbox_;
+  prometheus::Gauge* ready_;
+  std::map<std::int32_t, ProcessorStats> last_;
+};
+
+}  // namespace alliance

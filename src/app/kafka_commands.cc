@@ -1,0 +1,228 @@
+#include "alliance/app/kafka_commands.h"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "alliance/app/traffic_generator.h"
+#include "alliance/config/topology_loader.h"
+#include "alliance/kafka/embedded_broker.h"
+
+namespace alliance {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// What the demo's table shows, fed from acknowledged outputs (runner
+/// thread) and read by the printer thread; guarded by mu_.
+class LiveView {
+ public:
+  void add(const std::vector<OutboxEntry>& entries) {
+    std::lock_guard lock(mu_);
+    for (const auto& e : entries) {
+      simdjson::padded_string json(e.body);
+      simdjson::ondemand::document doc;
+      if (parser_.iterate(json).get(doc) != simdjson::SUCCESS) continue;
+      if (e.kind == OutputKind::kMetrics) {
+        std::string_view dim, key, size, conv, cur;
+        std::int64_t clicks = 0, users = 0, orders = 0, revenue = 0, start = 0;
+        bool final = false;
+        if (doc["dim"].get(dim) || doc["key"].get(key) || doc["window_start"].get(start) ||
+            doc["window_size"].get(size) || doc["clicks"].get(clicks) || doc["unique_users"].get(users) ||
+            doc["orders"].get(orders) || doc["conversions"].get(conv) || doc["revenue_minor"].get(revenue) ||
+            doc["currency"].get(cur) || doc["final"].get(final))
+          continue;
+        if (dim != "source" || size != "1m" || cur != "CNY") continue;
+        Row& r = sources_[std::string(key)];
+        if (start >= r.window_start) r = Row{start, clicks, users, orders, std::string(conv), revenue};
+        (void)final;
+      } else if (e.kind == OutputKind::kSettlements) {
+        std::string_view partner, kind, cur;
+        std::int64_t amount = 0;
+        if (doc["kind"].get(kind) || doc["partner_id"].get(partner) || doc["attributed_minor"].get(amount) ||
+            doc["currency"].get(cur))
+          continue;
+        if (cur != "CNY") continue;
+        Ledger& l = partners_[std::string(partner)];
+        (kind == "accrual" ? l.accrued : l.reversed) += amount;
+        l.records += 1;
+      } else if (e.kind == OutputKind::kDlq) {
+        ++dead_letters_;
+      }
+    }
+  }
+
+  void print(std::int64_t produced, const std::string& bootstrap, const std::string& metrics) {
+    std::lock_guard lock(mu_);
+    std::string s = "\x1b[H\x1b[2J";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "alliance demo  |  %lld events produced  |  broker %s  |  %s  |  Ctrl-C stops\n\n",
+                  static_cast<long long>(produced), bootstrap.c_str(), metrics.c_str());
+    s += buf;
+    s += "Per-source conversion, latest 1-minute window (CNY)\n";
+    std::snprintf(buf, sizeof buf, "  %-10s %8s %8s %8s %12s %10s %14s\n", "source", "clicks", "users", "orders",
+                  "conversions", "conv.rate", "revenue");
+    s += buf;
+    for (const auto& [src, r] : sources_) {
+      const double rate = r.users > 0 ? std::stod(r.conversions) / static_cast<double>(r.users) : 0.0;
+      std::snprintf(buf, sizeof buf, "  %-10s %8lld %8lld %8lld %12s %9.1f%% %14.2f\n", src.c_str(),
+                    static_cast<long long>(r.clicks), static_cast<long long>(r.users), static_cast<long long>(r.orders),
+                    r.conversions.c_str(), 100 * rate, static_cast<double>(r.revenue) / 100);
+      s += buf;
+    }
+    s += "\nPartner settlement since start (CNY)\n";
+    std::snprintf(buf, sizeof buf, "  %-12s %14s %14s %14s %8s\n", "partner", "accrued", "reversed", "net", "records");
+    s += buf;
+    for (const auto& [p, l] : partners_) {
+      std::snprintf(buf, sizeof buf, "  %-12s %14.2f %14.2f %14.2f %8lld\n", p.c_str(), static_cast<double>(l.accrued) / 100,
+                    static_cast<double>(l.reversed) / 100, static_cast<double>(l.accrued + l.reversed) / 100,
+                    static_cast<long long>(l.records));
+      s += buf;
+    }
+    std::snprintf(buf, sizeof buf, "\ndead letters: %lld\n", static_cast<long long>(dead_letters_));
+    s += buf;
+    std::fputs(s.c_str(), stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  struct Row {
+    std::int64_t window_start = -1, clicks = 0, users = 0, orders = 0;
+    std::string conversions = "0";
+    std::int64_t revenue = 0;
+  };
+  struct Ledger {
+    std::int64_t accrued = 0, reversed = 0, records = 0;
+  };
+  std::mutex mu_;
+  simdjson::ondemand::parser parser_;
+  std::map<std::string, Row> sources_;
+  std::map<std::string, Ledger> partners_;
+  std::int64_t dead_letters_ = 0;
+};
+
+}  // namespace
+
+std::atomic<bool>& stop_on_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  return g_stop;
+}
+
+int run_broker(const BrokerOptions& o) {
+  Topology t;
+  try {
+    t = load_topology_file(o.topology_path);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "alliance broker: invalid topology: %s\n", e.what());
+    return 2;
+  }
+  auto& stop = stop_on_signals();
+  EmbeddedBroker broker;
+  broker.create_topology_topics(t, o.partitions);
+  const std::string boot = broker.bootstraps();
+  if (!o.bootstrap_file.empty()) {
+    const std::string tmp = o.bootstrap_file + ".tmp";
+    std::ofstream(tmp) << boot << "\n";
+    std::filesystem::rename(tmp, o.bootstrap_file);  // readers never see half a line
+  }
+  std::printf("%s\n", boot.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "alliance broker: librdkafka mock cluster with the topics of %s (%d partitions each); Ctrl-C stops\n",
+               t.name.c_str(), o.partitions);
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return 0;
+}
+
+int run_demo(const DemoOptions& o) {
+  Topology t;
+  try {
+    t = load_topology_file(o.topology_path);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "alliance demo: invalid topology: %s\n", e.what());
+    return 2;
+  }
+  auto& stop = stop_on_signals();
+  EmbeddedBroker broker;
+  broker.create_topology_topics(t, 1);
+  const std::string boot = broker.bootstraps();
+  const std::string state = o.state_dir.empty()
+                                ? (std::filesystem::temp_directory_path() / ("alliance-demo-" + std::to_string(::getpid()))).string()
+                                : o.state_dir;
+
+  // Traffic: event time follows the wall clock at `rate` events per second.
+  std::atomic<std::int64_t> produced{0};
+  std::thread traffic([&] {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", boot, err);
+    conf->set("linger.ms", "5", err);
+    std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+    GeneratorOptions g;
+    g.start_ms = wall_ms();
+    g.mean_gap_ms = std::max<DurationMs>(1, static_cast<DurationMs>(1000.0 / o.rate));
+    g.users = 2000;
+    TrafficGenerator gen(t, g);
+    const std::array<std::string, 3> topics{t.inputs.clicks, t.inputs.referrals, t.inputs.orders};
+    while (!stop.load()) {
+      const auto m = gen.next(/*with_type=*/false);
+      while (gen.now() > wall_ms() && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      producer->produce(topics[static_cast<std::size_t>(m.kind)], RdKafka::Topic::PARTITION_UA,
+                        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(m.json.data()), m.json.size(),
+                        m.key.data(), m.key.size(), 0, nullptr);
+      producer->poll(0);
+      ++produced;
+    }
+    producer->flush(2000);
+  });
+
+  LiveView view;
+  std::thread printer([&] {
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.refresh_ms));
+      view.print(produced.load(), boot, o.metrics_listen.empty() ? "no /metrics" : "http://" + o.metrics_listen + "/metrics");
+    }
+  });
+  std::thread timer;
+  if (o.duration_ms > 0)
+    timer = std::thread([&] {
+      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.duration_ms);
+      while (!stop.load() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      stop.store(true);
+    });
+
+  RunOptions run;
+  run.bootstrap = boot;
+  run.group = "alliance-demo";
+  run.state_dir = state;
+  run.metrics_listen = o.metrics_listen;
+  run.session_timeout_ms = 6000;
+  run.stop = &stop;
+  run.on_published = [&](const std::vector<OutboxEntry>& e) { view.add(e); };
+  const int rc = run_kafka(t, run);
+  stop.store(true);
+  traffic.join();
+  printer.join();
+  if (timer.joinable()) timer.join();
+  view.print(produced.load(), boot, "stopped");
+  if (o.state_dir.empty()) std::filesystem::remove_all(state);
+  return rc;
+}
+
+}  // namespace alliance

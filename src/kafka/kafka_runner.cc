@@ -1,0 +1,340 @@
+#include "alliance/kafka/kafka_runner.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <memory>
+#include <thread>
+
+#include "alliance/kafka/partition_task.h"
+#include "alliance/metrics/run_metrics.h"
+
+namespace alliance {
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void log(const std::string& line) { std::fprintf(stderr, "alliance run: %s\n", line.c_str()); }
+
+class ConfigProblem : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& kv) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  for (const auto& [k, v] : kv)
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw ConfigProblem("librdkafka setting " + k + "=" + v + ": " + err);
+  return conf;
+}
+
+/// Counts failed deliveries; served inside flush() on the runner's thread.
+class DeliveryCounter : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& m) override {
+    if (m.err() != RdKafka::ERR_NO_ERROR) {
+      ++failed;
+      last_error = m.errstr();
+    }
+  }
+  int failed = 0;
+  std::string last_error;
+};
+
+/// The runner's state, shared with the rebalance callback (same thread).
+class Runner : public RdKafka::RebalanceCb {
+ public:
+  Runner(const Topology& t, const RunOptions& o) : t_(t), o_(o), metrics_(t, o.metrics_listen) {
+    kinds_ = {{t.inputs.clicks, EventKind::kClick}, {t.inputs.referrals, EventKind::kReferral},
+              {t.inputs.orders, EventKind::kOrder}};
+    outputs_ = {t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq};
+  }
+
+  int run() {
+    auto cconf = make_conf({{"bootstrap.servers", o_.bootstrap},
+                            {"group.id", o_.group},
+                            {"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"},
+                            {"auto.offset.reset", "earliest"},
+                            {"partition.assignment.strategy", o_.assignor},
+                            {"session.timeout.ms", std::to_string(o_.session_timeout_ms)},
+                            {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(o_.session_timeout_ms / 4, 100))},
+                            {"fetch.max.bytes", "104857600"},
+                            {"enable.partition.eof", "true"},
+                            {"log_level", "3"}});
+    std::string err;
+    if (cconf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
+      throw ConfigProblem(err);
+    consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
+    if (!consumer_) throw ConfigProblem("cannot create the consumer: " + err);
+    std::map<std::string, std::string> pconf{{"bootstrap.servers", o_.bootstrap},
+                                             {"enable.idempotence", "true"},
+                                             {"linger.ms", "5"},
+                                             {"log_level", "3"}};
+    if (o_.guarantee == "exactly_once") pconf["transactional.id"] = o_.group + "-" + std::to_string(::getpid());
+    auto pc = make_conf(pconf);
+    if (pc->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery_), err) != RdKafka::Conf::CONF_OK)
+      throw ConfigProblem(err);
+    producer_.reset(RdKafka::Producer::create(pc.get(), err));
+    if (!producer_) throw ConfigProblem("cannot create the producer: " + err);
+    if (o_.guarantee == "exactly_once") {
+      std::unique_ptr<RdKafka::Error> e(producer_->init_transactions(30'000));
+      if (e) throw ConfigProblem("init_transactions: " + e->str());
+    }
+
+    check_inputs();
+    std::vector<std::string> topics{t_.inputs.clicks, t_.inputs.referrals, t_.inputs.orders};
+    if (auto e = consumer_->subscribe(topics); e != RdKafka::ERR_NO_ERROR)
+      throw ConfigProblem("cannot subscribe: " + RdKafka::err2str(e));
+    log("consuming " + t_.inputs.clicks + ", " + t_.inputs.referrals + ", " + t_.inputs.orders + " as group " + o_.group);
+
+    std::int64_t last_commit = now_ms();
+    std::int64_t last_message = now_ms();
+    bool idle_finish = false;
+    while (!(o_.stop != nullptr && o_.stop->load())) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(20));
+      const std::int64_t now = now_ms();
+      if (m->err() == RdKafka::ERR_NO_ERROR) {
+        last_message = now;
+        at_end_.erase({m->topic_name(), m->partition()});
+        on_message(*m, now);
+      } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+        at_end_.insert({m->topic_name(), m->partition()});
+      } else if (m->err() != RdKafka::ERR__TIMED_OUT) {
+        transport_trouble(m->errstr());
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      std::size_t processed = 0;
+      for (auto& [p, task] : tasks_) processed += task->drain(now, o_.idle_wait_ms);
+      if (processed > 0) metrics_.batch_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (now - last_commit >= o_.commit_interval_ms) {
+        commit_all();
+        last_commit = now;
+      }
+      // A bounded run ends once every assigned input partition reached its
+      // end and nothing arrived for stop_when_idle_ms.
+      if (o_.stop_when_idle_ms > 0 && assigned_ > 0 && at_end_.size() >= assigned_ &&
+          now - std::max(last_message, assigned_at_) >= o_.stop_when_idle_ms) {
+        idle_finish = true;
+        break;
+      }
+    }
+    if (idle_finish) {
+      log("input idle: finishing (watermark to +infinity)");
+      for (auto& [p, task] : tasks_) task->finish();
+    }
+    commit_all();
+    consumer_->close();
+    log("stopped cleanly");
+    return 0;
+  }
+
+  // Eager rebalance: revoke everything, then assign. Runs inside consume().
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      for (auto* tp : partitions) {
+        PartitionTask& task = task_for(tp->partition());
+        if (auto off = task.resume_offset(kinds_.at(tp->topic()))) tp->set_offset(*off);
+      }
+      consumer->assign(partitions);
+      assigned_ = partitions.size();
+      assigned_at_ = now_ms();
+      at_end_.clear();
+      metrics_.ready(true);
+      log("assigned " + std::to_string(partitions.size()) + " partitions");
+    } else {
+      commit_all();
+      tasks_.clear();
+      assigned_ = 0;
+      consumer->unassign();
+      metrics_.ready(false);
+      log("revoked " + std::to_string(partitions.size()) + " partitions");
+    }
+  }
+
+ private:
+  void check_inputs() {
+    for (int attempt = 0;; ++attempt) {
+      if (o_.stop != nullptr && o_.stop->load()) throw ConfigProblem("stopped before the broker answered");
+      RdKafka::Metadata* raw = nullptr;
+      const auto e = consumer_->metadata(true, nullptr, &raw, 5000);
+      std::unique_ptr<RdKafka::Metadata> md(raw);
+      if (e != RdKafka::ERR_NO_ERROR) {
+        const int wait = std::min(30, 1 << std::min(attempt, 5));
+        log("broker " + o_.bootstrap + " unreachable (" + RdKafka::err2str(e) + "); retrying in " +
+            std::to_string(wait) + " s");
+        std::this_thread::sleep_for(std::chrono::seconds(wait));
+        continue;
+      }
+      std::map<std::string, std::size_t> counts;
+      for (const auto* topic : *md->topics())
+        if (kinds_.count(topic->topic()) != 0 && topic->err() == RdKafka::ERR_NO_ERROR)
+          counts[topic->topic()] = topic->partitions()->size();
+      std::string listing;
+      for (const auto& [name, kind] : kinds_) {
+        if (counts.count(name) == 0)
+          throw ConfigProblem("input topic " + name + " does not exist; create it (with as many partitions as the other inputs) or fix inputs: in the topology");
+        listing += name + "=" + std::to_string(counts[name]) + " ";
+      }
+      const std::size_t n = counts.begin()->second;
+      for (const auto& [name, c] : counts)
+        if (c != n)
+          throw ConfigProblem("input topics are not co-partitioned (" + listing +
+                              "); give all three the same partition count, keyed by user_id");
+      if (n != 1)
+        throw ConfigProblem("inputs have " + std::to_string(n) + " partitions (" + listing +
+                            "); this version aggregates campaign/partner metrics and statements per partition, so it "
+                            "runs on 1 partition per input until the aggregation stage lands (docs/KAFKA.md)");
+      return;
+    }
+  }
+
+  PartitionTask& task_for(std::int32_t p) {
+    auto it = tasks_.find(p);
+    if (it != tasks_.end()) return *it->second;
+    const std::string dir = o_.state_dir + "/p-" + std::to_string(p);
+    auto store = open_rocks_store(dir, t_.name);
+    auto task = std::make_unique<PartitionTask>(t_, p, std::move(store));
+    auto& ref = *task;
+    tasks_.emplace(p, std::move(task));
+    return ref;
+  }
+
+  void on_message(RdKafka::Message& m, std::int64_t now) {
+    auto kind = kinds_.find(m.topic_name());
+    if (kind == kinds_.end()) return;
+    PartitionTask& task = task_for(m.partition());
+    task.enqueue(kind->second, m.topic_name(), m.offset(), m.key(),
+                 std::string_view(static_cast<const char*>(m.payload()), m.len()), now);
+    if (m.timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE)
+      oldest_append_ = std::min(oldest_append_, m.timestamp().timestamp);
+  }
+
+  void transport_trouble(const std::string& what) {
+    const std::int64_t now = now_ms();
+    if (now - last_trouble_log_ > 5000) {
+      log("broker trouble: " + what + " (waiting; nothing is lost)");
+      last_trouble_log_ = now;
+    }
+  }
+
+  /// Durable first, then published, then acknowledged and committed.
+  void commit_all() {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (auto& [p, task] : tasks_) {
+      task->commit();
+      metrics_.observe(p, task->processor().stats());
+      auto pending = task->pending();
+      metrics_.outbox_depth(static_cast<double>(pending.size()));
+      if (!pending.empty() && !publish(pending)) continue;  // stays in the outbox; retried next time
+      if (!pending.empty()) task->acknowledge(pending);
+      for (const auto& [topic, kind] : kinds_) {
+        const std::int64_t pos = task->position(kind);
+        if (pos >= 0) offsets.push_back(RdKafka::TopicPartition::create(topic, p, pos));
+      }
+    }
+    if (!offsets.empty()) {
+      const auto e = consumer_->commitSync(offsets);
+      if (e != RdKafka::ERR_NO_ERROR && e != RdKafka::ERR__NO_OFFSET) transport_trouble("offset commit: " + RdKafka::err2str(e));
+    }
+    for (auto* tp : offsets) delete tp;
+    metrics_.commit_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  bool publish(const std::vector<OutboxEntry>& entries) {
+    delivery_.failed = 0;
+    const bool txn = o_.guarantee == "exactly_once";
+    if (txn) {
+      std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction());
+      if (e) {
+        transport_trouble("begin_transaction: " + e->str());
+        return false;
+      }
+    }
+    const std::int64_t stamp = now_ms();
+    std::map<std::string, std::int64_t> counts;
+    for (const auto& e : entries) {
+      const std::string body = stamp_emitted_at(e.body, stamp);
+      const std::string& topic = outputs_[static_cast<std::size_t>(e.kind)];
+      for (;;) {
+        const auto err = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                            const_cast<char*>(body.data()), body.size(), e.key.data(), e.key.size(),
+                                            0, nullptr);
+        if (err == RdKafka::ERR__QUEUE_FULL) {
+          producer_->poll(50);
+          continue;
+        }
+        if (err != RdKafka::ERR_NO_ERROR) ++delivery_.failed;
+        break;
+      }
+      counts[std::string(to_string(e.kind))] += 1;
+    }
+    if (txn) {
+      std::unique_ptr<RdKafka::Error> e(producer_->commit_transaction(30'000));
+      if (e) {
+        transport_trouble("commit_transaction: " + e->str());
+        std::unique_ptr<RdKafka::Error> a(producer_->abort_transaction(30'000));
+        return false;
+      }
+    }
+    while (producer_->flush(1000) == RdKafka::ERR__TIMED_OUT) {
+      transport_trouble("outputs not yet acknowledged");
+      if (o_.stop != nullptr && o_.stop->load()) return false;
+    }
+    if (delivery_.failed > 0) {
+      for (int i = 0; i < delivery_.failed; ++i) metrics_.producer_error();
+      transport_trouble(std::to_string(delivery_.failed) + " deliveries failed (" + delivery_.last_error +
+                        "); resending from the outbox");
+      return false;
+    }
+    for (const auto& [out, n] : counts) metrics_.produced(out, n);
+    if (oldest_append_ != INT64_MAX) metrics_.end_to_end_seconds(static_cast<double>(now_ms() - oldest_append_) / 1000.0);
+    oldest_append_ = INT64_MAX;
+    if (o_.on_published) o_.on_published(entries);
+    return true;
+  }
+
+  const Topology& t_;
+  const RunOptions& o_;
+  RunMetrics metrics_;
+  std::map<std::string, EventKind> kinds_;
+  std::array<std::string, 4> outputs_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  DeliveryCounter delivery_;
+  std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
+  std::int64_t last_trouble_log_ = 0;
+  std::size_t assigned_ = 0;
+  std::int64_t assigned_at_ = 0;
+  std::set<std::pair<std::string, std::int32_t>> at_end_;  // input partitions at their end
+  std::int64_t oldest_append_ = INT64_MAX;
+};
+
+}  // namespace
+
+int run_kafka(const Topology& topology, const RunOptions& options) {
+  try {
+    std::filesystem::create_directories(options.state_dir);
+    Runner runner(topology, options);
+    return runner.run();
+  } catch (const ConfigProblem& e) {
+    std::fprintf(stderr, "alliance run: %s\n", e.what());
+    return 2;
+  } catch (const StateError& e) {
+    std::fprintf(stderr, "alliance run: state: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace alliance
