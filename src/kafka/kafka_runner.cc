@@ -249,7 +249,27 @@ class Runner : public RdKafka::RebalanceCb {
       if (e != RdKafka::ERR_NO_ERROR && e != RdKafka::ERR__NO_OFFSET) transport_trouble("offset commit: " + RdKafka::err2str(e));
     }
     for (auto* tp : offsets) delete tp;
+    sample_gauges();
     metrics_.commit_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  /// Consumer lag, RocksDB sizes and process figures, at most every 2 s.
+  void sample_gauges() {
+    const std::int64_t now = now_ms();
+    if (now - last_sample_ < 2000) return;
+    last_sample_ = now;
+    metrics_.sample_process();
+    for (auto& [p, task] : tasks_) {
+      for (const auto& [topic, kind] : kinds_) {
+        std::int64_t low = 0, high = 0;
+        if (consumer_->query_watermark_offsets(topic, p, &low, &high, 200) == RdKafka::ERR_NO_ERROR && high >= 0) {
+          const std::int64_t pos = std::max<std::int64_t>(task->position(kind), low);
+          metrics_.consumer_lag(topic, p, static_cast<double>(std::max<std::int64_t>(high - pos, 0)));
+        }
+      }
+      const RocksStats rs = task->rocks_stats();
+      metrics_.rocksdb(p, rs.live_sst_bytes, rs.block_cache_usage, rs.pending_compaction_bytes);
+    }
   }
 
   bool publish(const std::vector<OutboxEntry>& entries) {
@@ -299,6 +319,7 @@ class Runner : public RdKafka::RebalanceCb {
       return false;
     }
     for (const auto& [out, n] : counts) metrics_.produced(out, n);
+    for (const auto& e : entries) metrics_.published(e.kind, e.body);
     if (oldest_append_ != INT64_MAX) metrics_.end_to_end_seconds(static_cast<double>(now_ms() - oldest_append_) / 1000.0);
     oldest_append_ = INT64_MAX;
     if (o_.on_published) o_.on_published(entries);
@@ -315,6 +336,7 @@ class Runner : public RdKafka::RebalanceCb {
   DeliveryCounter delivery_;
   std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
   std::int64_t last_trouble_log_ = 0;
+  std::int64_t last_sample_ = 0;
   std::size_t assigned_ = 0;
   std::int64_t assigned_at_ = 0;
   std::set<std::pair<std::string, std::int32_t>> at_end_;  // input partitions at their end

@@ -1,5 +1,13 @@
 #include "alliance/metrics/run_metrics.h"
 
+#include <sys/times.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
 namespace alliance {
 
 namespace {
@@ -8,7 +16,7 @@ const prometheus::Histogram::BucketBoundaries kLatencyBuckets{0.001, 0.0025, 0.0
 }  // namespace
 
 RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+    : registry_(std::make_shared<prometheus::Registry>()), topology_(t) {
   using namespace prometheus;
   events_family_ = &BuildCounter().Name("alliance_events_total").Help("Valid input events processed, by kind").Register(*registry_);
   dead_family_ = &BuildCounter().Name("alliance_dead_letters_total").Help("Inputs sent to the dead-letter topic, by reason").Register(*registry_);
@@ -23,7 +31,12 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   e2e_ = &BuildHistogram().Name("alliance_end_to_end_seconds").Help("Input append to output acknowledged").Register(*registry_).Add({}, kLatencyBuckets);
   outbox_ = &BuildGauge().Name("alliance_outbox_depth").Help("Output records committed but not yet acknowledged").Register(*registry_).Add({});
   ready_ = &BuildGauge().Name("alliance_ready").Help("1 when partitions are assigned and restored and the broker is reachable").Register(*registry_).Add({});
-  (void)t;
+  rocks_family_ = &BuildGauge().Name("alliance_rocksdb_bytes").Help("RocksDB sizes per partition store: live_sst, block_cache, pending_compaction").Register(*registry_);
+  conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
+  partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
+  rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
+  cpu_ = &BuildGauge().Name("alliance_process_cpu_seconds").Help("User + system CPU time used").Register(*registry_).Add({});
+  smallest_window_ = format_duration(*std::min_element(t.windows.begin(), t.windows.end()));
   if (!listen.empty()) {
     exposer_ = std::make_unique<Exposer>(listen);
     exposer_->RegisterCollectable(registry_);
@@ -46,6 +59,57 @@ void RunMetrics::observe(std::int32_t partition, const ProcessorStats& now) {
   if (now.unknown_partner_records > last.unknown_partner_records)
     unknown_partner_->Increment(static_cast<double>(now.unknown_partner_records - last.unknown_partner_records));
   last = now;
+}
+
+void RunMetrics::rocksdb(std::int32_t partition, std::uint64_t live_sst, std::uint64_t block_cache,
+                         std::uint64_t pending_compaction) {
+  const std::string p = std::to_string(partition);
+  rocks_family_->Add({{"partition", p}, {"kind", "live_sst"}}).Set(static_cast<double>(live_sst));
+  rocks_family_->Add({{"partition", p}, {"kind", "block_cache"}}).Set(static_cast<double>(block_cache));
+  rocks_family_->Add({{"partition", p}, {"kind", "pending_compaction"}}).Set(static_cast<double>(pending_compaction));
+}
+
+void RunMetrics::sample_process() {
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    long pages = 0, resident = 0;
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) == 2) rss_->Set(static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)));
+    std::fclose(f);
+  }
+  struct tms t {};
+  ::times(&t);
+  cpu_->Set(static_cast<double>(t.tms_utime + t.tms_stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+}
+
+void RunMetrics::published(OutputKind kind, std::string_view body) {
+  // Minimal field extraction: bodies are our own deterministic JSON.
+  auto field = [&](std::string_view name) -> std::string_view {
+    const std::string pat = "\"" + std::string(name) + "\":";
+    const auto at = body.find(pat);
+    if (at == std::string_view::npos) return {};
+    std::size_t b = at + pat.size();
+    const bool quoted = b < body.size() && body[b] == '"';
+    if (quoted) ++b;
+    std::size_t e = b;
+    while (e < body.size() && (quoted ? body[e] != '"' : (body[e] != ',' && body[e] != '}'))) ++e;
+    return body.substr(b, e - b);
+  };
+  if (kind == OutputKind::kSettlements) {
+    std::string partner(field("partner_id"));
+    if (topology_.partner(partner) == nullptr) partner = "other";
+    const std::string amount(field("attributed_minor"));
+    const double v = std::abs(std::strtod(amount.c_str(), nullptr));
+    partner_family_->Add({{"partner", partner}, {"kind", std::string(field("kind"))}, {"currency", std::string(field("currency"))}})
+        .Increment(v);
+  } else if (kind == OutputKind::kMetrics) {
+    if (field("final") != "true" || field("dim") != "source" || field("window_size") != smallest_window_ ||
+        field("currency") != topology_.default_currency)
+      return;
+    static const std::set<std::string, std::less<>> kSources{"organic", "referral", "social", "direct",
+                                                             "affiliate", "search", "email"};
+    std::string source(field("key"));
+    if (kSources.count(source) == 0) source = "other";
+    conversion_family_->Add({{"source", source}}).Set(std::strtod(std::string(field("conversion_rate")).c_str(), nullptr));
+  }
 }
 
 void RunMetrics::consumer_lag(const std::string& topic, std::int32_t partition, double records) {

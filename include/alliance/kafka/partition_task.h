@@ -48,6 +48,7 @@ class PartitionTask {
   [[nodiscard]] std::int32_t partition() const { return partition_; }
   [[nodiscard]] std::size_t buffered() const;
   [[nodiscard]] const Processor& processor() const { return processor_; }
+  [[nodiscard]] RocksStats rocks_stats() { return alliance::rocks_stats(*store_); }
 
  private:
   struct Item {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "alliance/codec/record_encoder.h"
 #include "alliance/core/processor.h"
 
 namespace alliance {
@@ -33,6 +34,15 @@ class RunMetrics {
   void consumer_lag(const std::string& topic, std::int32_t partition, double records);
   void ready(bool r) { ready_->Set(r ? 1 : 0); }
   void end_to_end_seconds(double s) { e2e_->Observe(s); }
+  /// RocksDB figures of one partition's store.
+  void rocksdb(std::int32_t partition, std::uint64_t live_sst, std::uint64_t block_cache, std::uint64_t pending_compaction);
+  /// Process RSS and CPU from /proc/self.
+  void sample_process();
+  /// Business gauges from published records: per-source conversion rate of
+  /// the last final window of the smallest size, per-partner accruals and
+  /// reversals. Sources outside SPEC's list and partners outside the
+  /// topology are labelled "other"; never a user id.
+  void published(OutputKind kind, std::string_view body);
 
   [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -53,6 +63,13 @@ class RunMetrics {
   prometheus::Gauge* outbox_;
   prometheus::Gauge* ready_;
   std::map<std::int32_t, ProcessorStats> last_;
+  const Topology& topology_;
+  std::string smallest_window_;
+  prometheus::Family<prometheus::Gauge>* rocks_family_;
+  prometheus::Family<prometheus::Gauge>* conversion_family_;
+  prometheus::Family<prometheus::Counter>* partner_family_;
+  prometheus::Gauge* rss_;
+  prometheus::Gauge* cpu_;
 };
 
 }  // namespace alliance
