@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "alliance/kafka/changelog.h"
 #include "alliance/kafka/partition_task.h"
 #include "alliance/metrics/run_metrics.h"
 
@@ -92,6 +93,7 @@ class Runner : public RdKafka::RebalanceCb {
     }
 
     check_inputs();
+    changelog_ = std::make_unique<Changelog>(o_.bootstrap, t_.name + ".changelog");
     std::vector<std::string> topics{t_.inputs.clicks, t_.inputs.referrals, t_.inputs.orders};
     if (auto e = consumer_->subscribe(topics); e != RdKafka::ERR_NO_ERROR)
       throw ConfigProblem("cannot subscribe: " + RdKafka::err2str(e));
@@ -109,6 +111,7 @@ class Runner : public RdKafka::RebalanceCb {
         on_message(*m, now);
       } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
         at_end_.insert({m->topic_name(), m->partition()});
+        if (auto it = kinds_.find(m->topic_name()); it != kinds_.end()) task_for(m->partition()).set_at_end(it->second, true);
       } else if (m->err() != RdKafka::ERR__TIMED_OUT) {
         transport_trouble(m->errstr());
       }
@@ -177,9 +180,13 @@ class Runner : public RdKafka::RebalanceCb {
         continue;
       }
       std::map<std::string, std::size_t> counts;
-      for (const auto* topic : *md->topics())
+      std::size_t changelog_partitions = 0;
+      for (const auto* topic : *md->topics()) {
         if (kinds_.count(topic->topic()) != 0 && topic->err() == RdKafka::ERR_NO_ERROR)
           counts[topic->topic()] = topic->partitions()->size();
+        if (topic->topic() == t_.name + ".changelog" && topic->err() == RdKafka::ERR_NO_ERROR)
+          changelog_partitions = topic->partitions()->size();
+      }
       std::string listing;
       for (const auto& [name, kind] : kinds_) {
         if (counts.count(name) == 0)
@@ -191,6 +198,10 @@ class Runner : public RdKafka::RebalanceCb {
         if (c != n)
           throw ConfigProblem("input topics are not co-partitioned (" + listing +
                               "); give all three the same partition count, keyed by user_id");
+      if (changelog_partitions != n)
+        throw ConfigProblem("changelog topic " + t_.name + ".changelog must exist with " + std::to_string(n) +
+                            " partitions like the inputs (has " + std::to_string(changelog_partitions) +
+                            "); create it (cleanup.policy=delete, retention.ms=-1)");
       if (n != 1)
         throw ConfigProblem("inputs have " + std::to_string(n) + " partitions (" + listing +
                             "); this version aggregates campaign/partner metrics and statements per partition, so it "
@@ -204,7 +215,12 @@ class Runner : public RdKafka::RebalanceCb {
     if (it != tasks_.end()) return *it->second;
     const std::string dir = o_.state_dir + "/p-" + std::to_string(p);
     auto store = open_rocks_store(dir, t_.name);
+    // The changelog may be ahead of the local store: another instance owned
+    // the partition, or this one died between shipping and writing a batch.
+    const std::size_t applied = changelog_->catch_up(p, *store);
+    if (applied > 0) log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches from " + changelog_->topic());
     auto task = std::make_unique<PartitionTask>(t_, p, std::move(store));
+    task->set_changelog([this, p](StateChanges& batch) { changelog_->ship(p, batch); });
     auto& ref = *task;
     tasks_.emplace(p, std::move(task));
     return ref;
@@ -214,6 +230,7 @@ class Runner : public RdKafka::RebalanceCb {
     auto kind = kinds_.find(m.topic_name());
     if (kind == kinds_.end()) return;
     PartitionTask& task = task_for(m.partition());
+    task.set_at_end(kind->second, false);
     task.enqueue(kind->second, m.topic_name(), m.offset(), m.key(),
                  std::string_view(static_cast<const char*>(m.payload()), m.len()), now);
     if (m.timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE)
@@ -334,6 +351,7 @@ class Runner : public RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<RdKafka::Producer> producer_;
   DeliveryCounter delivery_;
+  std::unique_ptr<Changelog> changelog_;
   std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
   std::int64_t last_trouble_log_ = 0;
   std::int64_t last_sample_ = 0;

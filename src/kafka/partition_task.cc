@@ -57,11 +57,13 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms)
   for (;;) {
     std::optional<EventKind> pick;
     bool all_have = true;
+    bool behind = false;  // an empty input still has data on the broker
     std::int64_t oldest_arrival = INT64_MAX;
     for (auto kind : {EventKind::kClick, EventKind::kReferral, EventKind::kOrder}) {
       const auto& q = queues_[static_cast<std::size_t>(kind)];
       if (q.empty()) {
         all_have = false;
+        behind = behind || !at_end_[static_cast<std::size_t>(kind)];
         continue;
       }
       const Item& head = q.front();
@@ -75,7 +77,8 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms)
     }
     if (!pick) break;
     const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
-    if (!all_have && !head_is_reject && now_ms - oldest_arrival < idle_wait_ms) break;
+    const std::int64_t hold = behind ? kMaxHoldMs : idle_wait_ms;
+    if (!all_have && !head_is_reject && now_ms - oldest_arrival < hold) break;
     process(*pick);
     ++n;
   }

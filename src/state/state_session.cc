@@ -36,7 +36,6 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
 std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
   StateChanges batch;
   collect_changes(processor_, batch);
-  if (changelog_) changelog_(batch);
   std::vector<OutboxEntry> entries;
   entries.reserve(outputs.size());
   for (auto& r : outputs) {
@@ -47,6 +46,7 @@ std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs,
   }
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
+  if (changelog_) changelog_(batch);
   store_.write(batch);
   return entries;
 }
@@ -69,6 +69,7 @@ void StateSession::acknowledge(const std::vector<OutboxEntry>& published, const 
   StateChanges batch;
   for (const auto& e : published) batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq), std::nullopt});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
+  if (changelog_) changelog_(batch);
   store_.write(batch);
 }
 

@@ -107,7 +107,7 @@ class KafkaEndToEnd(unittest.TestCase):
 
         run = subprocess.run([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
                               "--group", "e2e", "--state", os.path.join(self.work, "state"), "--metrics", "",
-                              "--idle-wait", "2000", "--stop-when-idle", "4000", "--session-timeout", "6000"],
+                              "--stop-when-idle", "4000", "--session-timeout", "6000"],
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(run.returncode, 0, run.stderr)
 

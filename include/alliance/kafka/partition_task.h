@@ -28,10 +28,14 @@ class PartitionTask {
   void enqueue(EventKind kind, const std::string& topic, std::int64_t offset, const std::string* key,
                std::string_view payload, std::int64_t now_ms);
   /// Processes buffered messages in event-time order (ties: click, referral,
-  /// order); while an input has nothing buffered, the others wait for it at
-  /// most `idle_wait_ms` (Kafka Streams' max.task.idle.ms). Returns the
-  /// number processed.
+  /// order). An input with nothing buffered holds the others back: while it
+  /// is behind (the broker has more of it) for up to kMaxHoldMs, once it is
+  /// at its end for `idle_wait_ms` (Kafka Streams' max.task.idle.ms).
+  /// Returns the number processed.
   std::size_t drain(std::int64_t now_ms, std::int64_t idle_wait_ms);
+  /// The runner reports whether an input partition reached its end (EOF).
+  void set_at_end(EventKind kind, bool at_end) { at_end_[static_cast<std::size_t>(kind)] = at_end; }
+  static constexpr std::int64_t kMaxHoldMs = 30'000;
   /// End of a bounded run: process everything, then watermark to +infinity.
   void finish();
 
@@ -49,6 +53,8 @@ class PartitionTask {
   [[nodiscard]] std::size_t buffered() const;
   [[nodiscard]] const Processor& processor() const { return processor_; }
   [[nodiscard]] RocksStats rocks_stats() { return alliance::rocks_stats(*store_); }
+  /// Every state write goes through `hook` first (the changelog).
+  void set_changelog(std::function<void(StateChanges&)> hook) { session_.set_changelog(std::move(hook)); }
 
  private:
   struct Item {
@@ -69,6 +75,7 @@ class PartitionTask {
   std::array<std::deque<Item>, 3> queues_;
   std::array<std::int64_t, 3> next_offset_{-1, -1, -1};  // after the last enqueued message
   std::array<std::string, 3> topics_;
+  std::array<bool, 3> at_end_{false, false, false};
   bool changed_ = false;
 };
 

@@ -40,14 +40,16 @@ class StateSession {
   void acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta);
 
   [[nodiscard]] std::optional<std::string> meta(const std::string& key) { return store_.get(Cf::kMeta, key); }
-  /// The encoded changes of every commit are handed here (the changelog).
-  void set_changelog(std::function<void(const StateChanges&)> fn) { changelog_ = std::move(fn); }
+  /// Every batch about to be written (commits and acknowledgements) is handed
+  /// here first: the changelog hook ships it elsewhere and may append meta
+  /// entries (its changelog offset) to the same atomic write.
+  void set_changelog(std::function<void(StateChanges&)> fn) { changelog_ = std::move(fn); }
 
  private:
   StateStore& store_;
   Processor& processor_;
   std::int64_t next_seq_ = 0;
-  std::function<void(const StateChanges&)> changelog_;
+  std::function<void(StateChanges&)> changelog_;
 };
 
 /// Drops the Processor's change tracking (runs without a state store).

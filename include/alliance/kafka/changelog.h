@@ -1,0 +1,52 @@
+// The changelog topic of a topology (`<name>.changelog`, partitioned like
+// the inputs): every state batch of partition p is appended to partition p
+// before it is written locally, so another instance can rebuild the
+// partition's store from it (SPEC §6 scale-out). Batches are sent in chunks
+// tagged (batch id, index, count); a restore applies complete batches only.
+// Used on the runner's poll thread only.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "alliance/state/state_store.h"
+
+namespace alliance {
+
+class Changelog {
+ public:
+  Changelog(const std::string& bootstrap, std::string topic);
+
+  /// Appends `batch` to partition p, waits until the broker has it, then adds
+  /// meta "changelog_offset" (its last offset) to `batch`. Throws StateError
+  /// when the broker refuses it.
+  void ship(std::int32_t p, StateChanges& batch);
+  /// Applies to `store` every complete batch of partition p after the one
+  /// the store already reflects. Returns the number of batches applied.
+  /// Throws StateError when the needed records are gone (retention).
+  std::size_t catch_up(std::int32_t p, StateStore& store);
+
+  [[nodiscard]] const std::string& topic() const { return topic_; }
+
+ private:
+  class Delivery : public RdKafka::DeliveryReportCb {
+   public:
+    void dr_cb(RdKafka::Message& m) override {
+      if (m.err() != RdKafka::ERR_NO_ERROR) error = m.errstr();
+      else last_offset = std::max(last_offset, m.offset());
+    }
+    std::string error;
+    std::int64_t last_offset = -1;
+  };
+
+  std::string bootstrap_;
+  std::string topic_;
+  Delivery delivery_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::mt19937_64 ids_;
+};
+
+}  // namespace alliance

@@ -1,0 +1,130 @@
+#include "alliance/kafka/changelog.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "alliance/core/byte_codec.h"
+
+namespace alliance {
+
+namespace {
+
+constexpr std::size_t kChunkBytes = 256 * 1024;
+constexpr const char* kOffsetKey = "changelog_offset";
+
+std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>& kv) {
+  std::unique_ptr<RdKafka::Conf> c(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  for (const auto& [k, v] : kv)
+    if (c->set(k, v, err) != RdKafka::Conf::CONF_OK) throw StateError("changelog client: " + k + ": " + err);
+  return c;
+}
+
+}  // namespace
+
+Changelog::Changelog(const std::string& bootstrap, std::string topic)
+    : bootstrap_(bootstrap), topic_(std::move(topic)), ids_(std::random_device{}()) {
+  auto conf = conf_of({{"bootstrap.servers", bootstrap},
+                       {"enable.idempotence", "true"},
+                       {"linger.ms", "0"},
+                       {"log_level", "3"}});
+  std::string err;
+  conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery_), err);
+  producer_.reset(RdKafka::Producer::create(conf.get(), err));
+  if (!producer_) throw StateError("changelog producer: " + err);
+}
+
+void Changelog::ship(std::int32_t p, StateChanges& batch) {
+  const std::string bytes = encode_changelog(batch);
+  const std::int64_t count = static_cast<std::int64_t>((bytes.size() + kChunkBytes - 1) / kChunkBytes);
+  for (int attempt = 0;; ++attempt) {
+    const auto id = static_cast<std::int64_t>(ids_());
+    delivery_.error.clear();
+    delivery_.last_offset = -1;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const std::string value = ByteWriter()
+                                    .i64(id)
+                                    .i64(i)
+                                    .i64(count)
+                                    .str(std::string_view(bytes).substr(static_cast<std::size_t>(i) * kChunkBytes, kChunkBytes))
+                                    .take();
+      for (;;) {
+        const auto e = producer_->produce(topic_, p, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                                          value.size(), nullptr, 0, 0, nullptr);
+        if (e == RdKafka::ERR__QUEUE_FULL) {
+          producer_->poll(50);
+          continue;
+        }
+        if (e != RdKafka::ERR_NO_ERROR) throw StateError("changelog " + topic_ + ": " + RdKafka::err2str(e));
+        break;
+      }
+    }
+    while (producer_->flush(5000) == RdKafka::ERR__TIMED_OUT)
+      std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
+    if (delivery_.error.empty()) break;
+    if (attempt >= 5) throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.error);
+  }
+  batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(delivery_.last_offset).take()});
+}
+
+std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
+  std::int64_t have = -1;
+  if (auto v = store.get(Cf::kMeta, kOffsetKey)) have = ByteReader(*v).i64();
+  auto conf = conf_of({{"bootstrap.servers", bootstrap_},
+                       {"group.id", "alliance-changelog-restore"},
+                       {"enable.auto.commit", "false"},
+                       {"enable.partition.eof", "true"},
+                       {"log_level", "3"}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!c) throw StateError("changelog reader: " + err);
+  std::int64_t low = 0, high = 0;
+  for (int attempt = 0;; ++attempt) {
+    const auto e = c->query_watermark_offsets(topic_, p, &low, &high, 5000);
+    if (e == RdKafka::ERR_NO_ERROR) break;
+    if (attempt >= 12) throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "]: " + RdKafka::err2str(e));
+    std::fprintf(stderr, "alliance run: changelog %s unreachable (%s); retrying\n", topic_.c_str(), RdKafka::err2str(e).c_str());
+  }
+  if (have + 1 >= high) return 0;
+  if (have + 1 < low)
+    throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "] starts at offset " + std::to_string(low) +
+                     " but this store needs offset " + std::to_string(have + 1) +
+                     ": older records were deleted by retention; the partition cannot be rebuilt here");
+  std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(topic_, p, have + 1));
+  std::vector<RdKafka::TopicPartition*> assignment{tp.get()};
+  c->assign(assignment);
+  std::size_t applied = 0;
+  std::int64_t batch_id = 0;
+  std::string bytes;
+  std::int64_t next_index = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  for (std::int64_t at = have + 1; at < high;) {
+    if (std::chrono::steady_clock::now() > deadline) throw StateError("changelog " + topic_ + ": restore timed out");
+    std::unique_ptr<RdKafka::Message> m(c->consume(500));
+    if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) continue;
+    if (m->err() != RdKafka::ERR_NO_ERROR) throw StateError("changelog read: " + m->errstr());
+    at = m->offset() + 1;
+    ByteReader r(std::string_view(static_cast<const char*>(m->payload()), m->len()));
+    const std::int64_t id = r.i64(), index = r.i64(), count = r.i64();
+    std::string chunk = r.str();
+    if (index == 0) {  // a new batch starts; a torn one before it is dropped
+      batch_id = id;
+      bytes.clear();
+      next_index = 0;
+    }
+    if (id != batch_id || index != next_index) continue;
+    bytes += chunk;
+    ++next_index;
+    if (next_index == count) {
+      StateChanges batch = decode_changelog(bytes);
+      batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(m->offset()).take()});
+      store.write(batch);
+      ++applied;
+    }
+  }
+  c->close();
+  return applied;
+}
+
+}  // namespace alliance
