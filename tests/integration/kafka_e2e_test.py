@@ -48,24 +48,69 @@ def latest(records_by_output):
     return out
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class KafkaEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="alliance-kafka-")
-        boot_file = os.path.join(cls.work, "bootstrap")
-        cls.broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", "1",
-                                       "--bootstrap-file", boot_file], stdout=subprocess.DEVNULL)
+    def setUp(self):
+        """A fresh broker process per test (its topics start empty)."""
+        self.work = tempfile.mkdtemp(prefix="alliance-kafka-")
+        boot_file = os.path.join(self.work, "bootstrap")
+        self.broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", "1",
+                                        "--bootstrap-file", boot_file], stdout=subprocess.DEVNULL)
         for _ in range(200):
             if os.path.exists(boot_file):
                 break
             time.sleep(0.05)
         with open(boot_file) as f:
-            cls.bootstrap = f.read().strip()
+            self.bootstrap = f.read().strip()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.send_signal(signal.SIGTERM)
-        cls.broker.wait(timeout=10)
+    def tearDown(self):
+        self.broker.send_signal(signal.SIGTERM)
+        self.broker.wait(timeout=10)
+
+    def generate(self, n, seed):
+        events = os.path.join(self.work, "events.jsonl")
+        with open(events, "wb") as f:
+            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", str(n), "--seed", str(seed)],
+                           stdout=f, check=True)
+        with open(events) as f:
+            return events, f.read().splitlines()
+
+    def produce(self, lines):
+        """kcat: one "key<TAB>value" line per message, per input topic."""
+        split = {k: [] for k in INPUTS}
+        for line in lines:
+            try:
+                e = json.loads(line)
+                kind, key = e.get("type", "order"), e.get("user_id", "u")
+            except ValueError:
+                kind, key = "order", "u-bad"  # malformed: still goes to the orders topic
+            split[kind if kind in split else "order"].append(f"{key}\t{line}")
+        for kind, batch in split.items():
+            if batch:
+                subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", INPUTS[kind], "-K", "\t"],
+                               input="\n".join(batch) + "\n", text=True, check=True)
+
+    def replay(self, events):
+        ref = os.path.join(self.work, "ref")
+        subprocess.run([ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", ref, "--quiet"],
+                       check=True)
+        want = {}
+        for name in OUTPUTS:
+            with open(os.path.join(ref, name + ".jsonl")) as f:
+                want[name] = [json.loads(line) for line in f]
+        return latest(want)
+
+    def assert_same_outputs(self, got, want):
+        for name in OUTPUTS:
+            self.assertEqual(len(got[name]), len(want[name]), name)
+            self.assertEqual(got[name], want[name], name)
+        self.assertGreater(len(want["settlements"]), 300)
 
     def consume_all(self, group):
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "auto.offset.reset": "earliest",
@@ -86,24 +131,8 @@ class KafkaEndToEnd(unittest.TestCase):
         return out
 
     def test_single_instance_equals_replay(self):
-        events = os.path.join(self.work, "events.jsonl")
-        with open(events, "wb") as f:
-            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", "20000", "--seed", "3"],
-                           stdout=f, check=True)
-        # kcat: one "key<TAB>value" line per message, per input topic.
-        split = {k: [] for k in INPUTS}
-        with open(events) as f:
-            for line in f:
-                line = line.rstrip("\n")
-                try:
-                    e = json.loads(line)
-                    kind, key = e.get("type", "order"), e.get("user_id", "u")
-                except ValueError:
-                    kind, key = "order", "u-bad"  # malformed: still goes to the orders topic
-                split[kind if kind in split else "order"].append(f"{key}\t{line}")
-        for kind, lines in split.items():
-            subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", INPUTS[kind], "-K", "\t"],
-                           input="\n".join(lines) + "\n", text=True, check=True)
+        events, lines = self.generate(20000, 3)
+        self.produce(lines)
 
         run = subprocess.run([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
                               "--group", "e2e", "--state", os.path.join(self.work, "state"), "--metrics", "",
@@ -111,19 +140,43 @@ class KafkaEndToEnd(unittest.TestCase):
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(run.returncode, 0, run.stderr)
 
-        ref = os.path.join(self.work, "ref")
-        subprocess.run([ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", ref, "--quiet"],
-                       check=True)
-        want = {}
-        for name in OUTPUTS:
-            with open(os.path.join(ref, name + ".jsonl")) as f:
-                want[name] = [json.loads(line) for line in f]
-        got = latest(self.consume_all("reader-1"))
-        want = latest(want)
-        for name in OUTPUTS:
-            self.assertEqual(len(got[name]), len(want[name]), name)
-            self.assertEqual(got[name], want[name], name)
-        self.assertGreater(len(want["settlements"]), 500)
+        self.assert_same_outputs(latest(self.consume_all("reader-1")), self.replay(events))
+
+    def test_killed_owner_hands_partition_and_state_to_the_other_instance(self):
+        events, lines = self.generate(16000, 9)
+        half = len(lines) // 2
+        self.produce(lines[:half])
+        port_a = free_port()
+        common = ["--topology", TOPOLOGY, "--bootstrap", self.bootstrap, "--group", "failover", "--session-timeout", "6000"]
+        a = subprocess.Popen([ALLIANCE, "run", *common, "--state", os.path.join(self.work, "state-a"),
+                              "--metrics", f"127.0.0.1:{port_a}"], stderr=subprocess.DEVNULL)
+
+        def a_caught_up():
+            import urllib.request
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port_a}/metrics", timeout=2).read().decode()
+            lag = sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("alliance_consumer_lag_records{"))
+            events_seen = sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("alliance_events_total{"))
+            return events_seen > 0 and lag == 0
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if a_caught_up():
+                    break
+            except Exception:
+                pass
+            time.sleep(0.5)
+        else:
+            self.fail("instance A never caught up")
+        b = subprocess.Popen([ALLIANCE, "run", *common, "--state", os.path.join(self.work, "state-b"), "--metrics", "",
+                              "--stop-when-idle", "4000"], stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        a.send_signal(signal.SIGKILL)  # no goodbye: the group times A out, B takes over
+        a.wait()
+        self.produce(lines[half:])
+        _, err = b.communicate(timeout=180)
+        self.assertEqual(b.returncode, 0, err)
+        self.assert_same_outputs(latest(self.consume_all("reader-2")), self.replay(events))
+        self.assertIn("restored", err)  # B rebuilt the partition's state from the changelog
 
     def test_bad_configuration_is_explained(self):
         bad = os.path.join(self.work, "bad.yaml")
