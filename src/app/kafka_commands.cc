@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -144,8 +145,19 @@ int run_broker(const BrokerOptions& o) {
   }
   std::printf("%s\n", boot.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "alliance broker: librdkafka mock cluster with the topics of %s (%d partitions each); Ctrl-C stops\n",
-               t.name.c_str(), o.partitions);
+  std::fprintf(stderr, "alliance broker: librdkafka mock cluster with the topics of %s (%d partitions each); "
+               "type 'down' / 'up' to take the brokers down / up; Ctrl-C stops\n", t.name.c_str(), o.partitions);
+  // Fault injection for tests: commands on stdin (a detached reader thread:
+  // it may block in getline when stdin stays open).
+  std::thread([&broker, &stop] {
+    std::string cmd;
+    while (!stop.load() && std::getline(std::cin, cmd)) {
+      if (cmd == "down" || cmd == "up") {
+        broker.set_down(cmd == "down");
+        std::fprintf(stderr, "alliance broker: brokers %s\n", cmd.c_str());
+      }
+    }
+  }).detach();
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   return 0;
 }

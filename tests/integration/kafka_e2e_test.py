@@ -61,7 +61,8 @@ class KafkaEndToEnd(unittest.TestCase):
         self.work = tempfile.mkdtemp(prefix="alliance-kafka-")
         boot_file = os.path.join(self.work, "bootstrap")
         self.broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", "1",
-                                        "--bootstrap-file", boot_file], stdout=subprocess.DEVNULL)
+                                        "--bootstrap-file", boot_file], stdout=subprocess.DEVNULL,
+                                       stdin=subprocess.PIPE, text=True)
         for _ in range(200):
             if os.path.exists(boot_file):
                 break
@@ -177,6 +178,25 @@ class KafkaEndToEnd(unittest.TestCase):
         self.assertEqual(b.returncode, 0, err)
         self.assert_same_outputs(latest(self.consume_all("reader-2")), self.replay(events))
         self.assertIn("restored", err)  # B rebuilt the partition's state from the changelog
+
+    def test_broker_outage_mid_run_loses_nothing(self):
+        events, lines = self.generate(12000, 21)
+        third = len(lines) // 3
+        self.produce(lines[:third])
+        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
+                                "--group", "outage", "--state", os.path.join(self.work, "state"), "--metrics", "",
+                                "--stop-when-idle", "6000", "--session-timeout", "6000"],
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(6)
+        self.broker.stdin.write("down\n")
+        self.broker.stdin.flush()
+        time.sleep(4)
+        self.broker.stdin.write("up\n")
+        self.broker.stdin.flush()
+        self.produce(lines[third:])
+        _, err = run.communicate(timeout=240)
+        self.assertEqual(run.returncode, 0, err)
+        self.assert_same_outputs(latest(self.consume_all("reader-3")), self.replay(events))
 
     def test_bad_configuration_is_explained(self):
         bad = os.path.join(self.work, "bad.yaml")
