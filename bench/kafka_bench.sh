@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Kafka end to end on the embedded broker (separate process), in one run:
+#  1. raw librdkafka consume rate of the pre-loaded input (kcat, 3 topics);
+#  2. `alliance run` over the same input as a bounded run: wall time, CPU
+#     time and events per CPU-second (per core);
+#  3. live latency: `alliance demo` at a fixed rate, p50/p90/p99 of
+#     input-append -> output-acknowledged from its histogram.
+# The mock keeps ~5 MB per partition, so the pre-load stays below that.
+# Usage: bench/kafka_bench.sh [EVENTS] [RATE]   (default 40000 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$PWD/build/src/app/alliance
+T=topologies/spring-alliance.yaml
+N=${1:-40000}
+RATE=${2:-1000}
+work="$(mktemp -d /tmp/alliance-kbench-XXXX)"
+cleanup() { kill "$broker" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+$B broker --topology $T --bootstrap-file "$work/boot" > /dev/null 2>&1 < /dev/null &
+broker=$!
+while [ ! -s "$work/boot" ]; do sleep 0.1; done
+BOOT=$(cat "$work/boot")
+$B generate --topology $T --events "$N" --seed 1 > "$work/events.jsonl"
+/usr/bin/python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+out = {k: open(f"{w}/{k}.txt", "w") for k in ("click", "referral", "order")}
+for line in open(f"{w}/events.jsonl"):
+    try:
+        e = json.loads(line); k = e.get("type") if e.get("type") in out else "order"; key = e.get("user_id", "u")
+    except ValueError:
+        k, key = "order", "u-bad"
+    out[k].write(key + "\t" + line)
+PY
+for k in click:alliance.clicks referral:alliance.referrals order:alliance.orders; do
+  kcat -P -b "$BOOT" -t "${k#*:}" -K '\t' -l "$work/${k%%:*}.txt"
+done
+echo "input: $N events on $BOOT"
+
+start=$(date +%s.%N)
+raw=0
+for t in alliance.clicks alliance.referrals alliance.orders; do
+  c=$(kcat -C -b "$BOOT" -t $t -o beginning -e -q | wc -l); raw=$((raw + c))
+done
+end=$(date +%s.%N)
+raw_s=$(echo "$end - $start" | bc -l)
+printf "raw librdkafka consume (kcat): %d records in %.2f s = %.0f records/s\n" $raw "$raw_s" "$(echo "$raw / $raw_s" | bc -l)"
+
+IDLE_MS=1000
+/usr/bin/time -f "%e %U %S %M" -o "$work/time" $B run --topology $T --bootstrap "$BOOT" --group bench \
+  --state "$work/state" --metrics "" --stop-when-idle $IDLE_MS 2> "$work/run.err"
+read -r wall user sys rss < "$work/time"
+cpu=$(echo "$user + $sys" | bc -l)
+printf "alliance run (bounded, includes group join and %d ms idle tail): wall %.2f s, CPU %.2f s, peak RSS %d MiB\n" \
+  $IDLE_MS "$wall" "$cpu" $((rss / 1024))
+printf "  => %.0f events per CPU-second (one core)\n" "$(echo "$N / $cpu" | bc -l)"
+
+PORT=$((20000 + RANDOM % 20000))
+$B demo --topology $T --duration 40s --rate "$RATE" --metrics 127.0.0.1:$PORT --state "$work/demo" > /dev/null 2>&1 &
+demo=$!
+sleep 35
+curl -s 127.0.0.1:$PORT/metrics > "$work/scrape.txt" || true
+wait $demo || true
+/usr/bin/python3 - "$work/scrape.txt" "$RATE" <<'PY'
+import sys
+buckets = []
+for line in open(sys.argv[1]):
+    if line.startswith("alliance_end_to_end_seconds_bucket"):
+        le = line.split('le="')[1].split('"')[0]
+        buckets.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
+total = buckets[-1][1] if buckets else 0
+def q(p):
+    for le, c in buckets:
+        if c >= p * total:
+            return le
+print(f"live latency at {sys.argv[2]} events/s (append -> output acknowledged, per batch, bucket upper bounds): "
+      f"p50 <= {q(0.5)} s, p90 <= {q(0.9)} s, p99 <= {q(0.99)} s over {int(total)} batches")
+PY
