@@ -40,6 +40,9 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   if (!listen.empty()) {
     exposer_ = std::make_unique<Exposer>(listen);
     exposer_->RegisterCollectable(registry_);
+    health_ = std::make_shared<Registry>();
+    BuildGauge().Name("alliance_up").Help("1 while the process serves HTTP").Register(*health_).Add({}).Set(1);
+    exposer_->RegisterCollectable(health_, "/healthz");
   }
 }
 

@@ -86,6 +86,8 @@ class LiveScrape(unittest.TestCase):
                        "alliance_records_produced_total", "alliance_partner_settled_minor_total", "alliance_ready"):
             self.assertIn(family, self.scrape)
         self.assertNotIn('user_id', self.scrape)
+        self.assertIn("alliance_up 1", get(f"http://127.0.0.1:{self.port}/healthz"))
+        self.assertIn("alliance_ready 1", self.scrape)
 
     def test_real_prometheus_scrapes_it_and_loads_the_rules(self):
         self.assertIsNotNone(self.scrape)

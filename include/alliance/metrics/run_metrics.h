@@ -49,6 +49,7 @@ class RunMetrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<prometheus::Registry> health_;  // served at /healthz: 200 while the process serves
   prometheus::Family<prometheus::Counter>* events_family_;
   prometheus::Family<prometheus::Counter>* dead_family_;
   prometheus::Family<prometheus::Counter>* produced_family_;
