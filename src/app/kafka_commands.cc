@@ -127,13 +127,9 @@ std::atomic<bool>& stop_on_signals() {
 }
 
 int run_broker(const BrokerOptions& o) {
-  Topology t;
-  try {
-    t = load_topology_file(o.topology_path);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "alliance broker: invalid topology: %s\n", e.what());
-    return 2;
-  }
+  const auto loaded = load_topology_or_explain(o.topology_path, "broker");
+  if (!loaded) return 2;
+  const Topology& t = *loaded;
   auto& stop = stop_on_signals();
   EmbeddedBroker broker;
   broker.create_topology_topics(t, o.partitions);
@@ -163,13 +159,9 @@ int run_broker(const BrokerOptions& o) {
 }
 
 int run_demo(const DemoOptions& o) {
-  Topology t;
-  try {
-    t = load_topology_file(o.topology_path);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "alliance demo: invalid topology: %s\n", e.what());
-    return 2;
-  }
+  const auto loaded = load_topology_or_explain(o.topology_path, "demo");
+  if (!loaded) return 2;
+  const Topology& t = *loaded;
   auto& stop = stop_on_signals();
   EmbeddedBroker broker;
   broker.create_topology_topics(t, 1);

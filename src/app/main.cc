@@ -65,13 +65,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (k->parsed()) {
-    try {
-      run.stop = &alliance::stop_on_signals();
-      return alliance::run_kafka(alliance::load_topology_file(run_topology), run);
-    } catch (const alliance::ConfigError& e) {
-      std::fprintf(stderr, "alliance run: invalid topology: %s\n", e.what());
-      return 2;
-    }
+    const auto t = alliance::load_topology_or_explain(run_topology, "run");
+    if (!t) return 2;
+    run.stop = &alliance::stop_on_signals();
+    return alliance::run_kafka(*t, run);
   }
   if (b->parsed()) return alliance::run_broker(broker);
   if (d->parsed()) {
@@ -87,17 +84,13 @@ int main(int argc, char** argv) {
   }
   if (r->parsed()) return alliance::run_replay(replay);
   if (g->parsed()) {
-    try {
-      const alliance::Topology t = alliance::load_topology_file(gen_topology);
-      alliance::TrafficGenerator generator(t, gen);
-      for (std::int64_t i = 0; i < gen_events; ++i) {
-        const auto m = generator.next(/*with_type=*/true);
-        std::fwrite(m.json.data(), 1, m.json.size(), stdout);
-        std::fputc('\n', stdout);
-      }
-    } catch (const alliance::ConfigError& e) {
-      std::fprintf(stderr, "alliance generate: invalid topology: %s\n", e.what());
-      return 2;
+    const auto t = alliance::load_topology_or_explain(gen_topology, "generate");
+    if (!t) return 2;
+    alliance::TrafficGenerator generator(*t, gen);
+    for (std::int64_t i = 0; i < gen_events; ++i) {
+      const auto m = generator.next(/*with_type=*/true);
+      std::fwrite(m.json.data(), 1, m.json.size(), stdout);
+      std::fputc('\n', stdout);
     }
   }
   return 0;

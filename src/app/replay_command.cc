@@ -65,13 +65,9 @@ bool blank(std::string_view line) {
 }  // namespace
 
 int run_replay(const ReplayOptions& o) {
-  Topology topology;
-  try {
-    topology = load_topology_file(o.topology_path);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "alliance replay: invalid topology: %s\n", e.what());
-    return 2;
-  }
+  const auto loaded = load_topology_or_explain(o.topology_path, "replay");
+  if (!loaded) return 2;
+  const Topology& topology = *loaded;
   std::int64_t total_bytes = 0;
   for (const auto& in : o.inputs) {
     std::ifstream f(in, std::ios::binary);

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -270,6 +271,15 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
   return t;
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin + ": " + e.what());
+  }
+}
+
+std::optional<Topology> load_topology_or_explain(const std::string& path, const char* command) {
+  try {
+    return load_topology_file(path);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "alliance %s: invalid topology: %s\n", command, e.what());
+    return std::nullopt;
   }
 }
 

@@ -11,9 +11,9 @@ import subprocess
 import tempfile
 import time
 import unittest
-from collections import Counter
-
 from confluent_kafka import Consumer
+
+from alliance_outputs import latest as latest_records
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
@@ -23,29 +23,8 @@ OUTPUTS = {"settlements": "alliance.settlements", "campaign-metrics": "alliance.
            "settlement-statements": "alliance.settlement-statements", "dlq": "alliance.dlq"}
 
 
-def identity(name, r):
-    if name == "settlements":
-        return r["record_id"]
-    if name == "campaign-metrics":
-        return (r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"], r["final"])
-    if name == "settlement-statements":
-        return (r["partner_id"], r["period"], r["currency"], r["revision"], r["final"])
-    return None
-
-
 def latest(records_by_output):
-    out = {}
-    for name, recs in records_by_output.items():
-        if name == "dlq":
-            out[name] = Counter(r["reason"] for r in recs)
-            continue
-        d = {}
-        for r in recs:
-            r = dict(r)
-            r.pop("emitted_at")
-            d[identity(name, r)] = r
-        out[name] = d
-    return out
+    return latest_records(records_by_output, dlq_by_reason=True)
 
 
 def free_port():

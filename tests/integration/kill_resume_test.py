@@ -12,33 +12,20 @@ import tempfile
 import time
 import unittest
 
+from alliance_outputs import latest as latest_records
+
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
 KILLS = int(os.environ.get("ALLIANCE_KILLS", "10"))
 
 
-def identity(name, r):
-    if name == "settlements":
-        return r["record_id"]
-    if name == "campaign-metrics":
-        return (r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"], r["final"])
-    if name == "settlement-statements":
-        return (r["partner_id"], r["period"], r["currency"], r["revision"], r["final"])
-    return (r["topic"], r["offset"])
-
-
 def latest(out):
-    res = {}
+    records = {}
     for name in ("settlements", "campaign-metrics", "settlement-statements", "dlq"):
-        recs = {}
         with open(os.path.join(out, name + ".jsonl")) as f:
-            for line in f:
-                r = json.loads(line)  # a torn line would fail here
-                r.pop("emitted_at")
-                recs[identity(name, r)] = r
-        res[name] = recs
-    return res
+            records[name] = [json.loads(line) for line in f]  # a torn line would fail here
+    return latest_records(records)
 
 
 class KillResume(unittest.TestCase):

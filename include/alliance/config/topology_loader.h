@@ -2,6 +2,7 @@
 // Stateless; any thread.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +19,10 @@ class ConfigError : public std::runtime_error {
 
 /// Reads `path`; throws ConfigError for an unreadable file or invalid content.
 Topology load_topology_file(const std::string& path);
+/// For commands: loads `path`, or prints "alliance <command>: invalid
+/// topology: <reason>" on stderr and returns nullopt (exit code 2).
+std::optional<Topology> load_topology_or_explain(const std::string& path, const char* command);
+
 /// Parses YAML text; `origin` names the file in error messages.
 Topology parse_topology(const std::string& yaml_text, const std::string& origin);
 
