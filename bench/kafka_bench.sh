@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kafka end to end on the embedded broker (separate process), in one run:
-#  1. raw librdkafka consume rate of the pre-loaded input (kcat, 3 topics);
+#  1. raw librdkafka consume rate of the pre-loaded input (bench/raw_consume.cc);
 #  2. `alliance run` over the same input as a bounded run: wall time, CPU
 #     time and events per CPU-second (per core);
 #  3. live latency: `alliance demo` at a fixed rate, p50/p90/p99 of
@@ -37,18 +37,12 @@ for k in click:alliance.clicks referral:alliance.referrals order:alliance.orders
 done
 echo "input: $N events on $BOOT"
 
-start=$(date +%s.%N)
-raw=0
-for t in alliance.clicks alliance.referrals alliance.orders; do
-  c=$(kcat -C -b "$BOOT" -t $t -o beginning -e -q | wc -l); raw=$((raw + c))
-done
-end=$(date +%s.%N)
-raw_s=$(echo "$end - $start" | bc -l)
-printf "raw librdkafka consume (kcat): %d records in %.2f s = %.0f records/s\n" $raw "$raw_s" "$(echo "$raw / $raw_s" | bc -l)"
+build/bench/raw_consume "$BOOT" alliance.clicks alliance.referrals alliance.orders
 
 IDLE_MS=1000
 /usr/bin/time -f "%e %U %S %M" -o "$work/time" $B run --topology $T --bootstrap "$BOOT" --group bench \
   --state "$work/state" --metrics "" --stop-when-idle $IDLE_MS 2> "$work/run.err"
+grep "consumed" "$work/run.err" | sed 's/^alliance run: /alliance run: /'
 read -r wall user sys rss < "$work/time"
 cpu=$(echo "$user + $sys" | bc -l)
 printf "alliance run (bounded, includes group join and %d ms idle tail): wall %.2f s, CPU %.2f s, peak RSS %d MiB\n" \

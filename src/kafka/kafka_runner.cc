@@ -107,6 +107,8 @@ class Runner : public RdKafka::RebalanceCb {
       const std::int64_t now = now_ms();
       if (m->err() == RdKafka::ERR_NO_ERROR) {
         last_message = now;
+        if (consumed_++ == 0) first_message_ = std::chrono::steady_clock::now();
+        last_consumed_ = std::chrono::steady_clock::now();
         at_end_.erase({m->topic_name(), m->partition()});
         on_message(*m, now);
       } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
@@ -137,6 +139,13 @@ class Runner : public RdKafka::RebalanceCb {
     }
     commit_all();
     consumer_->close();
+    if (consumed_ > 0) {
+      const double span = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_message_).count();
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "consumed %lld messages; %.3f s from the first message to the last commit (%.0f messages/s)",
+                    static_cast<long long>(consumed_), span, static_cast<double>(consumed_) / span);
+      log(buf);
+    }
     log("stopped cleanly");
     return 0;
   }
@@ -266,8 +275,8 @@ class Runner : public RdKafka::RebalanceCb {
       if (e != RdKafka::ERR_NO_ERROR && e != RdKafka::ERR__NO_OFFSET) transport_trouble("offset commit: " + RdKafka::err2str(e));
     }
     for (auto* tp : offsets) delete tp;
-    sample_gauges();
     metrics_.commit_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    sample_gauges();
   }
 
   /// Consumer lag, RocksDB sizes and process figures, at most every 2 s.
@@ -279,7 +288,8 @@ class Runner : public RdKafka::RebalanceCb {
     for (auto& [p, task] : tasks_) {
       for (const auto& [topic, kind] : kinds_) {
         std::int64_t low = 0, high = 0;
-        if (consumer_->query_watermark_offsets(topic, p, &low, &high, 200) == RdKafka::ERR_NO_ERROR && high >= 0) {
+        // Cached from fetch responses: no broker round-trip on the poll thread.
+        if (consumer_->get_watermark_offsets(topic, p, &low, &high) == RdKafka::ERR_NO_ERROR && high >= 0) {
           const std::int64_t pos = std::max<std::int64_t>(task->position(kind), low);
           metrics_.consumer_lag(topic, p, static_cast<double>(std::max<std::int64_t>(high - pos, 0)));
         }
@@ -355,6 +365,8 @@ class Runner : public RdKafka::RebalanceCb {
   std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
   std::int64_t last_trouble_log_ = 0;
   std::int64_t last_sample_ = 0;
+  std::int64_t consumed_ = 0;
+  std::chrono::steady_clock::time_point first_message_, last_consumed_;
   std::size_t assigned_ = 0;
   std::int64_t assigned_at_ = 0;
   std::set<std::pair<std::string, std::int32_t>> at_end_;  // input partitions at their end

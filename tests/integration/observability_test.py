@@ -66,7 +66,8 @@ class LiveScrape(unittest.TestCase):
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cls.metrics_url = f"http://127.0.0.1:{cls.port}/metrics"
         # Wait until outputs were acknowledged: the idempotent producer needs a moment to start.
-        cls.scrape = wait_for(lambda: "alliance_records_produced_total{" in (t := get(cls.metrics_url)) and t, 60)
+        cls.scrape = wait_for(lambda: "alliance_records_produced_total{" in (t := get(cls.metrics_url))
+                              and "alliance_consumer_lag_records{" in t and t, 60)
 
     @classmethod
     def tearDownClass(cls):
