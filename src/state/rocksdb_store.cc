@@ -4,6 +4,8 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 
 #include "alliance/state/state_store.h"
@@ -33,6 +35,21 @@ namespace {
 
 constexpr const char* kFingerprintKey = "fingerprint";
 
+/// RocksDB's info log goes to stderr (warnings and above) instead of a LOG
+/// file in the state directory: on a full disk that file's writer aborts the
+/// process (an assertion in Debian's build), and operators read stderr.
+/// Called from RocksDB's threads; fprintf is thread-safe.
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", buf);
+  }
+};
+
 /// RocksDB with one column family per Cf. Owns the DB and its handles.
 class RocksStateStore final : public StateStore {
  public:
@@ -52,6 +69,7 @@ class RocksStateStore final : public StateStore {
     db_opts.write_buffer_manager =
         std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache_);
     db_opts.max_background_jobs = 2;
+    db_opts.info_log = std::make_shared<StderrLogger>();
 
     const bool exists = std::filesystem::exists(dir + "/CURRENT");
     if (!exists && std::filesystem::exists(dir) && !std::filesystem::is_empty(dir))
@@ -92,6 +110,17 @@ class RocksStateStore final : public StateStore {
   }
 
   ~RocksStateStore() override {
+    if (failed_) {
+      // After a failed write (disk full) RocksDB's Close() syncs the broken
+      // WAL writer and aborts on an assertion in Debian's build. The process
+      // is exiting with the error already reported: leave the handles open.
+      // The last complete batch is durable; the torn WAL tail is dropped by
+      // point-in-time recovery on the next open.
+      for (auto& h : handles_) (void)h.release();
+      (void)default_.release();
+      (void)db_.release();
+      return;
+    }
     for (auto& h : handles_) h.reset();
     default_.reset();
     if (db_) db_->Close().PermitUncheckedError();
@@ -107,6 +136,7 @@ class RocksStateStore final : public StateStore {
     rocksdb::WriteOptions wo;
     wo.sync = sync_;
     auto s = db_->Write(wo, &wb);
+    if (!s.ok()) failed_ = true;
     if (!s.ok())
       throw StateError(dir_ + ": state write failed (" + s.ToString() +
                        "); nothing of this batch was applied. Free disk space and restart.");
@@ -145,6 +175,7 @@ class RocksStateStore final : public StateStore {
 
   std::string dir_;
   bool sync_;
+  bool failed_ = false;  // a write failed: never Close() (see the destructor)
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_;

@@ -66,5 +66,39 @@ class KillResume(unittest.TestCase):
         self.assertGreater(len(want["settlements"]), 1000)
 
 
+class DiskFull(unittest.TestCase):
+    """A state directory on a 4 MiB tmpfs fills up: the run stops with a clear
+    error and exit 2, never a crash; the state it leaves is a whole batch, so
+    a resume from a copy on a bigger disk ends with the same outputs."""
+
+    def test_full_disk_is_an_error_and_the_state_stays_whole(self):
+        work = tempfile.mkdtemp(prefix="alliance-full-")
+        tiny = os.path.join(work, "tiny")
+        os.makedirs(tiny)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", tiny], capture_output=True).returncode:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        try:
+            events = os.path.join(work, "events.jsonl")
+            with open(events, "wb") as f:
+                subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", "80000", "--seed", "4"],
+                               stdout=f, check=True)
+            out = os.path.join(work, "out")
+            args = [ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", out, "--quiet", "--batch", "2000"]
+            p = subprocess.run(args + ["--state", os.path.join(tiny, "state")], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("No space left on device", p.stderr)
+            self.assertIn("Free disk space and restart", p.stderr)
+            moved = os.path.join(work, "state")
+            subprocess.run(["cp", "-r", os.path.join(tiny, "state"), moved], check=True)
+        finally:
+            subprocess.run(["umount", tiny], check=True)
+        subprocess.run(args + ["--state", moved], check=True)
+        ref = os.path.join(work, "ref")
+        subprocess.run([ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", ref, "--quiet"], check=True)
+        got, want = latest(out), latest(ref)
+        for name in want:
+            self.assertEqual(got[name], want[name], name)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
