@@ -50,7 +50,9 @@ TEST_F(SettlementTest, PartialRefundsWithOddUnitsThenCancelNetToZero) {
   EXPECT_EQ(net, 0);
   EXPECT_EQ(commission, 0);  // 50 - 16 - 17 - 17 for books, 500 - 166 - 167 - 167 for travel
   for (const auto& s : settlements())
-    if (s.record_id == "ord:reversal:1:p-books") EXPECT_EQ(s.commission_minor, -16);  // floor(50·166/501)
+    if (s.record_id == "ord:reversal:1:p-books") {
+      EXPECT_EQ(s.commission_minor, -16);  // floor(50·166/501)
+    }
 }
 
 TEST_F(SettlementTest, RefundAboveAmountIsDeadLettered) {
