@@ -134,7 +134,9 @@ TYPED_TEST(StateStoreTest, ChangelogRebuildsAnEqualStore) {
     std::map<std::string, std::string> b;
     rebuilt.scan(cf, [&](const std::string& k, std::string_view v) { b[k] = std::string(v); });
     EXPECT_EQ(this->dump(cf), b) << cf_name(cf);
-    if (cf == Cf::kUsers) EXPECT_EQ(b.size(), 7u);
+    if (cf == Cf::kUsers) {
+      EXPECT_EQ(b.size(), 7u);
+    }
   }
 }
 
