@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <memory>
@@ -127,8 +128,9 @@ class Runner : public RdKafka::RebalanceCb {
       }
       // A bounded run ends once every assigned input partition reached its
       // end and nothing arrived for stop_when_idle_ms.
+      // Broker trouble is not silence: the idle clock restarts with it.
       if (o_.stop_when_idle_ms > 0 && assigned_ > 0 && at_end_.size() >= assigned_ &&
-          now - std::max(last_message, assigned_at_) >= o_.stop_when_idle_ms) {
+          now - std::max({last_message, assigned_at_, last_trouble_}) >= o_.stop_when_idle_ms) {
         idle_finish = true;
         break;
       }
@@ -248,6 +250,7 @@ class Runner : public RdKafka::RebalanceCb {
 
   void transport_trouble(const std::string& what) {
     const std::int64_t now = now_ms();
+    last_trouble_ = now;
     if (now - last_trouble_log_ > 5000) {
       log("broker trouble: " + what + " (waiting; nothing is lost)");
       last_trouble_log_ = now;
@@ -364,6 +367,7 @@ class Runner : public RdKafka::RebalanceCb {
   std::unique_ptr<Changelog> changelog_;
   std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
   std::int64_t last_trouble_log_ = 0;
+  std::int64_t last_trouble_ = 0;  // last broker error seen (any kind)
   std::int64_t last_sample_ = 0;
   std::int64_t consumed_ = 0;
   std::chrono::steady_clock::time_point first_message_, last_consumed_;

@@ -164,7 +164,7 @@ class KafkaEndToEnd(unittest.TestCase):
         self.produce(lines[:third])
         run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
                                 "--group", "outage", "--state", os.path.join(self.work, "state"), "--metrics", "",
-                                "--stop-when-idle", "6000", "--session-timeout", "6000"],
+                                "--stop-when-idle", "15000", "--session-timeout", "10000"],
                                stderr=subprocess.PIPE, text=True)
         time.sleep(6)
         self.broker.stdin.write("down\n")
