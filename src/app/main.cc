@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   if (k->parsed()) {
     const auto t = alliance::load_topology_or_explain(run_topology, "run");
     if (!t) return 2;
+    // The topology's processing: settings apply unless given on the command line.
+    if (k->count("--guarantee") == 0) run.guarantee = t->guarantee;
+    if (k->count("--commit-interval") == 0) run.commit_interval_ms = t->commit_interval;
     run.stop = &alliance::stop_on_signals();
     return alliance::run_kafka(*t, run);
   }

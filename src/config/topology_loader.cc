@@ -195,7 +195,14 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
     t.default_currency = top.str("default_currency", "CNY");
     if (t.default_currency.size() != 3) top.fail("default_currency", "must be an ISO 4217 code such as CNY");
   }
-  if (top.has("processing")) top.sub("processing").expect_map({"guarantee", "commit_interval"});
+  if (top.has("processing")) {
+    Reader pr = top.sub("processing");
+    pr.expect_map({"guarantee", "commit_interval"});
+    t.guarantee = pr.str_or("guarantee", t.guarantee);
+    if (t.guarantee != "at_least_once" && t.guarantee != "exactly_once")
+      pr.fail("guarantee", "\"" + t.guarantee + "\" is not a guarantee; valid: at_least_once, exactly_once");
+    t.commit_interval = pr.duration("commit_interval", t.commit_interval);
+  }
 
   const YAML::Node campaigns = top.child("campaigns");
   if (campaigns.IsDefined() && !campaigns.IsNull()) {

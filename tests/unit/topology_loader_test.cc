@@ -50,6 +50,9 @@ TEST(TopologyLoader, ErrorsNameFileKeyAndAValidExample) {
   EXPECT_THAT(error_of("name: [unclosed\n"), HasSubstr("not valid YAML"));
   EXPECT_THAT(error_of("name: x\npartners: [{id: b, contract: {id: c, type: tiered, tiers: [{rate_bp: 5}, {up_to_minor: 9, rate_bp: 8}]}}]\n"),
               HasSubstr("tiers[0].up_to_minor"));
+  EXPECT_THAT(error_of("name: x\nprocessing: {guarantee: twice}\n"),
+              AllOf(HasSubstr("processing.guarantee"), HasSubstr("at_least_once, exactly_once")));
+  EXPECT_EQ(parse_topology("name: x\nprocessing: {guarantee: exactly_once, commit_interval: 250ms}\n", "t").commit_interval, 250);
   EXPECT_THAT(error_of("name: x\npartners: [{id: b, contract: {id: c, type: bonus}}]\n"),
               AllOf(HasSubstr("contract.type"), HasSubstr("percent, flat, tiered")));
 }

@@ -87,6 +87,8 @@ struct Topology {
   DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC
   std::string settlement_tz = "UTC";
   std::string default_currency = "USD";
+  std::string guarantee = "at_least_once";  // processing.guarantee: or exactly_once
+  DurationMs commit_interval = 100;         // processing.commit_interval
   std::vector<CampaignConfig> campaigns;
   std::vector<PartnerConfig> partners;
   std::vector<PoolConfig> pools;
