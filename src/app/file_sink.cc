@@ -34,6 +34,8 @@ FileSink::~FileSink() {
 }
 
 void FileSink::write(OutputKind kind, std::string_view encoded, std::int64_t emitted_at_ms) {
+  if (static_cast<std::size_t>(kind) >= kOutputFiles)
+    throw std::logic_error("internal records (" + std::string(to_string(kind)) + ") have no output file");
   const std::string line = stamp_emitted_at(encoded, emitted_at_ms) + "\n";
   auto i = static_cast<std::size_t>(kind);
   if (std::fwrite(line.data(), 1, line.size(), files_[i]) != line.size())

@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   r->add_option("--state", replay.state_dir, "RocksDB state directory: resume after a crash");
   r->add_option("--batch", replay.batch_lines, "lines per committed batch")->check(CLI::PositiveNumber);
   r->add_flag("--quiet", replay.quiet, "no progress and no summary");
+  r->add_option("--partitions", replay.partitions,
+                "split users over N partitions and aggregate in a second stage, as a Kafka run over N "
+                "partitions does (memory only)")
+      ->check(CLI::Range(1, 256));
 
   std::string gen_topology;
   std::int64_t gen_events = 10000;

@@ -15,6 +15,7 @@
 #include "alliance/config/topology_loader.h"
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/digest.h"
+#include "alliance/core/partitioned_core.h"
 #include "alliance/core/processor.h"
 #include "alliance/state/state_session.h"
 
@@ -78,8 +79,15 @@ int run_replay(const ReplayOptions& o) {
     total_bytes += static_cast<std::int64_t>(std::filesystem::file_size(in));
   }
 
+  if (o.partitions > 0 && !o.state_dir.empty()) {
+    std::fprintf(stderr, "alliance replay: --partitions runs in memory only; drop --state or --partitions\n");
+    return 2;
+  }
   const auto started = std::chrono::steady_clock::now();
   Processor processor(topology);
+  // --partitions N: the two-stage computation of a Kafka run over N partitions.
+  std::unique_ptr<PartitionedCore> split;
+  if (o.partitions > 0) split = std::make_unique<PartitionedCore>(topology, static_cast<std::int32_t>(o.partitions));
   EventDecoder decoder;
   std::unique_ptr<StateStore> store;
   std::unique_ptr<StateSession> session;
@@ -107,6 +115,12 @@ int run_replay(const ReplayOptions& o) {
     }
 
     auto flush = [&] {
+      if (split) {
+        split->flush();
+        const std::int64_t now = wall_clock_ms();
+        for (const auto& r : split->take_outputs()) sink->write(output_kind(r), encode_record(r), now);
+        return;
+      }
       auto outputs = processor.take_outputs();
       if (session) {
         auto entries = session->commit(std::move(outputs), {{"replay_position", pos.encode()}});
@@ -126,7 +140,8 @@ int run_replay(const ReplayOptions& o) {
       bytes_before += static_cast<std::int64_t>(std::filesystem::file_size(o.inputs[static_cast<std::size_t>(i)]));
     std::size_t in_batch = 0;
     std::string line;
-    while (!processor.clock().finished && pos.file < static_cast<std::int64_t>(o.inputs.size())) {
+    auto finished = [&] { return split ? split->finished() : processor.clock().finished; };
+    while (!finished() && pos.file < static_cast<std::int64_t>(o.inputs.size())) {
       const std::string& path = o.inputs[static_cast<std::size_t>(pos.file)];
       std::ifstream in(path, std::ios::binary);
       in.seekg(pos.offset);
@@ -139,8 +154,14 @@ int run_replay(const ReplayOptions& o) {
           ++lines;
           DecodeResult d = decoder.decode(line, std::nullopt);
           SourcePosition sp{path, 0, line_no};
-          if (d.ok()) processor.process(*d.event, sp, line);
-          else processor.reject(DeadLetter{std::move(d.reason), std::move(d.detail), line, std::move(sp)});
+          if (d.ok()) {
+            if (split) split->process(*d.event, sp, line);
+            else processor.process(*d.event, sp, line);
+          } else {
+            DeadLetter dl{std::move(d.reason), std::move(d.detail), line, std::move(sp)};
+            if (split) split->reject(std::move(dl));
+            else processor.reject(std::move(dl));
+          }
         }
         if (++in_batch >= o.batch_lines) {
           flush();
@@ -153,7 +174,10 @@ int run_replay(const ReplayOptions& o) {
       pos.offset = 0;
       pos.line = 0;
     }
-    if (!processor.clock().finished) processor.finish();
+    if (!finished()) {
+      if (split) split->finish();
+      else processor.finish();
+    }
     flush();
     progress.done();
   } catch (const std::exception& e) {
@@ -162,7 +186,7 @@ int run_replay(const ReplayOptions& o) {
   }
   if (!o.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fputs(format_summary(processor.stats(), lines, secs).c_str(), stdout);
+    std::fputs(format_summary(split ? split->stats() : processor.stats(), lines, secs).c_str(), stdout);
     std::printf("  outputs in %s/\n", o.out_dir.c_str());
   }
   return 0;

@@ -185,6 +185,9 @@ std::string encode(const DeadLetter& d) {
       .done();
 }
 
+// Forwarded records are binary and travel as they are.
+std::string encode(const ForwardedRecord& f) { return f.payload; }
+
 }  // namespace
 
 OutputKind output_kind(const OutputRecord& r) { return static_cast<OutputKind>(r.body.index()); }
@@ -195,6 +198,7 @@ std::string_view to_string(OutputKind k) {
     case OutputKind::kMetrics: return "campaign-metrics";
     case OutputKind::kStatements: return "settlement-statements";
     case OutputKind::kDlq: return "dlq";
+    case OutputKind::kRepartition: return "repartition";
   }
   return "?";
 }

@@ -49,15 +49,14 @@ void add_delta(WindowAggregate& agg, const MetricDelta& d) {
   }
 }
 
-std::string metric_key(std::string_view dim, const std::string& key, TimestampMs start,
-                       const std::string& size) {
+}  // namespace
+
+std::string metric_output_key(const MetricRecord& r) {
   std::string k;
-  k.append(dim).append("|").append(key).append("|").append(std::to_string(start)).append("|");
-  k.append(size);
+  k.append(r.dim).append("|").append(r.key).append("|").append(std::to_string(r.window_start)).append("|");
+  k.append(r.window_size == 0 ? std::string("all") : format_duration(r.window_size));
   return k;
 }
-
-}  // namespace
 
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
 
@@ -120,7 +119,7 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
   r.conversions_micros = agg.conversions_micros;
   r.late_events = agg.late_events;
   r.final = final;
-  const std::string okey = metric_key(r.dim, r.key, r.window_start, format_duration(k.size));
+  const std::string okey = metric_output_key(r);
   // The default currency's record always exists, so a window's identity
   // (key, currency) never changes when its first money arrives.
   std::map<std::string, MoneyTotals> money = agg.money;
@@ -150,7 +149,7 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
   r.buyers = agg.buyers;
   r.repeat_buyers = agg.repeat_buyers;
   r.final = final;
-  const std::string okey = metric_key("campaign", campaign, 0, "all");
+  const std::string okey = metric_output_key(r);
   const CampaignConfig* cfg = topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;
   money.try_emplace(cfg != nullptr ? cfg->currency : topology_.default_currency);

@@ -21,8 +21,57 @@ struct Credit {
 
 }  // namespace
 
-Processor::Processor(const Topology& topology)
-    : topology_(topology), metrics_(topology), ledger_(topology) {}
+Processor::Processor(const Topology& topology, Partitioning partitioning)
+    : topology_(topology),
+      partitioning_(partitioning),
+      metrics_(topology),
+      ledger_(topology),
+      aggregate_(topology, partitioning.partitions) {}
+
+void Processor::forward(std::string_view route_key, Forward f) {
+  f.source = partitioning_.partition;
+  out_.push_back({std::string(route_key),
+                  ForwardedRecord{route(route_key, partitioning_.partitions), encode_forward(f)}});
+}
+
+void Processor::forward_metrics(std::size_t from) {
+  if (!partitioning_.split()) return;
+  for (std::size_t i = from; i < out_.size(); ++i) {
+    auto* m = std::get_if<MetricRecord>(&out_[i].body);
+    if (m == nullptr) continue;
+    Forward f;
+    f.source = partitioning_.partition;
+    f.body = std::move(*m);
+    out_[i].body = ForwardedRecord{route(out_[i].key, partitioning_.partitions), encode_forward(f)};
+  }
+}
+
+void Processor::mark_progress() {
+  if (!partitioning_.split()) return;
+  const WatermarkMark m{watermark(), clock_.stream_time, clock_.finished};
+  if (last_mark_ && last_mark_->watermark == m.watermark && last_mark_->stream_time == m.stream_time &&
+      last_mark_->finished == m.finished)
+    return;
+  last_mark_ = m;
+  for (std::int32_t q = 0; q < partitioning_.partitions; ++q) {
+    Forward f;
+    f.source = partitioning_.partition;
+    f.body = m;
+    out_.push_back({"mark", ForwardedRecord{q, encode_forward(f)}});
+  }
+}
+
+void Processor::accept_forward(std::int64_t seq, std::string_view payload, const SourcePosition& pos) {
+  const std::size_t first_output = out_.size();
+  try {
+    aggregate_.accept(seq, payload, out_);
+  } catch (const CorruptState& e) {
+    out_.resize(first_output);
+    core_dead_letter("bad_forwarded_record", e.what(), pos, payload);
+    return;
+  }
+  count_outputs(first_output);
+}
 
 TimestampMs Processor::watermark() const {
   if (clock_.finished) return kEndOfTime;
@@ -67,6 +116,7 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
     if (event_late_) stats_.late_events += 1;
   }
   advance(e.ts);
+  forward_metrics(first_output);
   count_outputs(first_output);
 }
 
@@ -359,7 +409,13 @@ void Processor::reverse(const Event& e, OrderState& st, MinorUnits new_refunded)
 
 void Processor::emit_settlement(SettlementRecord r) {
   r.period = period_of(r.event_ts, topology_.settlement_offset);
-  ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset));
+  if (partitioning_.split()) {
+    Forward f;
+    f.body = r;
+    forward(kLedgerRouteKey, std::move(f));
+  } else {
+    ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset));
+  }
   std::string key = r.partner_id;
   out_.push_back({std::move(key), std::move(r)});
 }
@@ -413,8 +469,9 @@ void Processor::discard_changes() {
   metrics_.campaign_users().clear_changes();
   metrics_.new_window_users().clear();
   metrics_.dropped_window_users().clear();
-  ledger_.statements().clear_changes();
-  ledger_.volumes().clear_changes();
+  ledger().statements().clear_changes();
+  ledger().volumes().clear_changes();
+  aggregate_.partials().clear_changes();
 }
 
 void Processor::finish() {
@@ -425,6 +482,7 @@ void Processor::finish() {
   metrics_.finish(out_);
   ledger_.close_periods(kEndOfTime, out_);
   ledger_.emit_running(out_);
+  forward_metrics(first_output);
   count_outputs(first_output);
 }
 

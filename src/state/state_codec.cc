@@ -1,13 +1,14 @@
 #include "alliance/state/state_codec.h"
 
 #include "alliance/core/byte_codec.h"
+#include "alliance/core/forward_record.h"
 
 namespace alliance {
 
 std::string_view cf_name(Cf cf) {
   static constexpr std::array<std::string_view, kCfCount> kNames{
       "users", "orders", "dedupe", "codes", "windows", "campaigns", "campaign_users",
-      "statements", "volumes", "meta", "outbox", "window_users"};
+      "statements", "volumes", "meta", "outbox", "window_users", "partials"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 
@@ -247,6 +248,14 @@ void collect_changes(Processor& p, StateChanges& out) {
   out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
   out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_set(p.metrics().dirty_campaigns())});
   out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_set(p.ledger().dirty())});
+  if (p.partitioning().split()) {
+    drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
+      ByteWriter w;
+      write_metric(w, m);
+      return w.take();
+    });
+    out.push_back(StateChange{Cf::kMeta, "stage2", p.aggregate().encode_progress()});
+  }
 }
 
 void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view v) {
@@ -274,6 +283,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         decode_set(v, p.metrics().dirty_campaigns());
       } else if (key == "dirty_statements") {
         decode_set(v, p.ledger().dirty());
+      } else if (key == "stage2") {
+        p.aggregate().decode_progress(v);
       }
       break;
     case Cf::kWindowUsers: {
@@ -283,6 +294,11 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       WindowAggregate* agg = p.metrics().windows().find(key.substr(8, len));
       if (agg == nullptr) throw CorruptState("user of a window that does not exist");
       agg->users.insert(key.substr(8 + len));
+      break;
+    }
+    case Cf::kPartials: {
+      ByteReader r(v);
+      p.aggregate().partials().restore(key, read_metric(r));
       break;
     }
     case Cf::kOutbox: break;

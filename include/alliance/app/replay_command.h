@@ -14,6 +14,7 @@ struct ReplayOptions {
   std::string state_dir;     // empty: in memory only, start from scratch
   std::size_t batch_lines = 1000;  // events per committed batch with --state
   bool quiet = false;
+  std::size_t partitions = 0;  // >0: users split over N partitions, two stages (memory only)
 };
 
 /// Returns the process exit code: 0 when it ran (bad events are data),

@@ -109,6 +109,9 @@ class MetricWindows {
   std::vector<std::pair<std::string, std::unordered_set<std::string>>> dropped_window_users_;
 };
 
+/// The Kafka key of a metric record (SPEC §5.2): dim|key|window_start|size.
+std::string metric_output_key(const MetricRecord& r);
+
 /// Window keys sort by window end, then size, dimension and key.
 std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key);
 

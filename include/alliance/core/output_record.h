@@ -69,10 +69,18 @@ struct StatementRecord {
   bool final = false;
 };
 
+/// A record for the internal repartition topic (stage 1 -> stage 2 of a
+/// partitioned run, docs/KAFKA.md): already encoded (forward_record.h) and
+/// addressed to one repartition partition.
+struct ForwardedRecord {
+  std::int32_t target = 0;
+  std::string payload;
+};
+
 /// One message for an output topic: its Kafka key and typed body.
 struct OutputRecord {
   std::string key;
-  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter> body;
+  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, ForwardedRecord> body;
 };
 
 }  // namespace alliance

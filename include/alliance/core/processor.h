@@ -6,11 +6,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "alliance/core/aggregate_stage.h"
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event.h"
 #include "alliance/core/metric_windows.h"
@@ -45,9 +47,21 @@ struct ProcessorClock {
   bool finished = false;
 };
 
+/// Which share of the users a Processor owns. `partitions == 0`: all of
+/// them (replay, one Kafka partition): it aggregates metrics and statements
+/// itself. Otherwise it is stage 1 of user partition `partition`: metric
+/// records become cumulative partials and settlement records are copied,
+/// both forwarded (OutputRecord with a ForwardedRecord body) to stage 2,
+/// which is the AggregateStage of each Processor (docs/KAFKA.md).
+struct Partitioning {
+  std::int32_t partition = 0;
+  std::int32_t partitions = 0;
+  [[nodiscard]] bool split() const { return partitions > 0; }
+};
+
 class Processor {
  public:
-  explicit Processor(const Topology& topology);
+  explicit Processor(const Topology& topology, Partitioning partitioning = {});
 
   /// Processes one valid event read at `pos`; `raw` is kept only for a
   /// dead letter raised by the core (refund_exceeds_amount, …).
@@ -56,6 +70,14 @@ class Processor {
   void reject(DeadLetter dl);
   /// End of input (file replay): watermark to +infinity, all finals.
   void finish();
+
+  /// Split mode: forwards this partition's watermark to every stage 2 when
+  /// it moved since the last mark (call once per batch, after process()).
+  void mark_progress();
+  /// Split mode, stage 2: applies a record read from repartition partition
+  /// `partitioning.partition`; `seq` is its source's sequence number. A
+  /// record that cannot be decoded is dead-lettered.
+  void accept_forward(std::int64_t seq, std::string_view payload, const SourcePosition& pos);
 
   /// Output records produced since the last call, in production order.
   std::vector<OutputRecord> take_outputs() { return std::move(out_); }
@@ -70,9 +92,13 @@ class Processor {
   StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>>& dedupe() { return dedupe_; }
   StateTable<std::string>& learned_codes() { return learned_codes_; }
   MetricWindows& metrics() { return metrics_; }
-  SettlementLedger& ledger() { return ledger_; }
+  /// The statement ledger this partition persists: its own, or in split
+  /// mode its stage 2's.
+  SettlementLedger& ledger() { return partitioning_.split() ? aggregate_.ledger() : ledger_; }
+  AggregateStage& aggregate() { return aggregate_; }
+  [[nodiscard]] const Partitioning& partitioning() const { return partitioning_; }
   ProcessorClock& mutable_clock() { return clock_; }
-  void after_restore() { ledger_.reindex(); }
+  void after_restore() { ledger().reindex(); }
   /// Forgets change tracking (running without a state store).
   void discard_changes();
 
@@ -91,8 +117,12 @@ class Processor {
   void advance(TimestampMs ts);
   void sweep();
   void count_outputs(std::size_t from);
+  /// Split mode: turns the metric records from `from` on into forwards.
+  void forward_metrics(std::size_t from);
+  void forward(std::string_view route_key, Forward f);
 
   const Topology& topology_;
+  Partitioning partitioning_;
   ProcessorClock clock_;
   StateTable<UserTouchpoints, std::unordered_map<std::string, UserTouchpoints>> users_;
   StateTable<OrderState, std::unordered_map<std::string, OrderState>> orders_;
@@ -100,6 +130,8 @@ class Processor {
   StateTable<std::string> learned_codes_;  // referral code -> partner, from referral events
   MetricWindows metrics_;
   SettlementLedger ledger_;
+  AggregateStage aggregate_;
+  std::optional<WatermarkMark> last_mark_;
   ProcessorStats stats_;
   std::vector<OutputRecord> out_;
   bool event_late_ = false;  // set by credit() while one event is processed

@@ -28,8 +28,9 @@ enum class Cf : std::uint8_t {
   kMeta,
   kOutbox,
   kWindowUsers,  // be64(len(window key)) + window key + user -> ""
+  kPartials,     // stage 2: partial sum key + be64(source) -> metric record
 };
-inline constexpr std::size_t kCfCount = 12;
+inline constexpr std::size_t kCfCount = 13;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {

@@ -1,0 +1,195 @@
+#include "alliance/core/aggregate_stage.h"
+
+#include <algorithm>
+
+#include "alliance/core/metric_windows.h"
+
+namespace alliance {
+
+namespace {
+
+constexpr DurationMs kSweepInterval = 3'600'000;
+
+// Counts are the same in each currency record of one source: add them once.
+void add_counts(MetricRecord& sum, const MetricRecord& p) {
+  sum.clicks += p.clicks;
+  sum.unique_users += p.unique_users;
+  sum.referrals += p.referrals;
+  sum.orders += p.orders;
+  sum.conversions_micros += p.conversions_micros;
+  sum.late_events += p.late_events;
+  sum.buyers += p.buyers;
+  sum.repeat_buyers += p.repeat_buyers;
+  sum.window_end = std::max(sum.window_end, p.window_end);  // "all": newest event time
+}
+
+bool has_prefix(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+std::string partial_group_key(const MetricRecord& r) { return ByteWriter().str(metric_output_key(r)).take(); }
+
+namespace {
+
+/// The group of a partial's state key: group key, be64(source), currency.
+std::string group_of(const std::string& partial_key) {
+  const auto len = static_cast<std::size_t>(ByteReader(partial_key).i64());
+  return partial_key.substr(0, 8 + len);
+}
+
+std::int64_t source_of(const std::string& partial_key, std::size_t group_size) {
+  return get_be64(std::string_view(partial_key).substr(group_size));
+}
+
+}  // namespace
+
+AggregateStage::AggregateStage(const Topology& topology, std::int32_t sources)
+    : topology_(topology), sources_count_(sources), ledger_(topology) {}
+
+TimestampMs AggregateStage::watermark() const {
+  if (static_cast<std::int32_t>(sources_.size()) < sources_count_) return INT64_MIN;
+  TimestampMs wm = kEndOfTime;
+  for (const auto& [s, p] : sources_) wm = std::min(wm, p.mark.finished ? kEndOfTime : p.mark.watermark);
+  return wm;
+}
+
+bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vector<OutputRecord>& out) {
+  Forward f = decode_forward(payload);
+  if (f.source >= sources_count_)
+    throw CorruptState("forwarded record from partition " + std::to_string(f.source) + " of only " +
+                       std::to_string(sources_count_));
+  SourceProgress& src = sources_[f.source];
+  if (seq <= src.seq) return false;
+  src.seq = seq;
+  if (auto* m = std::get_if<MetricRecord>(&f.body)) {
+    // A window the stage already finalized cannot change any more: its
+    // sources sent their final partials before the marks that closed it.
+    if (m->window_size > 0 && m->window_end <= watermark()) return true;
+    std::string key = partial_group_key(*m);
+    dirty_.insert(key);
+    put_be64(key, f.source);
+    key.append(m->currency.value_or(""));
+    partials_.upsert(key) = std::move(*m);
+  } else if (auto* s = std::get_if<SettlementRecord>(&f.body)) {
+    ledger_.add(*s, period_end(s->event_ts, topology_.settlement_offset));
+  } else {
+    on_mark(f.source, std::get<WatermarkMark>(f.body), out);
+  }
+  return true;
+}
+
+void AggregateStage::on_mark(std::int32_t source, const WatermarkMark& m, std::vector<OutputRecord>& out) {
+  const TimestampMs before = watermark();
+  WatermarkMark& mark = sources_[source].mark;
+  mark.watermark = std::max(mark.watermark, m.watermark);
+  mark.stream_time = std::max(mark.stream_time, m.stream_time);
+  mark.finished = mark.finished || m.finished;
+  const TimestampMs wm = watermark();
+  emit_running(out);
+  if (wm > before) {
+    finalize(wm, out);
+    ledger_.close_periods(wm, out);
+  }
+  if (wm == kEndOfTime && !done_) {
+    // Every source ended: the "all" records become final, like Processor::finish.
+    done_ = true;
+    for (auto it = partials_.begin(); it != partials_.end();) {
+      const std::string key = group_of(it->first);
+      sum(key, true, out);
+      while (it != partials_.end() && has_prefix(it->first, key)) ++it;
+    }
+    dirty_.clear();
+    ledger_.emit_running(out);
+  }
+  TimestampMs newest = INT64_MIN;
+  for (const auto& [s, p] : sources_) newest = std::max(newest, p.mark.stream_time);
+  const std::int64_t tick = floor_div(newest, kSweepInterval);
+  if (newest != INT64_MIN && tick != sweep_tick_) {
+    sweep_tick_ = tick;
+    ledger_.expire(newest - topology_.statement_retention);
+  }
+}
+
+void AggregateStage::sum(const std::string& group, bool final, std::vector<OutputRecord>& out) const {
+  auto it = partials_.map().lower_bound(group);
+  if (it == partials_.map().end() || !has_prefix(it->first, group)) return;
+  MetricRecord total = it->second;
+  total.clicks = total.unique_users = total.referrals = total.orders = total.conversions_micros = 0;
+  total.late_events = total.buyers = total.repeat_buyers = 0;
+  std::map<std::string, std::pair<MinorUnits, MinorUnits>> money;  // currency -> revenue, refunds
+  std::int64_t last_source = -1;
+  for (; it != partials_.map().end() && has_prefix(it->first, group); ++it) {
+    const std::int64_t source = source_of(it->first, group.size());
+    if (source != last_source) add_counts(total, it->second);
+    last_source = source;
+    auto& m = money[it->second.currency.value_or("")];
+    m.first += it->second.revenue_minor;
+    m.second += it->second.refunds_minor;
+  }
+  total.final = final;
+  const std::string key = metric_output_key(total);
+  for (const auto& [currency, m] : money) {
+    MetricRecord r = total;
+    r.currency = currency;
+    r.revenue_minor = m.first;
+    r.refunds_minor = m.second;
+    // cost belongs to the campaign's own currency record only
+    if (const CampaignConfig* cfg = r.window_size == 0 ? topology_.campaign(r.key) : nullptr)
+      r.cost_minor = cfg->cost_minor && cfg->currency == currency ? cfg->cost_minor : std::nullopt;
+    out.push_back({key, std::move(r)});
+  }
+}
+
+void AggregateStage::finalize(TimestampMs wm, std::vector<OutputRecord>& out) {
+  for (auto it = partials_.begin(); it != partials_.end();) {
+    const MetricRecord& r = it->second;
+    const std::string key = group_of(it->first);
+    if (r.window_size == 0 || r.window_end > wm) {
+      while (it != partials_.end() && has_prefix(it->first, key)) ++it;
+      continue;
+    }
+    sum(key, true, out);
+    dirty_.erase(key);
+    while (it != partials_.end() && has_prefix(it->first, key)) it = partials_.erase(it);
+  }
+}
+
+void AggregateStage::emit_running(std::vector<OutputRecord>& out) {
+  for (const std::string& key : dirty_) {
+    auto it = partials_.map().lower_bound(key);
+    sum(key, false, out);
+  }
+  dirty_.clear();
+  ledger_.emit_running(out);
+}
+
+std::string AggregateStage::encode_progress() const {
+  ByteWriter w;
+  w.i64(sweep_tick_).u8(done_ ? 1 : 0).i64(static_cast<std::int64_t>(sources_.size()));
+  for (const auto& [s, p] : sources_)
+    w.i64(s).i64(p.seq).i64(p.mark.watermark).i64(p.mark.stream_time).u8(p.mark.finished ? 1 : 0);
+  w.i64(static_cast<std::int64_t>(dirty_.size()));
+  for (const auto& k : dirty_) w.str(k);
+  return w.take();
+}
+
+void AggregateStage::decode_progress(std::string_view v) {
+  ByteReader r(v);
+  sweep_tick_ = r.i64();
+  done_ = r.u8() != 0;
+  sources_.clear();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
+    const auto s = static_cast<std::int32_t>(r.i64());
+    SourceProgress& p = sources_[s];
+    p.seq = r.i64();
+    p.mark.watermark = r.i64();
+    p.mark.stream_time = r.i64();
+    p.mark.finished = r.u8() != 0;
+  }
+  dirty_.clear();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) dirty_.insert(r.str());
+}
+
+}  // namespace alliance
