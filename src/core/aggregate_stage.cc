@@ -87,7 +87,6 @@ void AggregateStage::on_mark(std::int32_t source, const WatermarkMark& m, std::v
   mark.stream_time = std::max(mark.stream_time, m.stream_time);
   mark.finished = mark.finished || m.finished;
   const TimestampMs wm = watermark();
-  emit_running(out);
   if (wm > before) {
     finalize(wm, out);
     ledger_.close_periods(wm, out);

@@ -48,6 +48,11 @@ void Processor::forward_metrics(std::size_t from) {
 
 void Processor::mark_progress() {
   if (!partitioning_.split()) return;
+  const std::size_t first_output = out_.size();
+  metrics_.emit_running(out_);
+  forward_metrics(first_output);
+  aggregate_.emit_running(out_);
+  count_outputs(first_output);
   const WatermarkMark m{watermark(), clock_.stream_time, clock_.finished};
   if (last_mark_ && last_mark_->watermark == m.watermark && last_mark_->stream_time == m.stream_time &&
       last_mark_->finished == m.finished)
@@ -428,7 +433,9 @@ void Processor::advance(TimestampMs ts) {
   const std::int64_t tick = floor_div(clock_.stream_time, topology_.emit_interval);
   if (tick != clock_.emit_tick) {
     clock_.emit_tick = tick;
-    metrics_.emit_running(out_);
+    // Split mode forwards running partials once per batch (mark_progress),
+    // not per tick: stage 2 sums whatever is newest.
+    if (!partitioning_.split()) metrics_.emit_running(out_);
     ledger_.emit_running(out_);
   }
   const std::int64_t sweep_tick = floor_div(clock_.stream_time, kSweepInterval);

@@ -11,6 +11,11 @@ namespace alliance {
 namespace {
 
 constexpr std::size_t kChunkBytes = 256 * 1024;
+// After this many bytes of batches a partition's whole store is shipped as a
+// snapshot, so a restore never needs records older than the last snapshot
+// (the mock broker keeps only ~5 MB per partition; docs/KAFKA.md).
+constexpr std::int64_t kSnapshotEveryBytes = 1 << 20;
+constexpr std::uint8_t kSnapshotFlag = 1;
 constexpr const char* kOffsetKey = "changelog_offset";
 
 std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>& kv) {
@@ -19,6 +24,15 @@ std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>&
   for (const auto& [k, v] : kv)
     if (c->set(k, v, err) != RdKafka::Conf::CONF_OK) throw StateError("changelog client: " + k + ": " + err);
   return c;
+}
+
+void clear(StateStore& store) {
+  StateChanges drop;
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    store.scan(cf, [&](const std::string& k, std::string_view) { drop.push_back(StateChange{cf, k, std::nullopt}); });
+  }
+  if (!drop.empty()) store.write(drop);
 }
 
 }  // namespace
@@ -35,8 +49,27 @@ Changelog::Changelog(const std::string& bootstrap, std::string topic)
   if (!producer_) throw StateError("changelog producer: " + err);
 }
 
-void Changelog::ship(std::int32_t p, StateChanges& batch) {
+void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
+  std::int64_t& since = since_snapshot_[p];
+  if (since >= kSnapshotEveryBytes) {
+    // The store as it is before this batch: everything up to the last one.
+    StateChanges all;
+    for (std::size_t i = 0; i < kCfCount; ++i) {
+      const Cf cf = static_cast<Cf>(i);
+      store.scan(cf, [&](const std::string& k, std::string_view v) {
+        if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
+      });
+    }
+    send(p, encode_changelog(all), kSnapshotFlag);
+    since = 0;
+  }
   const std::string bytes = encode_changelog(batch);
+  since += static_cast<std::int64_t>(bytes.size());
+  send(p, bytes, 0);
+  batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(delivery_.last_offset).take()});
+}
+
+void Changelog::send(std::int32_t p, const std::string& bytes, std::uint8_t flags) {
   const std::int64_t count = static_cast<std::int64_t>((bytes.size() + kChunkBytes - 1) / kChunkBytes);
   for (int attempt = 0;; ++attempt) {
     const auto id = static_cast<std::int64_t>(ids_());
@@ -47,6 +80,7 @@ void Changelog::ship(std::int32_t p, StateChanges& batch) {
                                     .i64(id)
                                     .i64(i)
                                     .i64(count)
+                                    .u8(flags)
                                     .str(std::string_view(bytes).substr(static_cast<std::size_t>(i) * kChunkBytes, kChunkBytes))
                                     .take();
       for (;;) {
@@ -65,7 +99,6 @@ void Changelog::ship(std::int32_t p, StateChanges& batch) {
     if (delivery_.error.empty()) break;
     if (attempt >= 5) throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.error);
   }
-  batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(delivery_.last_offset).take()});
 }
 
 std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
@@ -87,19 +120,21 @@ std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
     std::fprintf(stderr, "alliance run: changelog %s unreachable (%s); retrying\n", topic_.c_str(), RdKafka::err2str(e).c_str());
   }
   if (have + 1 >= high) return 0;
-  if (have + 1 < low)
-    throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "] starts at offset " + std::to_string(low) +
-                     " but this store needs offset " + std::to_string(have + 1) +
-                     ": older records were deleted by retention; the partition cannot be rebuilt here");
-  std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(topic_, p, have + 1));
+  // Records the store needs are gone (retention): rebuild it from the first
+  // complete snapshot still there, then the batches after it.
+  const bool from_snapshot = have + 1 < low;
+  const std::int64_t start = from_snapshot ? low : have + 1;
+  std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(topic_, p, start));
   std::vector<RdKafka::TopicPartition*> assignment{tp.get()};
   c->assign(assignment);
   std::size_t applied = 0;
   std::int64_t batch_id = 0;
   std::string bytes;
   std::int64_t next_index = 0;
+  std::uint8_t batch_flags = 0;
+  bool based = !from_snapshot;  // the store holds a state the next batch applies to
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  for (std::int64_t at = have + 1; at < high;) {
+  for (std::int64_t at = start; at < high;) {
     if (std::chrono::steady_clock::now() > deadline) throw StateError("changelog " + topic_ + ": restore timed out");
     std::unique_ptr<RdKafka::Message> m(c->consume(500));
     if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) continue;
@@ -107,23 +142,36 @@ std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
     at = m->offset() + 1;
     ByteReader r(std::string_view(static_cast<const char*>(m->payload()), m->len()));
     const std::int64_t id = r.i64(), index = r.i64(), count = r.i64();
+    const std::uint8_t flags = r.u8();
     std::string chunk = r.str();
     if (index == 0) {  // a new batch starts; a torn one before it is dropped
       batch_id = id;
       bytes.clear();
       next_index = 0;
+      batch_flags = flags;
     }
     if (id != batch_id || index != next_index) continue;
     bytes += chunk;
     ++next_index;
-    if (next_index == count) {
-      StateChanges batch = decode_changelog(bytes);
-      batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(m->offset()).take()});
-      store.write(batch);
-      ++applied;
+    if (next_index != count) continue;
+    const bool snapshot = (batch_flags & kSnapshotFlag) != 0;
+    if (snapshot && based) continue;  // the batches before it already built this state
+    if (!snapshot && !based) continue;  // before the first complete snapshot: unusable
+    StateChanges batch = decode_changelog(bytes);
+    if (snapshot) {
+      clear(store);
+      based = true;
     }
+    batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(m->offset()).take()});
+    store.write(batch);
+    ++applied;
   }
   c->close();
+  if (!based)
+    throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "] starts at offset " + std::to_string(low) +
+                     " but this store needs offset " + std::to_string(have + 1) +
+                     " and no complete snapshot is left after it: older records were deleted by retention; "
+                     "raise the topic's retention (retention.ms=-1) so the partition can be rebuilt");
   return applied;
 }
 

@@ -37,6 +37,7 @@ void EmbeddedBroker::create_topology_topics(const Topology& t, int partitions) {
   for (const auto& name : {t.outputs.metrics, t.outputs.settlements, t.outputs.statements, t.outputs.dlq})
     create_topic(name, partitions);
   create_topic(t.name + ".changelog", partitions);
+  create_topic(t.name + ".repartition", partitions);
 }
 
 std::string EmbeddedBroker::bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "alliance/core/byte_codec.h"
 #include "alliance/kafka/changelog.h"
 #include "alliance/kafka/partition_task.h"
 #include "alliance/metrics/run_metrics.h"
@@ -96,13 +97,18 @@ class Runner : public RdKafka::RebalanceCb {
     check_inputs();
     changelog_ = std::make_unique<Changelog>(o_.bootstrap, t_.name + ".changelog");
     std::vector<std::string> topics{t_.inputs.clicks, t_.inputs.referrals, t_.inputs.orders};
+    if (split_) topics.push_back(repartition_);
     if (auto e = consumer_->subscribe(topics); e != RdKafka::ERR_NO_ERROR)
       throw ConfigProblem("cannot subscribe: " + RdKafka::err2str(e));
-    log("consuming " + t_.inputs.clicks + ", " + t_.inputs.referrals + ", " + t_.inputs.orders + " as group " + o_.group);
+    log("consuming " + t_.inputs.clicks + ", " + t_.inputs.referrals + ", " + t_.inputs.orders +
+        (split_ ? ", " + repartition_ : std::string()) + " as group " + o_.group + " (" +
+        std::to_string(partitions_) + (split_ ? " partitions: two stages)" : " partition)"));
 
     std::int64_t last_commit = now_ms();
     std::int64_t last_message = now_ms();
-    bool idle_finish = false;
+    std::size_t since_commit = 0;  // events processed since the last commit
+    bool finishing = false;  // bounded run: inputs idle, ending every stage
+    std::int64_t finishing_since = 0;
     while (!(o_.stop != nullptr && o_.stop->load())) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(20));
       const std::int64_t now = now_ms();
@@ -111,7 +117,8 @@ class Runner : public RdKafka::RebalanceCb {
         if (consumed_++ == 0) first_message_ = std::chrono::steady_clock::now();
         last_consumed_ = std::chrono::steady_clock::now();
         at_end_.erase({m->topic_name(), m->partition()});
-        on_message(*m, now);
+        if (m->topic_name() == repartition_) task_for(m->partition()).accept_forward(repartition_, m->offset(), as_view(*m));
+        else on_message(*m, now);
       } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
         at_end_.insert({m->topic_name(), m->partition()});
         if (auto it = kinds_.find(m->topic_name()); it != kinds_.end()) task_for(m->partition()).set_at_end(it->second, true);
@@ -122,22 +129,24 @@ class Runner : public RdKafka::RebalanceCb {
       std::size_t processed = 0;
       for (auto& [p, task] : tasks_) processed += task->drain(now, o_.idle_wait_ms);
       if (processed > 0) metrics_.batch_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      if (now - last_commit >= o_.commit_interval_ms) {
+      since_commit += processed;
+      // Also commit early when a batch gets large: changelog batches stay
+      // small next to the broker's retention (docs/KAFKA.md).
+      if (now - last_commit >= o_.commit_interval_ms || since_commit >= kMaxBatchEvents) {
         commit_all();
         last_commit = now;
+        since_commit = 0;
       }
       // A bounded run ends once every assigned input partition reached its
       // end and nothing arrived for stop_when_idle_ms.
       // Broker trouble is not silence: the idle clock restarts with it.
-      if (o_.stop_when_idle_ms > 0 && assigned_ > 0 && at_end_.size() >= assigned_ &&
+      if (!finishing && o_.stop_when_idle_ms > 0 && assigned_ > 0 && at_end_.size() >= assigned_ &&
           now - std::max({last_message, assigned_at_, last_trouble_}) >= o_.stop_when_idle_ms) {
-        idle_finish = true;
-        break;
+        log("input idle: finishing (watermark to +infinity)");
+        finishing = true;
+        finishing_since = now;
       }
-    }
-    if (idle_finish) {
-      log("input idle: finishing (watermark to +infinity)");
-      for (auto& [p, task] : tasks_) task->finish();
+      if (finishing && finish_stages(now, finishing_since)) break;
     }
     commit_all();
     consumer_->close();
@@ -158,7 +167,11 @@ class Runner : public RdKafka::RebalanceCb {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       for (auto* tp : partitions) {
         PartitionTask& task = task_for(tp->partition());
-        if (auto off = task.resume_offset(kinds_.at(tp->topic()))) tp->set_offset(*off);
+        if (tp->topic() == repartition_) {
+          if (auto off = task.resume_repartition()) tp->set_offset(*off);
+        } else if (auto off = task.resume_offset(kinds_.at(tp->topic()))) {
+          tp->set_offset(*off);
+        }
       }
       consumer->assign(partitions);
       assigned_ = partitions.size();
@@ -192,11 +205,14 @@ class Runner : public RdKafka::RebalanceCb {
       }
       std::map<std::string, std::size_t> counts;
       std::size_t changelog_partitions = 0;
+      std::size_t repartition_partitions = 0;
       for (const auto* topic : *md->topics()) {
         if (kinds_.count(topic->topic()) != 0 && topic->err() == RdKafka::ERR_NO_ERROR)
           counts[topic->topic()] = topic->partitions()->size();
         if (topic->topic() == t_.name + ".changelog" && topic->err() == RdKafka::ERR_NO_ERROR)
           changelog_partitions = topic->partitions()->size();
+        if (topic->topic() == repartition_ && topic->err() == RdKafka::ERR_NO_ERROR)
+          repartition_partitions = topic->partitions()->size();
       }
       std::string listing;
       for (const auto& [name, kind] : kinds_) {
@@ -213,13 +229,23 @@ class Runner : public RdKafka::RebalanceCb {
         throw ConfigProblem("changelog topic " + t_.name + ".changelog must exist with " + std::to_string(n) +
                             " partitions like the inputs (has " + std::to_string(changelog_partitions) +
                             "); create it (cleanup.policy=delete, retention.ms=-1)");
-      if (n != 1)
-        throw ConfigProblem("inputs have " + std::to_string(n) + " partitions (" + listing +
-                            "); this version aggregates campaign/partner metrics and statements per partition, so it "
-                            "runs on 1 partition per input until the aggregation stage lands (docs/KAFKA.md)");
+      partitions_ = static_cast<std::int32_t>(n);
+      split_ = n > 1;
+      if (split_) {
+        if (repartition_partitions != n)
+          throw ConfigProblem("repartition topic " + repartition_ + " must exist with " + std::to_string(n) +
+                              " partitions like the inputs (has " + std::to_string(repartition_partitions) +
+                              "); create it (cleanup.policy=delete, retention.ms=-1)");
+        if (o_.assignor != "range")
+          throw ConfigProblem("--assignor " + o_.assignor + " cannot run " + std::to_string(n) +
+                              " partitions: partition p of the inputs and of " + repartition_ +
+                              " must land on the same instance; use --assignor range");
+      }
       return;
     }
   }
+
+  std::string_view as_view(RdKafka::Message& m) { return {static_cast<const char*>(m.payload()), m.len()}; }
 
   PartitionTask& task_for(std::int32_t p) {
     auto it = tasks_.find(p);
@@ -230,8 +256,8 @@ class Runner : public RdKafka::RebalanceCb {
     // the partition, or this one died between shipping and writing a batch.
     const std::size_t applied = changelog_->catch_up(p, *store);
     if (applied > 0) log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches from " + changelog_->topic());
-    auto task = std::make_unique<PartitionTask>(t_, p, std::move(store));
-    task->set_changelog([this, p](StateChanges& batch) { changelog_->ship(p, batch); });
+    auto task = std::make_unique<PartitionTask>(t_, p, partitions_, std::move(store));
+    task->set_changelog([this, p, t = task.get()](StateChanges& batch) { changelog_->ship(p, batch, t->store()); });
     auto& ref = *task;
     tasks_.emplace(p, std::move(task));
     return ref;
@@ -272,6 +298,8 @@ class Runner : public RdKafka::RebalanceCb {
         const std::int64_t pos = task->position(kind);
         if (pos >= 0) offsets.push_back(RdKafka::TopicPartition::create(topic, p, pos));
       }
+      if (split_ && task->repartition_position() >= 0)
+        offsets.push_back(RdKafka::TopicPartition::create(repartition_, p, task->repartition_position()));
     }
     if (!offsets.empty()) {
       const auto e = consumer_->commitSync(offsets);
@@ -315,10 +343,19 @@ class Runner : public RdKafka::RebalanceCb {
     const std::int64_t stamp = now_ms();
     std::map<std::string, std::int64_t> counts;
     for (const auto& e : entries) {
-      const std::string body = stamp_emitted_at(e.body, stamp);
-      const std::string& topic = outputs_[static_cast<std::size_t>(e.kind)];
+      std::string body;
+      const bool forward = e.kind == OutputKind::kRepartition;
+      if (forward) {
+        // The outbox sequence number travels first: stage 2 drops resends by it.
+        put_be64(body, e.seq);
+        body += e.body;
+      } else {
+        body = stamp_emitted_at(e.body, stamp);
+      }
+      const std::string& topic = forward ? repartition_ : outputs_[static_cast<std::size_t>(e.kind)];
+      const std::int32_t partition = forward ? e.partition : RdKafka::Topic::PARTITION_UA;
       for (;;) {
-        const auto err = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const auto err = producer_->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                             const_cast<char*>(body.data()), body.size(), e.key.data(), e.key.size(),
                                             0, nullptr);
         if (err == RdKafka::ERR__QUEUE_FULL) {
@@ -356,9 +393,39 @@ class Runner : public RdKafka::RebalanceCb {
     return true;
   }
 
+  /// Bounded runs, after the inputs went idle: ends stage 1 of every task
+  /// whose inputs are drained, and in split mode waits until every stage 2
+  /// has heard all sources end. True when the run may stop.
+  bool finish_stages(std::int64_t now, std::int64_t since) {
+    bool all_done = true;
+    bool ended = false;
+    for (auto& [p, task] : tasks_) {
+      bool drained = true;  // a partition taken over while finishing may still have input
+      for (const auto& [topic, kind] : kinds_) drained = drained && at_end_.count({topic, p}) != 0;
+      if (!task->stage1_finished() && drained) {
+        task->finish();
+        ended = true;
+      }
+      all_done = all_done && task->stage1_finished() && task->stage2_done();
+    }
+    if (ended) commit_all();
+    if (all_done && !tasks_.empty()) return true;
+    if (now - since > kFinishWaitMs) {
+      log("stage 2 did not hear every partition end within " + std::to_string(kFinishWaitMs / 1000) +
+          " s (another instance still running?); stopping with the final records of those partitions unpublished");
+      return true;
+    }
+    return false;
+  }
+  static constexpr std::int64_t kFinishWaitMs = 120'000;
+  static constexpr std::size_t kMaxBatchEvents = 2000;
+
   const Topology& t_;
   const RunOptions& o_;
   RunMetrics metrics_;
+  std::int32_t partitions_ = 1;
+  bool split_ = false;
+  std::string repartition_ = t_.name + ".repartition";
   std::map<std::string, EventKind> kinds_;
   std::array<std::string, 4> outputs_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;

@@ -10,15 +10,34 @@ std::string position_key(EventKind kind) { return "input:" + std::string(to_stri
 
 }  // namespace
 
-PartitionTask::PartitionTask(const Topology& topology, std::int32_t partition, std::unique_ptr<StateStore> store)
+PartitionTask::PartitionTask(const Topology& topology, std::int32_t partition, std::int32_t partitions,
+                             std::unique_ptr<StateStore> store)
     : topology_(topology),
       partition_(partition),
       store_(std::move(store)),
-      processor_(topology),
+      processor_(topology, partitions > 1 ? Partitioning{partition, partitions} : Partitioning{}),
       session_(*store_, processor_) {
   topics_ = {topology.inputs.clicks, topology.inputs.referrals, topology.inputs.orders};
   for (auto kind : {EventKind::kClick, EventKind::kReferral, EventKind::kOrder})
     if (auto off = resume_offset(kind)) next_offset_[static_cast<std::size_t>(kind)] = *off;
+  if (auto off = resume_repartition()) repartition_next_ = *off;
+}
+
+std::optional<std::int64_t> PartitionTask::resume_repartition() {
+  auto v = session_.meta("input:repartition");
+  if (!v) return std::nullopt;
+  return ByteReader(*v).i64();
+}
+
+void PartitionTask::accept_forward(const std::string& topic, std::int64_t offset, std::string_view payload) {
+  const SourcePosition pos{topic, partition_, offset};
+  if (payload.size() < 8) {
+    processor_.reject(DeadLetter{"bad_forwarded_record", "shorter than its sequence number", std::string(payload), pos});
+  } else {
+    processor_.accept_forward(get_be64(payload), payload.substr(8), pos);
+  }
+  repartition_next_ = offset + 1;
+  changed_ = true;
 }
 
 std::optional<std::int64_t> PartitionTask::resume_offset(EventKind kind) {
@@ -96,6 +115,8 @@ std::int64_t PartitionTask::position(EventKind kind) const {
   return q.empty() ? next_offset_[static_cast<std::size_t>(kind)] : q.front().offset;
 }
 
+std::int64_t PartitionTask::repartition_position() const { return repartition_next_; }
+
 std::size_t PartitionTask::buffered() const {
   return queues_[0].size() + queues_[1].size() + queues_[2].size();
 }
@@ -107,6 +128,8 @@ bool PartitionTask::commit() {
     const std::int64_t pos = position(kind);
     if (pos >= 0) meta.emplace_back(position_key(kind), ByteWriter().i64(pos).take());
   }
+  if (repartition_next_ >= 0) meta.emplace_back("input:repartition", ByteWriter().i64(repartition_next_).take());
+  processor_.mark_progress();
   session_.commit(processor_.take_outputs(), meta);
   changed_ = false;
   return true;

@@ -39,9 +39,11 @@ std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs,
   std::vector<OutboxEntry> entries;
   entries.reserve(outputs.size());
   for (auto& r : outputs) {
-    OutboxEntry e{next_seq_++, output_kind(r), std::move(r.key), encode_record(r)};
+    const auto* f = std::get_if<ForwardedRecord>(&r.body);
+    const std::int32_t partition = f != nullptr ? f->target : -1;
+    OutboxEntry e{next_seq_++, output_kind(r), std::move(r.key), encode_record(r), partition};
     batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq),
-                                ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).take()});
+                                ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
     entries.push_back(std::move(e));
   }
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
@@ -60,6 +62,7 @@ std::vector<OutboxEntry> StateSession::pending() {
     e.kind = static_cast<OutputKind>(r.u8());
     e.key = r.str();
     e.body = r.str();
+    e.partition = static_cast<std::int32_t>(r.i64());
     out.push_back(std::move(e));
   });
   return out;

@@ -34,12 +34,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-class KafkaEndToEnd(unittest.TestCase):
+class KafkaHarness(unittest.TestCase):
+    """A broker process, kcat input, replay reference and an output reader."""
+    PARTITIONS = 1
+
     def setUp(self):
         """A fresh broker process per test (its topics start empty)."""
         self.work = tempfile.mkdtemp(prefix="alliance-kafka-")
         boot_file = os.path.join(self.work, "bootstrap")
-        self.broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", "1",
+        self.broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", str(self.PARTITIONS),
                                         "--bootstrap-file", boot_file], stdout=subprocess.DEVNULL,
                                        stdin=subprocess.PIPE, text=True)
         for _ in range(200):
@@ -53,10 +56,11 @@ class KafkaEndToEnd(unittest.TestCase):
         self.broker.send_signal(signal.SIGTERM)
         self.broker.wait(timeout=10)
 
-    def generate(self, n, seed):
+    def generate(self, n, seed, gap_ms=None):
         events = os.path.join(self.work, "events.jsonl")
+        gap = ["--gap-ms", str(gap_ms)] if gap_ms else []
         with open(events, "wb") as f:
-            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", str(n), "--seed", str(seed)],
+            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", str(n), "--seed", str(seed), *gap],
                            stdout=f, check=True)
         with open(events) as f:
             return events, f.read().splitlines()
@@ -76,7 +80,7 @@ class KafkaEndToEnd(unittest.TestCase):
                 subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", INPUTS[kind], "-K", "\t"],
                                input="\n".join(batch) + "\n", text=True, check=True)
 
-    def replay(self, events):
+    def replay_records(self, events):
         ref = os.path.join(self.work, "ref")
         subprocess.run([ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", ref, "--quiet"],
                        check=True)
@@ -84,7 +88,10 @@ class KafkaEndToEnd(unittest.TestCase):
         for name in OUTPUTS:
             with open(os.path.join(ref, name + ".jsonl")) as f:
                 want[name] = [json.loads(line) for line in f]
-        return latest(want)
+        return want
+
+    def replay(self, events):
+        return latest(self.replay_records(events))
 
     def assert_same_outputs(self, got, want):
         for name in OUTPUTS:
@@ -110,6 +117,8 @@ class KafkaEndToEnd(unittest.TestCase):
         c.close()
         return out
 
+
+class KafkaEndToEnd(KafkaHarness):
     def test_single_instance_equals_replay(self):
         events, lines = self.generate(20000, 3)
         self.produce(lines)

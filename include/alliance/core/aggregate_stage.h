@@ -37,6 +37,10 @@ class AggregateStage {
   /// CorruptState on bytes that are not a forwarded record.
   bool accept(std::int64_t seq, std::string_view payload, std::vector<OutputRecord>& out);
 
+  /// Running (not final) sums of every metric key and statement changed
+  /// since the last call: once per batch, not per forwarded record.
+  void emit_running(std::vector<OutputRecord>& out);
+
   /// The smallest watermark over all sources (a finished source counts as
   /// +infinity; one never heard from as -infinity).
   [[nodiscard]] TimestampMs watermark() const;
@@ -53,7 +57,6 @@ class AggregateStage {
  private:
   void on_mark(std::int32_t source, const WatermarkMark& m, std::vector<OutputRecord>& out);
   void finalize(TimestampMs watermark, std::vector<OutputRecord>& out);
-  void emit_running(std::vector<OutputRecord>& out);
   /// The summed records (one per currency) of the partials of `group`.
   void sum(const std::string& group, bool final, std::vector<OutputRecord>& out) const;
 

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,12 +22,14 @@ class Changelog {
   Changelog(const std::string& bootstrap, std::string topic);
 
   /// Appends `batch` to partition p, waits until the broker has it, then adds
-  /// meta "changelog_offset" (its last offset) to `batch`. Throws StateError
-  /// when the broker refuses it.
-  void ship(std::int32_t p, StateChanges& batch);
+  /// meta "changelog_offset" (its last offset) to `batch`. Every ~1 MiB of
+  /// batches it first ships a snapshot of `store` (the state before
+  /// `batch`). Throws StateError when the broker refuses it.
+  void ship(std::int32_t p, StateChanges& batch, StateStore& store);
   /// Applies to `store` every complete batch of partition p after the one
-  /// the store already reflects. Returns the number of batches applied.
-  /// Throws StateError when the needed records are gone (retention).
+  /// the store already reflects; when retention deleted some of those, it
+  /// rebuilds the store from the first complete snapshot instead. Returns
+  /// the number of batches applied. Throws StateError when neither works.
   std::size_t catch_up(std::int32_t p, StateStore& store);
 
   [[nodiscard]] const std::string& topic() const { return topic_; }
@@ -42,7 +45,10 @@ class Changelog {
     std::int64_t last_offset = -1;
   };
 
+  void send(std::int32_t p, const std::string& bytes, std::uint8_t flags);
+
   std::string bootstrap_;
+  std::map<std::int32_t, std::int64_t> since_snapshot_;  // batch bytes shipped since the last snapshot
   std::string topic_;
   Delivery delivery_;
   std::unique_ptr<RdKafka::Producer> producer_;

@@ -18,7 +18,10 @@ namespace alliance {
 
 class PartitionTask {
  public:
-  PartitionTask(const Topology& topology, std::int32_t partition, std::unique_ptr<StateStore> store);
+  /// `partitions` > 1: split mode, the task is stage 1 of user partition
+  /// `partition` and stage 2 of repartition partition `partition`.
+  PartitionTask(const Topology& topology, std::int32_t partition, std::int32_t partitions,
+                std::unique_ptr<StateStore> store);
 
   /// The offset to resume input `kind` from, as recorded with the state;
   /// nullopt when the state has never seen that input.
@@ -27,6 +30,15 @@ class PartitionTask {
   /// Decodes and buffers one input message (null key: dead-lettered).
   void enqueue(EventKind kind, const std::string& topic, std::int64_t offset, const std::string* key,
                std::string_view payload, std::int64_t now_ms);
+  /// Split mode: applies one message of the repartition topic (8-byte
+  /// big-endian source sequence number, then the forwarded record).
+  void accept_forward(const std::string& topic, std::int64_t offset, std::string_view payload);
+  /// Where to resume the repartition topic, as recorded with the state.
+  [[nodiscard]] std::optional<std::int64_t> resume_repartition();
+  /// Stage 1 has ended (bounded runs) and, in split mode, stage 2 too.
+  [[nodiscard]] bool stage1_finished() const { return processor_.clock().finished; }
+  [[nodiscard]] bool stage2_done() { return !processor_.partitioning().split() || processor_.aggregate().done(); }
+
   /// Processes buffered messages in event-time order (ties: click, referral,
   /// order). An input with nothing buffered holds the others back: while it
   /// is behind (the broker has more of it) for up to kMaxHoldMs, once it is
@@ -49,9 +61,11 @@ class PartitionTask {
   /// Next offset to consume per input, for the consumer-group commit: the
   /// first message not yet processed.
   [[nodiscard]] std::int64_t position(EventKind kind) const;
+  [[nodiscard]] std::int64_t repartition_position() const;
   [[nodiscard]] std::int32_t partition() const { return partition_; }
   [[nodiscard]] std::size_t buffered() const;
   [[nodiscard]] const Processor& processor() const { return processor_; }
+  StateStore& store() { return *store_; }
   [[nodiscard]] RocksStats rocks_stats() { return alliance::rocks_stats(*store_); }
   /// Every state write goes through `hook` first (the changelog).
   void set_changelog(std::function<void(StateChanges&)> hook) { session_.set_changelog(std::move(hook)); }
@@ -76,6 +90,7 @@ class PartitionTask {
   std::array<std::int64_t, 3> next_offset_{-1, -1, -1};  // after the last enqueued message
   std::array<std::string, 3> topics_;
   std::array<bool, 3> at_end_{false, false, false};
+  std::int64_t repartition_next_ = -1;
   bool changed_ = false;
 };
 

@@ -22,6 +22,7 @@ struct OutboxEntry {
   OutputKind kind = OutputKind::kDlq;
   std::string key;
   std::string body;
+  std::int32_t partition = -1;  // forwards: the repartition partition; -1: by key
 };
 
 using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
