@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
-  librdkafka-dev librocksdb-dev libsimdjson-dev prometheus-cpp-dev
+  librdkafka-dev librocksdb-dev libsimdjson-dev prometheus-cpp-dev libcivetweb-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libssl-dev libbenchmark-dev
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus

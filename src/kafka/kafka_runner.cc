@@ -54,7 +54,7 @@ class DeliveryCounter : public RdKafka::DeliveryReportCb {
 };
 
 /// The runner's state, shared with the rebalance callback (same thread).
-class Runner : public RdKafka::RebalanceCb {
+class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
   Runner(const Topology& t, const RunOptions& o) : t_(t), o_(o), metrics_(t, o.metrics_listen) {
     kinds_ = {{t.inputs.clicks, EventKind::kClick}, {t.inputs.referrals, EventKind::kReferral},
@@ -76,6 +76,8 @@ class Runner : public RdKafka::RebalanceCb {
                             {"log_level", "3"}});
     std::string err;
     if (cconf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
+      throw ConfigProblem(err);
+    if (cconf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)
       throw ConfigProblem(err);
     consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
     if (!consumer_) throw ConfigProblem("cannot create the consumer: " + err);
@@ -132,6 +134,7 @@ class Runner : public RdKafka::RebalanceCb {
       since_commit += processed;
       // Also commit early when a batch gets large: changelog batches stay
       // small next to the broker's retention (docs/KAFKA.md).
+      update_readiness(now);
       if (now - last_commit >= o_.commit_interval_ms || since_commit >= kMaxBatchEvents) {
         commit_all();
         last_commit = now;
@@ -161,6 +164,16 @@ class Runner : public RdKafka::RebalanceCb {
     return 0;
   }
 
+  // Client errors and logs of the consumer; served inside consume().
+  void event_cb(RdKafka::Event& e) override {
+    if (e.type() == RdKafka::Event::EVENT_ERROR &&
+        (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT ||
+         e.err() == RdKafka::ERR__RESOLVE))
+      transport_trouble(RdKafka::err2str(e.err()) + " (" + e.str() + ")");
+    else if (e.type() == RdKafka::Event::EVENT_LOG && e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR)
+      std::fprintf(stderr, "librdkafka: %s: %s\n", e.fac().c_str(), e.str().c_str());
+  }
+
   // Eager rebalance: revoke everything, then assign. Runs inside consume().
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
@@ -177,14 +190,12 @@ class Runner : public RdKafka::RebalanceCb {
       assigned_ = partitions.size();
       assigned_at_ = now_ms();
       at_end_.clear();
-      metrics_.ready(true);
       log("assigned " + std::to_string(partitions.size()) + " partitions");
     } else {
       commit_all();
       tasks_.clear();
       assigned_ = 0;
       consumer->unassign();
-      metrics_.ready(false);
       log("revoked " + std::to_string(partitions.size()) + " partitions");
     }
   }
@@ -274,9 +285,15 @@ class Runner : public RdKafka::RebalanceCb {
       oldest_append_ = std::min(oldest_append_, m.timestamp().timestamp);
   }
 
-  void transport_trouble(const std::string& what) {
+  /// `unreachable`: an error saying the broker cannot be used (readiness);
+  /// a slow acknowledgement only restarts the idle clock.
+  void transport_trouble(const std::string& what, bool unreachable = true) {
     const std::int64_t now = now_ms();
     last_trouble_ = now;
+    if (unreachable) {
+      last_unreachable_ = now;
+      last_trouble_what_ = what;
+    }
     if (now - last_trouble_log_ > 5000) {
       log("broker trouble: " + what + " (waiting; nothing is lost)");
       last_trouble_log_ = now;
@@ -376,7 +393,7 @@ class Runner : public RdKafka::RebalanceCb {
       }
     }
     while (producer_->flush(1000) == RdKafka::ERR__TIMED_OUT) {
-      transport_trouble("outputs not yet acknowledged");
+      transport_trouble("outputs not yet acknowledged", /*unreachable=*/false);
       if (o_.stop != nullptr && o_.stop->load()) return false;
     }
     if (delivery_.failed > 0) {
@@ -392,6 +409,23 @@ class Runner : public RdKafka::RebalanceCb {
     if (o_.on_published) o_.on_published(entries);
     return true;
   }
+
+  /// Ready: partitions assigned (assignment restores them before it
+  /// returns) and no broker error in the last kTroubleMs.
+  void update_readiness(std::int64_t now) {
+    std::string why;
+    if (last_unreachable_ > 0 && now - last_unreachable_ < kTroubleMs) why = "broker trouble: " + last_trouble_what_;
+    else if (assigned_ == 0) why = "no partitions assigned (joining the group, rebalancing, or more instances than partitions)";
+    if (why == readiness_why_ && readiness_known_) return;
+    readiness_known_ = true;
+    readiness_why_ = why;
+    metrics_.ready(why.empty(), why);
+  }
+  static constexpr std::int64_t kTroubleMs = 10'000;
+  std::string readiness_why_;
+  bool readiness_known_ = false;
+  std::string last_trouble_what_;
+  std::int64_t last_unreachable_ = 0;
 
   /// Bounded runs, after the inputs went idle: ends stage 1 of every task
   /// whose inputs are drained, and in split mode waits until every stage 2

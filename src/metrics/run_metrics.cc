@@ -37,13 +37,12 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
   cpu_ = &BuildGauge().Name("alliance_process_cpu_seconds").Help("User + system CPU time used").Register(*registry_).Add({});
   smallest_window_ = format_duration(*std::min_element(t.windows.begin(), t.windows.end()));
-  if (!listen.empty()) {
-    exposer_ = std::make_unique<Exposer>(listen);
-    exposer_->RegisterCollectable(registry_);
-    health_ = std::make_shared<Registry>();
-    BuildGauge().Name("alliance_up").Help("1 while the process serves HTTP").Register(*health_).Add({}).Set(1);
-    exposer_->RegisterCollectable(health_, "/healthz");
-  }
+  if (!listen.empty()) http_ = std::make_unique<HttpEndpoint>(listen, registry_);
+}
+
+void RunMetrics::ready(bool r, const std::string& why) {
+  ready_->Set(r ? 1 : 0);
+  if (http_) http_->set_ready(r, why);
 }
 
 void RunMetrics::observe(std::int32_t partition, const ProcessorStats& now) {

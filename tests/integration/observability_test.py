@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
@@ -87,7 +88,8 @@ class LiveScrape(unittest.TestCase):
                        "alliance_records_produced_total", "alliance_partner_settled_minor_total", "alliance_ready"):
             self.assertIn(family, self.scrape)
         self.assertNotIn('user_id', self.scrape)
-        self.assertIn("alliance_up 1", get(f"http://127.0.0.1:{self.port}/healthz"))
+        self.assertEqual(get(f"http://127.0.0.1:{self.port}/healthz"), "ok\n")
+        self.assertEqual(get(f"http://127.0.0.1:{self.port}/readyz"), "ready\n")
         self.assertIn("alliance_ready 1", self.scrape)
 
     def test_real_prometheus_scrapes_it_and_loads_the_rules(self):
@@ -118,6 +120,60 @@ class LiveScrape(unittest.TestCase):
         finally:
             prom.terminate()
             prom.wait(timeout=30)
+
+
+def status(url):
+    """(HTTP status, body) without raising on 503."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Readiness(unittest.TestCase):
+    """/readyz answers 503 with the reason until partitions are assigned and
+    restored, 200 while running, 503 while the broker is unreachable, and
+    200 again once it is back; /healthz stays 200 throughout."""
+
+    def test_readyz_follows_assignment_and_the_broker(self):
+        work = tempfile.mkdtemp(prefix="alliance-ready-")
+        boot = os.path.join(work, "bootstrap")
+        topology = os.path.join(SRC, "topologies/spring-alliance.yaml")
+        broker = subprocess.Popen([ALLIANCE, "broker", "--topology", topology, "--bootstrap-file", boot],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        port = free_port()
+        run = None
+        try:
+            self.assertTrue(wait_for(lambda: os.path.exists(boot) and open(boot).read().strip(), 20))
+            run = subprocess.Popen([ALLIANCE, "run", "--topology", topology, "--bootstrap", open(boot).read().strip(),
+                                    "--state", os.path.join(work, "state"), "--metrics", f"127.0.0.1:{port}",
+                                    "--session-timeout", "6000"], stderr=subprocess.DEVNULL)
+            base = f"http://127.0.0.1:{port}"
+            first = wait_for(lambda: status(base + "/readyz"), 20)
+            self.assertIsNotNone(first, "the endpoint never answered")
+            if first[0] == 503:  # the group join takes a few seconds on the mock
+                self.assertIn("no partitions assigned", first[1])
+            self.assertTrue(wait_for(lambda: status(base + "/readyz")[0] == 200, 60), "never ready")
+            broker.stdin.write("down\n")
+            broker.stdin.flush()
+            down = wait_for(lambda: (s := status(base + "/readyz"))[0] == 503 and s, 60)
+            self.assertTrue(down, "still ready with the broker down")
+            self.assertIn("broker trouble", down[1])
+            self.assertEqual(status(base + "/healthz"), (200, "ok\n"))
+            broker.stdin.write("up\n")
+            broker.stdin.flush()
+            self.assertTrue(wait_for(lambda: status(base + "/readyz")[0] == 200, 90), "not ready again after the broker came back")
+        finally:
+            if run:
+                run.send_signal(signal.SIGINT)
+                try:
+                    run.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    run.kill()
+            broker.send_signal(signal.SIGTERM)
+            broker.wait(timeout=10)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-// Prometheus metrics of a running processor (prometheus-cpp, pull exposer on
-// loopback by default). Label values come only from the topology and fixed
-// enums, never from user ids. Updated from the runner's poll thread; scraped
-// from the exposer's thread (prometheus-cpp metrics are thread-safe).
+// Prometheus metrics of a running processor (a prometheus-cpp registry, served
+// by HttpEndpoint on loopback by default). Label values come only from the
+// topology and fixed enums, never from user ids. Updated from the runner's
+// poll thread; scraped from the endpoint's threads (prometheus-cpp metrics
+// are thread-safe).
 #pragma once
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -16,12 +16,14 @@
 
 #include "alliance/codec/record_encoder.h"
 #include "alliance/core/processor.h"
+#include "alliance/metrics/http_endpoint.h"
 
 namespace alliance {
 
 class RunMetrics {
  public:
-  /// `listen` like "127.0.0.1:9464"; empty: no HTTP endpoint (metrics still counted).
+  /// `listen` like "127.0.0.1:9464": serves /metrics, /healthz and /readyz
+  /// there; empty: no HTTP endpoint (metrics still counted).
   RunMetrics(const Topology& topology, const std::string& listen);
 
   /// Adds what a partition's Processor counted since the last call.
@@ -32,7 +34,9 @@ class RunMetrics {
   void producer_error() { producer_errors_->Increment(); }
   void outbox_depth(double d) { outbox_->Set(d); }
   void consumer_lag(const std::string& topic, std::int32_t partition, double records);
-  void ready(bool r) { ready_->Set(r ? 1 : 0); }
+  /// Readiness for the alliance_ready gauge and /readyz; `why` says what
+  /// is missing when not ready.
+  void ready(bool r, const std::string& why);
   void end_to_end_seconds(double s) { e2e_->Observe(s); }
   /// RocksDB figures of one partition's store.
   void rocksdb(std::int32_t partition, std::uint64_t live_sst, std::uint64_t block_cache, std::uint64_t pending_compaction);
@@ -48,8 +52,7 @@ class RunMetrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::shared_ptr<prometheus::Registry> health_;  // served at /healthz: 200 while the process serves
+  std::unique_ptr<HttpEndpoint> http_;
   prometheus::Family<prometheus::Counter>* events_family_;
   prometheus::Family<prometheus::Counter>* dead_family_;
   prometheus::Family<prometheus::Counter>* produced_family_;

@@ -1,0 +1,68 @@
+#include "alliance/metrics/http_endpoint.h"
+
+#include <CivetServer.h>
+#include <prometheus/text_serializer.h>
+
+#include <functional>
+#include <stdexcept>
+
+namespace alliance {
+
+/// One path: a function from nothing to (status, content type, body).
+class HttpEndpoint::Handler : public CivetHandler {
+ public:
+  struct Reply {
+    int status;
+    const char* type;
+    std::string body;
+  };
+  explicit Handler(std::function<Reply()> fn) : fn_(std::move(fn)) {}
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    const Reply r = fn_();
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+              r.status, r.status == 200 ? "OK" : "Service Unavailable", r.type, r.body.size());
+    mg_write(conn, r.body.data(), r.body.size());
+    return true;
+  }
+
+ private:
+  std::function<Reply()> fn_;
+};
+
+HttpEndpoint::HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry)
+    : registry_(std::move(registry)) {
+  metrics_ = std::make_unique<Handler>([this] {
+    return Handler::Reply{200, "text/plain; version=0.0.4; charset=utf-8",
+                          prometheus::TextSerializer().Serialize(registry_->Collect())};
+  });
+  health_ = std::make_unique<Handler>([] { return Handler::Reply{200, "text/plain", "ok\n"}; });
+  ready_handler_ = std::make_unique<Handler>([this] {
+    if (ready_.load()) return Handler::Reply{200, "text/plain", "ready\n"};
+    std::lock_guard<std::mutex> lock(why_mutex_);
+    return Handler::Reply{503, "text/plain", "not ready: " + why_ + "\n"};
+  });
+  try {
+    server_ = std::make_unique<CivetServer>(std::vector<std::string>{"listening_ports", listen, "num_threads", "2"});
+  } catch (const CivetException& e) {
+    throw std::runtime_error("cannot serve /metrics on " + listen + " (" + e.what() +
+                             "); is the port taken? pick another with --metrics HOST:PORT");
+  }
+  server_->addHandler("/metrics", *metrics_);
+  server_->addHandler("/healthz", *health_);
+  server_->addHandler("/readyz", *ready_handler_);
+}
+
+HttpEndpoint::~HttpEndpoint() {
+  if (server_) server_->close();
+}
+
+void HttpEndpoint::set_ready(bool ready, const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(why_mutex_);
+    why_ = why;
+  }
+  ready_.store(ready);
+}
+
+}  // namespace alliance
