@@ -6,17 +6,19 @@
 #  3. live latency: `alliance demo` at a fixed rate, p50/p90/p99 of
 #     input-append -> output-acknowledged from its histogram.
 # The mock keeps ~5 MB per partition, so the pre-load stays below that.
-# Usage: bench/kafka_bench.sh [EVENTS] [RATE]   (default 40000 1000)
+# Usage: bench/kafka_bench.sh [EVENTS] [RATE] [PARTITIONS]   (default 40000 1000 1)
+# With PARTITIONS > 1 the run uses the two stages (repartition topic).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/src/app/alliance
 T=topologies/spring-alliance.yaml
 N=${1:-40000}
 RATE=${2:-1000}
+P=${3:-1}
 work="$(mktemp -d /tmp/alliance-kbench-XXXX)"
 cleanup() { kill "$broker" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-$B broker --topology $T --bootstrap-file "$work/boot" > /dev/null 2>&1 < /dev/null &
+$B broker --topology $T --partitions "$P" --bootstrap-file "$work/boot" > /dev/null 2>&1 < /dev/null &
 broker=$!
 while [ ! -s "$work/boot" ]; do sleep 0.1; done
 BOOT=$(cat "$work/boot")
@@ -35,7 +37,7 @@ PY
 for k in click:alliance.clicks referral:alliance.referrals order:alliance.orders; do
   kcat -P -b "$BOOT" -t "${k#*:}" -K '\t' -l "$work/${k%%:*}.txt"
 done
-echo "input: $N events on $BOOT"
+echo "input: $N events on $BOOT, $P partition(s) per topic"
 
 build/bench/raw_consume "$BOOT" alliance.clicks alliance.referrals alliance.orders
 

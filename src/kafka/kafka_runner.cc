@@ -112,6 +112,11 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     bool finishing = false;  // bounded run: inputs idle, ending every stage
     std::int64_t finishing_since = 0;
     while (!(o_.stop != nullptr && o_.stop->load())) {
+      if (!partition_count_changed_.empty()) {
+        commit_all();
+        consumer_->close();
+        throw ConfigProblem(partition_count_changed_);
+      }
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(20));
       const std::int64_t now = now_ms();
       if (m->err() == RdKafka::ERR_NO_ERROR) {
@@ -178,6 +183,17 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      // Partitions added while running: state, co-partitioning and the
+      // repartition routing all depend on the count fixed at start.
+      for (auto* tp : partitions)
+        if (tp->partition() >= partitions_) {
+          partition_count_changed_ = "topic " + tp->topic() + " now has partition " + std::to_string(tp->partition()) +
+                                     " but the inputs had " + std::to_string(partitions_) +
+                                     " partitions at start; stop every instance, give all inputs, " + t_.name +
+                                     ".changelog and " + repartition_ + " the same count, and start again";
+          consumer->unassign();
+          return;
+        }
       for (auto* tp : partitions) {
         PartitionTask& task = task_for(tp->partition());
         if (tp->topic() == repartition_) {
@@ -426,6 +442,7 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   bool readiness_known_ = false;
   std::string last_trouble_what_;
   std::int64_t last_unreachable_ = 0;
+  std::string partition_count_changed_;  // set by the rebalance callback: stop with this error
 
   /// Bounded runs, after the inputs went idle: ends stage 1 of every task
   /// whose inputs are drained, and in split mode waits until every stage 2
