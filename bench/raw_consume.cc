@@ -1,5 +1,5 @@
-// Raw librdkafka consume rate: assigns partition 0 of each given topic from
-// the beginning and reads to EOF, timed from the first message to the last.
+// Raw librdkafka consume rate: assigns every partition of each given topic
+// from the beginning and reads to EOF, timed from the first message to the last.
 // The baseline for alliance's end-to-end rate on the same broker.
 // Usage: raw_consume BOOTSTRAP TOPIC...
 #include <librdkafka/rdkafkacpp.h>
@@ -28,7 +28,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<RdKafka::TopicPartition*> parts;
-  for (int i = 2; i < argc; ++i) parts.push_back(RdKafka::TopicPartition::create(argv[i], 0, RdKafka::Topic::OFFSET_BEGINNING));
+  for (int i = 2; i < argc; ++i) {
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(c.get(), argv[i], nullptr, err));
+    RdKafka::Metadata* raw = nullptr;
+    if (!t || c->metadata(false, t.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+      std::fprintf(stderr, "no metadata for %s\n", argv[i]);
+      return 2;
+    }
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    for (const auto* p : *md->topics()->at(0)->partitions())
+      parts.push_back(RdKafka::TopicPartition::create(argv[i], p->id(), RdKafka::Topic::OFFSET_BEGINNING));
+  }
   c->assign(parts);
   std::size_t eofs = 0, n = 0, bytes = 0;
   std::chrono::steady_clock::time_point first, last;
