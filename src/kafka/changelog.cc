@@ -1,5 +1,6 @@
 #include "alliance/kafka/changelog.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -51,7 +52,9 @@ Changelog::Changelog(const std::string& bootstrap, std::string topic)
 
 void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
   std::int64_t& since = since_snapshot_[p];
-  if (since >= kSnapshotEveryBytes) {
+  // At least as many batch bytes as the last snapshot had: snapshots cost
+  // at most as much as the batches themselves.
+  if (since >= std::max(kSnapshotEveryBytes, last_snapshot_bytes_[p])) {
     // The store as it is before this batch: everything up to the last one.
     StateChanges all;
     for (std::size_t i = 0; i < kCfCount; ++i) {
@@ -60,7 +63,9 @@ void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
         if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
       });
     }
-    send(p, encode_changelog(all), kSnapshotFlag);
+    const std::string snapshot = encode_changelog(all);
+    send(p, snapshot, kSnapshotFlag);
+    last_snapshot_bytes_[p] = static_cast<std::int64_t>(snapshot.size());
     since = 0;
   }
   const std::string bytes = encode_changelog(batch);

@@ -30,6 +30,18 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
   }
   p.after_restore();
   discard_changes(p);
+  // The outbox is read once; afterwards only this session changes it, so
+  // pending() never scans the deletions piling up in the column family.
+  store_.scan(Cf::kOutbox, [&](const std::string& k, std::string_view v) {
+    ByteReader r(v);
+    OutboxEntry e;
+    e.seq = get_be64(k);
+    e.kind = static_cast<OutputKind>(r.u8());
+    e.key = r.str();
+    e.body = r.str();
+    e.partition = static_cast<std::int32_t>(r.i64());
+    pending_.emplace(e.seq, std::move(e));
+  });
   if (auto s = store_.get(Cf::kMeta, "outbox_seq")) next_seq_ = ByteReader(*s).i64();
 }
 
@@ -50,21 +62,14 @@ std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs,
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
   if (changelog_) changelog_(batch);
   store_.write(batch);
+  for (const auto& e : entries) pending_.emplace(e.seq, e);
   return entries;
 }
 
 std::vector<OutboxEntry> StateSession::pending() {
   std::vector<OutboxEntry> out;
-  store_.scan(Cf::kOutbox, [&](const std::string& k, std::string_view v) {
-    ByteReader r(v);
-    OutboxEntry e;
-    e.seq = get_be64(k);
-    e.kind = static_cast<OutputKind>(r.u8());
-    e.key = r.str();
-    e.body = r.str();
-    e.partition = static_cast<std::int32_t>(r.i64());
-    out.push_back(std::move(e));
-  });
+  out.reserve(pending_.size());
+  for (const auto& [seq, e] : pending_) out.push_back(e);
   return out;
 }
 
@@ -74,6 +79,7 @@ void StateSession::acknowledge(const std::vector<OutboxEntry>& published, const 
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
   if (changelog_) changelog_(batch);
   store_.write(batch);
+  for (const auto& e : published) pending_.erase(e.seq);
 }
 
 void discard_changes(Processor& p) { p.discard_changes(); }

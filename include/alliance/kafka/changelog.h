@@ -22,9 +22,10 @@ class Changelog {
   Changelog(const std::string& bootstrap, std::string topic);
 
   /// Appends `batch` to partition p, waits until the broker has it, then adds
-  /// meta "changelog_offset" (its last offset) to `batch`. Every ~1 MiB of
-  /// batches it first ships a snapshot of `store` (the state before
-  /// `batch`). Throws StateError when the broker refuses it.
+  /// meta "changelog_offset" (its last offset) to `batch`. After 1 MiB of
+  /// batches, or as many bytes as the last snapshot if more, it first ships
+  /// a snapshot of `store` (the state before `batch`). Throws StateError
+  /// when the broker refuses it.
   void ship(std::int32_t p, StateChanges& batch, StateStore& store);
   /// Applies to `store` every complete batch of partition p after the one
   /// the store already reflects; when retention deleted some of those, it
@@ -49,6 +50,7 @@ class Changelog {
 
   std::string bootstrap_;
   std::map<std::int32_t, std::int64_t> since_snapshot_;  // batch bytes shipped since the last snapshot
+  std::map<std::int32_t, std::int64_t> last_snapshot_bytes_;
   std::string topic_;
   Delivery delivery_;
   std::unique_ptr<RdKafka::Producer> producer_;

@@ -4,6 +4,7 @@
 // the sink has acknowledged them. Single thread, the core's.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,6 +51,7 @@ class StateSession {
   StateStore& store_;
   Processor& processor_;
   std::int64_t next_seq_ = 0;
+  std::map<std::int64_t, OutboxEntry> pending_;  // the outbox column family, by sequence
   std::function<void(StateChanges&)> changelog_;
 };
 
