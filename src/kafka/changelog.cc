@@ -43,6 +43,7 @@ Changelog::Changelog(const std::string& bootstrap, std::string topic)
   auto conf = conf_of({{"bootstrap.servers", bootstrap},
                        {"enable.idempotence", "true"},
                        {"linger.ms", "0"},
+                       {"compression.type", "lz4"},
                        {"log_level", "3"}});
   std::string err;
   conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery_), err);
