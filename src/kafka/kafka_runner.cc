@@ -124,6 +124,7 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         if (consumed_++ == 0) first_message_ = std::chrono::steady_clock::now();
         last_consumed_ = std::chrono::steady_clock::now();
         at_end_.erase({m->topic_name(), m->partition()});
+        metrics_.consumed(m->topic_name(), m->partition());
         if (m->topic_name() == repartition_) task_for(m->partition()).accept_forward(repartition_, m->offset(), as_view(*m));
         else on_message(*m, now);
       } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
@@ -358,6 +359,8 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
           metrics_.consumer_lag(topic, p, static_cast<double>(std::max<std::int64_t>(high - pos, 0)));
         }
       }
+      const TimestampMs stream_time = task->processor().clock().stream_time;
+      if (stream_time > 0) metrics_.event_time_lag(p, static_cast<double>(now - stream_time) / 1000.0);
       const RocksStats rs = task->rocks_stats();
       metrics_.rocksdb(p, rs.live_sst_bytes, rs.block_cache_usage, rs.pending_compaction_bytes);
     }

@@ -21,6 +21,8 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   events_family_ = &BuildCounter().Name("alliance_events_total").Help("Valid input events processed, by kind").Register(*registry_);
   dead_family_ = &BuildCounter().Name("alliance_dead_letters_total").Help("Inputs sent to the dead-letter topic, by reason").Register(*registry_);
   produced_family_ = &BuildCounter().Name("alliance_records_produced_total").Help("Output records acknowledged by the broker, by output").Register(*registry_);
+  consumed_family_ = &BuildCounter().Name("alliance_records_consumed_total").Help("Messages read from each input and repartition partition, good or bad").Register(*registry_);
+  lag_seconds_family_ = &BuildGauge().Name("alliance_consumer_lag_seconds").Help("Wall clock minus the newest event time processed, per input partition (event-time lag)").Register(*registry_);
   lag_family_ = &BuildGauge().Name("alliance_consumer_lag_records").Help("Records between the committed position and the end of each input partition").Register(*registry_);
   duplicates_ = &BuildCounter().Name("alliance_duplicates_total").Help("Events dropped because their event_id was seen before").Register(*registry_).Add({});
   late_ = &BuildCounter().Name("alliance_late_events_total").Help("Events for windows already final (still settled)").Register(*registry_).Add({});
@@ -112,6 +114,18 @@ void RunMetrics::published(OutputKind kind, std::string_view body) {
     if (kSources.count(source) == 0) source = "other";
     conversion_family_->Add({{"source", source}}).Set(std::strtod(std::string(field("conversion_rate")).c_str(), nullptr));
   }
+}
+
+void RunMetrics::consumed(const std::string& topic, std::int32_t partition) {
+  auto key = std::make_pair(topic, partition);
+  auto it = consumed_.find(key);
+  if (it == consumed_.end())
+    it = consumed_.emplace(key, &consumed_family_->Add({{"topic", topic}, {"partition", std::to_string(partition)}})).first;
+  it->second->Increment();
+}
+
+void RunMetrics::event_time_lag(std::int32_t partition, double seconds) {
+  lag_seconds_family_->Add({{"partition", std::to_string(partition)}}).Set(seconds);
 }
 
 void RunMetrics::consumer_lag(const std::string& topic, std::int32_t partition, double records) {

@@ -34,6 +34,10 @@ class RunMetrics {
   void producer_error() { producer_errors_->Increment(); }
   void outbox_depth(double d) { outbox_->Set(d); }
   void consumer_lag(const std::string& topic, std::int32_t partition, double records);
+  /// One message read from an input or repartition partition.
+  void consumed(const std::string& topic, std::int32_t partition);
+  /// Wall clock minus the partition's stream time, in seconds.
+  void event_time_lag(std::int32_t partition, double seconds);
   /// Readiness for the alliance_ready gauge and /readyz; `why` says what
   /// is missing when not ready.
   void ready(bool r, const std::string& why);
@@ -57,6 +61,9 @@ class RunMetrics {
   prometheus::Family<prometheus::Counter>* dead_family_;
   prometheus::Family<prometheus::Counter>* produced_family_;
   prometheus::Family<prometheus::Gauge>* lag_family_;
+  prometheus::Family<prometheus::Counter>* consumed_family_;
+  prometheus::Family<prometheus::Gauge>* lag_seconds_family_;
+  std::map<std::pair<std::string, std::int32_t>, prometheus::Counter*> consumed_;  // hot path: no label lookup
   prometheus::Counter* duplicates_;
   prometheus::Counter* late_;
   prometheus::Counter* unknown_partner_;
