@@ -164,7 +164,7 @@ int run_demo(const DemoOptions& o) {
   const Topology& t = *loaded;
   auto& stop = stop_on_signals();
   EmbeddedBroker broker;
-  broker.create_topology_topics(t, 1);
+  broker.create_topology_topics(t, o.partitions);
   const std::string boot = broker.bootstraps();
   const std::string state = o.state_dir.empty()
                                 ? (std::filesystem::temp_directory_path() / ("alliance-demo-" + std::to_string(::getpid()))).string()

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   d->add_option("--duration", demo_duration, "stop after this long, e.g. 30s (default: until Ctrl-C)");
   d->add_option("--metrics", demo.metrics_listen, "Prometheus /metrics listen address");
   d->add_option("--state", demo.state_dir, "RocksDB state directory (default: a temporary one)");
+  d->add_option("--partitions", demo.partitions, "partitions per topic (>1: two stages)")->check(CLI::Range(1, 64));
 
   CLI11_PARSE(app, argc, argv);
   if (k->parsed()) {

@@ -23,6 +23,7 @@ struct DemoOptions {
   std::string metrics_listen = "127.0.0.1:9464";
   std::string state_dir;         // empty: a fresh temporary directory
   std::int64_t refresh_ms = 2000;
+  int partitions = 1;            // >1: the two-stage run (docs/KAFKA.md)
 };
 int run_demo(const DemoOptions& o);
 
