@@ -69,6 +69,11 @@ class RocksStateStore final : public StateStore {
     db_opts.write_buffer_manager =
         std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache_);
     db_opts.max_background_jobs = 2;
+    // 13 column families, several written rarely (meta, codes, campaigns):
+    // without a cap, WAL files are kept until each of them fills a memtable
+    // (measured: ~400 MB of WAL next to 43 MB of SST after 1 M events).
+    // Past this size RocksDB flushes the column families holding the oldest WAL.
+    db_opts.max_total_wal_size = o.write_buffer_bytes;
     db_opts.info_log = std::make_shared<StderrLogger>();
 
     const bool exists = std::filesystem::exists(dir + "/CURRENT");
