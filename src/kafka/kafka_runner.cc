@@ -142,6 +142,7 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       // small next to the broker's retention (docs/KAFKA.md).
       update_readiness(now);
       if (now - last_commit >= o_.commit_interval_ms || since_commit >= kMaxBatchEvents) {
+        if (since_commit > 0) metrics_.batch_events(since_commit);
         commit_all();
         last_commit = now;
         since_commit = 0;

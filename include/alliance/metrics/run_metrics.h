@@ -29,6 +29,7 @@ class RunMetrics {
   /// Adds what a partition's Processor counted since the last call.
   void observe(std::int32_t partition, const ProcessorStats& now);
   void batch_seconds(double s) { batch_->Observe(s); }
+  void batch_events(std::size_t n) { batch_events_->Observe(static_cast<double>(n)); }
   void commit_seconds(double s) { commit_->Observe(s); }
   void produced(const std::string& output, std::int64_t n) { produced_family_->Add({{"output", output}}).Increment(static_cast<double>(n)); }
   void producer_error() { producer_errors_->Increment(); }
@@ -69,6 +70,7 @@ class RunMetrics {
   prometheus::Counter* unknown_partner_;
   prometheus::Counter* producer_errors_;
   prometheus::Histogram* batch_;
+  prometheus::Histogram* batch_events_;
   prometheus::Histogram* commit_;
   prometheus::Histogram* e2e_;
   prometheus::Gauge* outbox_;
