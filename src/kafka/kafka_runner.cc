@@ -159,6 +159,16 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       if (finishing && finish_stages(now, finishing_since)) break;
     }
     commit_all();
+    // Everything committed should leave before the process does: retry
+    // publication for a while (the broker may just be coming back).
+    const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(kDrainSeconds);
+    while (outbox_size() > 0 && std::chrono::steady_clock::now() < drain_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      commit_all();
+    }
+    if (const std::size_t left = outbox_size(); left > 0)
+      log(std::to_string(left) + " committed outputs are not acknowledged yet; they stay in the outbox and are "
+          "sent on the next start (last broker trouble: " + last_trouble_what_ + ")");
     consumer_->close();
     if (consumed_ > 0) {
       const double span = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_message_).count();
@@ -473,6 +483,12 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     return false;
   }
   static constexpr std::int64_t kFinishWaitMs = 120'000;
+  static constexpr int kDrainSeconds = 60;
+  std::size_t outbox_size() {
+    std::size_t n = 0;
+    for (auto& [p, task] : tasks_) n += task->pending().size();
+    return n;
+  }
   static constexpr std::size_t kMaxBatchEvents = 2000;
 
   const Topology& t_;
