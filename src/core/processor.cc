@@ -117,6 +117,7 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   }
   if (accepted) {
     dedupe_.upsert(e.event_id) = e.ts;
+    dedupe_expiry_.add(e.ts, e.event_id);
     stats_.events_by_kind[std::string(to_string(e.kind()))] += 1;
     if (event_late_) stats_.late_events += 1;
   }
@@ -176,8 +177,10 @@ void Processor::on_order(const Event& e, const Order& o, const SourcePosition& p
   users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
   apply_order(e, o, pos, raw);
   // The newest event about an order starts its retention (order_retention).
-  if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts)
+  if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts) {
     orders_.upsert(o.order_id).last_ts = e.ts;
+    order_expiry_.add(e.ts, o.order_id);
+  }
 }
 
 void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
@@ -446,12 +449,14 @@ void Processor::advance(TimestampMs ts) {
 }
 
 void Processor::sweep() {
-  const TimestampMs dedupe_horizon = clock_.stream_time - topology_.dedupe_retention;
+  dedupe_expiry_.sweep(
+      clock_.stream_time - topology_.dedupe_retention,
+      [&](const std::string& id) -> std::optional<TimestampMs> {
+        const TimestampMs* ts = dedupe_.find(id);
+        return ts != nullptr ? std::optional<TimestampMs>(*ts) : std::nullopt;
+      },
+      [&](const std::string& id) { dedupe_.erase(id); });
   std::vector<std::string> drop;
-  for (const auto& [id, ts] : dedupe_.map())
-    if (ts < dedupe_horizon) drop.push_back(id);
-  for (const auto& id : drop) dedupe_.erase(id);
-  drop.clear();
   // A user whose newest event is older than lookback + grace can no longer
   // lend a touchpoint to an in-order completion.
   const TimestampMs user_horizon = clock_.stream_time - topology_.lookback - topology_.grace;
@@ -459,11 +464,22 @@ void Processor::sweep() {
     if (u.newest_ts() < user_horizon) drop.push_back(id);
   for (const auto& id : drop) users_.erase(id);
   drop.clear();
-  const TimestampMs order_horizon = clock_.stream_time - topology_.order_retention;
-  for (const auto& [id, o] : orders_.map())
-    if (o.last_ts < order_horizon) drop.push_back(id);
-  for (const auto& id : drop) orders_.erase(id);
+  order_expiry_.sweep(
+      clock_.stream_time - topology_.order_retention,
+      [&](const std::string& id) -> std::optional<TimestampMs> {
+        const OrderState* o = orders_.find(id);
+        return o != nullptr ? std::optional<TimestampMs>(o->last_ts) : std::nullopt;
+      },
+      [&](const std::string& id) { orders_.erase(id); });
   ledger_.expire(clock_.stream_time - topology_.statement_retention);
+}
+
+void Processor::after_restore() {
+  ledger().reindex();
+  dedupe_expiry_.clear();
+  for (const auto& [id, ts] : dedupe_.map()) dedupe_expiry_.add(ts, id);
+  order_expiry_.clear();
+  for (const auto& [id, o] : orders_.map()) order_expiry_.add(o.last_ts, id);
 }
 
 void Processor::discard_changes() {

@@ -15,6 +15,7 @@
 #include "alliance/core/aggregate_stage.h"
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event.h"
+#include "alliance/core/expiry_index.h"
 #include "alliance/core/metric_windows.h"
 #include "alliance/core/order_state.h"
 #include "alliance/core/output_record.h"
@@ -98,7 +99,7 @@ class Processor {
   AggregateStage& aggregate() { return aggregate_; }
   [[nodiscard]] const Partitioning& partitioning() const { return partitioning_; }
   ProcessorClock& mutable_clock() { return clock_; }
-  void after_restore() { ledger().reindex(); }
+  void after_restore();
   /// Forgets change tracking (running without a state store).
   void discard_changes();
 
@@ -128,6 +129,8 @@ class Processor {
   StateTable<OrderState, std::unordered_map<std::string, OrderState>> orders_;
   StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>> dedupe_;
   StateTable<std::string> learned_codes_;  // referral code -> partner, from referral events
+  ExpiryIndex dedupe_expiry_;  // dedupe_ keys by event time
+  ExpiryIndex order_expiry_;   // orders_ keys by last_ts
   MetricWindows metrics_;
   SettlementLedger ledger_;
   AggregateStage aggregate_;
