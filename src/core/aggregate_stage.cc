@@ -2,13 +2,12 @@
 
 #include <algorithm>
 
+#include "alliance/core/expiry_index.h"
 #include "alliance/core/metric_windows.h"
 
 namespace alliance {
 
 namespace {
-
-constexpr DurationMs kSweepInterval = 3'600'000;
 
 // Counts are the same in each currency record of one source: add them once.
 void add_counts(MetricRecord& sum, const MetricRecord& p) {
@@ -104,7 +103,7 @@ void AggregateStage::on_mark(std::int32_t source, const WatermarkMark& m, std::v
   }
   TimestampMs newest = INT64_MIN;
   for (const auto& [s, p] : sources_) newest = std::max(newest, p.mark.stream_time);
-  const std::int64_t tick = floor_div(newest, kSweepInterval);
+  const std::int64_t tick = floor_div(newest, kExpirySweepInterval);
   if (newest != INT64_MIN && tick != sweep_tick_) {
     sweep_tick_ = tick;
     ledger_.expire(newest - topology_.statement_retention);
@@ -156,10 +155,7 @@ void AggregateStage::finalize(TimestampMs wm, std::vector<OutputRecord>& out) {
 }
 
 void AggregateStage::emit_running(std::vector<OutputRecord>& out) {
-  for (const std::string& key : dirty_) {
-    auto it = partials_.map().lower_bound(key);
-    sum(key, false, out);
-  }
+  for (const std::string& key : dirty_) sum(key, false, out);
   dirty_.clear();
   ledger_.emit_running(out);
 }

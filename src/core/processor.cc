@@ -8,7 +8,6 @@ namespace alliance {
 
 namespace {
 
-constexpr DurationMs kSweepInterval = 3'600'000;  // expiry sweeps per hour of event time
 constexpr std::int64_t kOneMicros = 1'000'000;
 
 /// A touchpoint-like credit target: the eligible touchpoints, or the single
@@ -28,21 +27,15 @@ Processor::Processor(const Topology& topology, Partitioning partitioning)
       ledger_(topology),
       aggregate_(topology, partitioning.partitions) {}
 
-void Processor::forward(std::string_view route_key, Forward f) {
-  f.source = partitioning_.partition;
-  out_.push_back({std::string(route_key),
-                  ForwardedRecord{route(route_key, partitioning_.partitions), encode_forward(f)}});
+ForwardedRecord Processor::forwarded(std::int32_t target, decltype(Forward::body) body) const {
+  return {target, encode_forward(Forward{partitioning_.partition, std::move(body)})};
 }
 
 void Processor::forward_metrics(std::size_t from) {
   if (!partitioning_.split()) return;
   for (std::size_t i = from; i < out_.size(); ++i) {
     auto* m = std::get_if<MetricRecord>(&out_[i].body);
-    if (m == nullptr) continue;
-    Forward f;
-    f.source = partitioning_.partition;
-    f.body = std::move(*m);
-    out_[i].body = ForwardedRecord{route(out_[i].key, partitioning_.partitions), encode_forward(f)};
+    if (m != nullptr) out_[i].body = forwarded(route(out_[i].key, partitioning_.partitions), std::move(*m));
   }
 }
 
@@ -54,16 +47,9 @@ void Processor::mark_progress() {
   aggregate_.emit_running(out_);
   count_outputs(first_output);
   const WatermarkMark m{watermark(), clock_.stream_time, clock_.finished};
-  if (last_mark_ && last_mark_->watermark == m.watermark && last_mark_->stream_time == m.stream_time &&
-      last_mark_->finished == m.finished)
-    return;
+  if (last_mark_ == m) return;
   last_mark_ = m;
-  for (std::int32_t q = 0; q < partitioning_.partitions; ++q) {
-    Forward f;
-    f.source = partitioning_.partition;
-    f.body = m;
-    out_.push_back({"mark", ForwardedRecord{q, encode_forward(f)}});
-  }
+  for (std::int32_t q = 0; q < partitioning_.partitions; ++q) out_.push_back({"mark", forwarded(q, m)});
 }
 
 void Processor::accept_forward(std::int64_t seq, std::string_view payload, const SourcePosition& pos) {
@@ -418,9 +404,7 @@ void Processor::reverse(const Event& e, OrderState& st, MinorUnits new_refunded)
 void Processor::emit_settlement(SettlementRecord r) {
   r.period = period_of(r.event_ts, topology_.settlement_offset);
   if (partitioning_.split()) {
-    Forward f;
-    f.body = r;
-    forward(kLedgerRouteKey, std::move(f));
+    out_.push_back({std::string(kLedgerRouteKey), forwarded(route(kLedgerRouteKey, partitioning_.partitions), r)});
   } else {
     ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset));
   }
@@ -441,7 +425,7 @@ void Processor::advance(TimestampMs ts) {
     if (!partitioning_.split()) metrics_.emit_running(out_);
     ledger_.emit_running(out_);
   }
-  const std::int64_t sweep_tick = floor_div(clock_.stream_time, kSweepInterval);
+  const std::int64_t sweep_tick = floor_div(clock_.stream_time, kExpirySweepInterval);
   if (sweep_tick != clock_.sweep_tick) {
     clock_.sweep_tick = sweep_tick;
     sweep();

@@ -27,12 +27,18 @@ std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>&
   return c;
 }
 
-void clear(StateStore& store) {
-  StateChanges drop;
+/// Visits every entry of every column family of `store`.
+template <class F>
+void for_each_entry(StateStore& store, F&& fn) {
   for (std::size_t i = 0; i < kCfCount; ++i) {
     const Cf cf = static_cast<Cf>(i);
-    store.scan(cf, [&](const std::string& k, std::string_view) { drop.push_back(StateChange{cf, k, std::nullopt}); });
+    store.scan(cf, [&](const std::string& k, std::string_view v) { fn(cf, k, v); });
   }
+}
+
+void clear(StateStore& store) {
+  StateChanges drop;
+  for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view) { drop.push_back(StateChange{cf, k, std::nullopt}); });
   if (!drop.empty()) store.write(drop);
 }
 
@@ -58,12 +64,9 @@ void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
   if (since >= std::max(kSnapshotEveryBytes, last_snapshot_bytes_[p])) {
     // The store as it is before this batch: everything up to the last one.
     StateChanges all;
-    for (std::size_t i = 0; i < kCfCount; ++i) {
-      const Cf cf = static_cast<Cf>(i);
-      store.scan(cf, [&](const std::string& k, std::string_view v) {
-        if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
-      });
-    }
+    for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view v) {
+      if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
+    });
     const std::string snapshot = encode_changelog(all);
     send(p, snapshot, kSnapshotFlag);
     last_snapshot_bytes_[p] = static_cast<std::int64_t>(snapshot.size());

@@ -486,7 +486,7 @@ class Runner : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   static constexpr int kDrainSeconds = 60;
   std::size_t outbox_size() {
     std::size_t n = 0;
-    for (auto& [p, task] : tasks_) n += task->pending().size();
+    for (const auto& [p, task] : tasks_) n += task->pending_count();
     return n;
   }
   static constexpr std::size_t kMaxBatchEvents = 2000;

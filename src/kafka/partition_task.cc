@@ -7,6 +7,7 @@ namespace alliance {
 namespace {
 
 std::string position_key(EventKind kind) { return "input:" + std::string(to_string(kind)); }
+constexpr const char* kRepartitionPositionKey = "input:repartition";
 
 }  // namespace
 
@@ -23,11 +24,13 @@ PartitionTask::PartitionTask(const Topology& topology, std::int32_t partition, s
   if (auto off = resume_repartition()) repartition_next_ = *off;
 }
 
-std::optional<std::int64_t> PartitionTask::resume_repartition() {
-  auto v = session_.meta("input:repartition");
+std::optional<std::int64_t> PartitionTask::stored_position(const std::string& key) {
+  auto v = session_.meta(key);
   if (!v) return std::nullopt;
   return ByteReader(*v).i64();
 }
+
+std::optional<std::int64_t> PartitionTask::resume_repartition() { return stored_position(kRepartitionPositionKey); }
 
 void PartitionTask::accept_forward(const std::string& topic, std::int64_t offset, std::string_view payload) {
   const SourcePosition pos{topic, partition_, offset};
@@ -40,11 +43,7 @@ void PartitionTask::accept_forward(const std::string& topic, std::int64_t offset
   changed_ = true;
 }
 
-std::optional<std::int64_t> PartitionTask::resume_offset(EventKind kind) {
-  auto v = session_.meta(position_key(kind));
-  if (!v) return std::nullopt;
-  return ByteReader(*v).i64();
-}
+std::optional<std::int64_t> PartitionTask::resume_offset(EventKind kind) { return stored_position(position_key(kind)); }
 
 void PartitionTask::enqueue(EventKind kind, const std::string& topic, std::int64_t offset, const std::string* key,
                             std::string_view payload, std::int64_t now_ms) {
@@ -128,7 +127,7 @@ bool PartitionTask::commit() {
     const std::int64_t pos = position(kind);
     if (pos >= 0) meta.emplace_back(position_key(kind), ByteWriter().i64(pos).take());
   }
-  if (repartition_next_ >= 0) meta.emplace_back("input:repartition", ByteWriter().i64(repartition_next_).take());
+  if (repartition_next_ >= 0) meta.emplace_back(kRepartitionPositionKey, ByteWriter().i64(repartition_next_).take());
   processor_.mark_progress();
   session_.commit(processor_.take_outputs(), meta);
   changed_ = false;

@@ -211,7 +211,9 @@ TEST(AggregateStageTest, NothingIsFinalUntilEverySourceMarkedPastIt) {
   stage.accept(1, mark(0, kEndOfTime - 1), out);
   EXPECT_EQ(stage.watermark(), INT64_MIN) << "source 1 was never heard from";
   for (const auto& r : out)
-    if (const auto* st = std::get_if<StatementRecord>(&r.body)) EXPECT_FALSE(st->final);
+    if (const auto* st = std::get_if<StatementRecord>(&r.body)) {
+      EXPECT_FALSE(st->final);
+    }
   out.clear();
   stage.accept(0, mark(1, kT0 + 86'400'000 * 3), out);
   EXPECT_EQ(stage.watermark(), kT0 + 86'400'000 * 3);

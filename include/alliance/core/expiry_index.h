@@ -15,9 +15,12 @@
 
 namespace alliance {
 
+/// Expiry sweeps run once per this much event time (Processor, AggregateStage).
+inline constexpr DurationMs kExpirySweepInterval = 3'600'000;
+
 class ExpiryIndex {
  public:
-  static constexpr DurationMs kBucket = 3'600'000;
+  static constexpr DurationMs kBucket = kExpirySweepInterval;
 
   /// Records that `key` has timestamp `ts` (call again when it moves later).
   void add(TimestampMs ts, const std::string& key) { buckets_[floor_div(ts, kBucket)].push_back(key); }

@@ -21,6 +21,7 @@ struct WatermarkMark {
   TimestampMs watermark = 0;
   TimestampMs stream_time = 0;
   bool finished = false;
+  bool operator==(const WatermarkMark&) const = default;
 };
 
 struct Forward {

@@ -120,7 +120,8 @@ class Processor {
   void count_outputs(std::size_t from);
   /// Split mode: turns the metric records from `from` on into forwards.
   void forward_metrics(std::size_t from);
-  void forward(std::string_view route_key, Forward f);
+  /// `body` encoded as a record of this partition for repartition partition `target`.
+  [[nodiscard]] ForwardedRecord forwarded(std::int32_t target, decltype(Forward::body) body) const;
 
   const Topology& topology_;
   Partitioning partitioning_;

@@ -56,6 +56,7 @@ class PartitionTask {
   bool commit();
   /// Outbox entries committed but not yet acknowledged by the broker.
   std::vector<OutboxEntry> pending() { return session_.pending(); }
+  [[nodiscard]] std::size_t pending_count() const { return session_.pending_count(); }
   void acknowledge(const std::vector<OutboxEntry>& published) { session_.acknowledge(published, {}); }
 
   /// Next offset to consume per input, for the consumer-group commit: the
@@ -79,6 +80,8 @@ class PartitionTask {
     std::string raw;
   };
   void process(EventKind kind);
+  /// An input position stored with the state under meta `key`.
+  std::optional<std::int64_t> stored_position(const std::string& key);
 
   const Topology& topology_;
   std::int32_t partition_;

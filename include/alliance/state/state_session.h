@@ -38,6 +38,7 @@ class StateSession {
   std::vector<OutboxEntry> commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta);
   /// Outbox entries committed but not acknowledged (resend after a restart).
   std::vector<OutboxEntry> pending();
+  [[nodiscard]] std::size_t pending_count() const { return pending_.size(); }
   /// Removes published entries from the outbox, with `meta` (sink positions), atomically.
   void acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta);
 
