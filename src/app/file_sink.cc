@@ -1,5 +1,9 @@
 #include "alliance/app/file_sink.h"
 
+#include <chrono>
+
+#include "alliance/core/byte_codec.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,7 +13,10 @@ namespace alliance {
 
 std::string FileSink::file_name(OutputKind kind) { return std::string(to_string(kind)) + ".jsonl"; }
 
-FileSink::FileSink(const std::string& dir, const std::array<std::int64_t, 4>& truncate_to) {
+FileSink::FileSink(std::string dir, bool durable) : dir_(std::move(dir)), durable_(durable) {}
+
+void FileSink::open(const std::array<std::int64_t, 4>& truncate_to) {
+  const std::string& dir = dir_;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(dir + ": cannot create the output directory: " + ec.message());
@@ -49,6 +56,40 @@ std::array<std::int64_t, 4> FileSink::sync() {
       throw std::runtime_error("cannot flush " + file_name(static_cast<OutputKind>(i)) + " (disk full?)");
   }
   return sizes_;
+}
+
+void FileSink::publish(std::int32_t partition, std::int64_t cycle, std::vector<OutboxEntry> entries) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  for (const auto& e : entries) write(e.kind, e.body, now);
+  if (durable_) sync();
+  acknowledged_.push_back(AcknowledgedCycle{partition, cycle, std::move(entries)});
+}
+
+std::vector<AcknowledgedCycle> FileSink::poll(int) {
+  std::vector<AcknowledgedCycle> out;
+  out.swap(acknowledged_);
+  return out;
+}
+
+MetaUpdates FileSink::acknowledged_meta() {
+  if (!durable_) return {};
+  return {{"sink_sizes", encode_sizes(sizes_)}};
+}
+
+std::string FileSink::encode_sizes(const std::array<std::int64_t, 4>& sizes) {
+  ByteWriter w;
+  for (auto v : sizes) w.i64(v);
+  return w.take();
+}
+
+std::array<std::int64_t, 4> FileSink::decode_sizes(const std::optional<std::string>& value) {
+  std::array<std::int64_t, 4> sizes{-1, -1, -1, -1};
+  if (!value) return sizes;
+  ByteReader r(*value);
+  for (auto& v : sizes) v = r.i64();
+  return sizes;
 }
 
 }  // namespace alliance

@@ -18,7 +18,12 @@ int main(int argc, char** argv) {
   r->add_option("--input", replay.inputs, "input JSONL file (repeatable; processed in the order given)")->required();
   r->add_option("--out", replay.out_dir, "output directory")->required();
   r->add_option("--state", replay.state_dir, "RocksDB state directory: resume after a crash");
-  r->add_option("--batch", replay.batch_lines, "lines per committed batch")->check(CLI::PositiveNumber);
+  r->add_option("--batch", replay.batch_lines,
+                "input records per emit cycle and commit (default: the topology's replay_batch)")
+      ->check(CLI::PositiveNumber);
+  std::string replay_emit;
+  r->add_option("--emit", replay_emit, "running (default: the topology's emit) or final: only final records")
+      ->check(CLI::IsMember({"running", "final"}));
   r->add_flag("--quiet", replay.quiet, "no progress and no summary");
   r->add_option("--partitions", replay.partitions,
                 "split users over N partitions and aggregate in a second stage, as a Kafka run over N "
@@ -90,7 +95,10 @@ int main(int argc, char** argv) {
     }
     return alliance::run_demo(demo);
   }
-  if (r->parsed()) return alliance::run_replay(replay);
+  if (r->parsed()) {
+    replay.emit_final = replay_emit == "final";
+    return alliance::run_replay(replay);
+  }
   if (g->parsed()) {
     const auto t = alliance::load_topology_or_explain(gen_topology, "generate");
     if (!t) return 2;

@@ -10,47 +10,17 @@
 #include <sstream>
 
 #include "alliance/app/file_sink.h"
+#include "alliance/app/file_source.h"
 #include "alliance/app/replay_summary.h"
 #include "alliance/codec/event_decoder.h"
 #include "alliance/config/topology_loader.h"
-#include "alliance/core/byte_codec.h"
 #include "alliance/core/digest.h"
 #include "alliance/core/partitioned_core.h"
-#include "alliance/core/processor.h"
-#include "alliance/state/state_session.h"
+#include "alliance/runtime/stream_driver.h"
 
 namespace alliance {
 
 namespace {
-
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// Where replay stands: the next unread byte of input file `file`.
-struct ReplayPosition {
-  std::int64_t file = 0;
-  std::int64_t offset = 0;
-  std::int64_t line = 0;  // 0-based line number of the next line
-
-  [[nodiscard]] std::string encode() const { return ByteWriter().i64(file).i64(offset).i64(line).take(); }
-  static ReplayPosition decode(std::string_view v) {
-    ByteReader r(v);
-    ReplayPosition p;
-    p.file = r.i64();
-    p.offset = r.i64();
-    p.line = r.i64();
-    return p;
-  }
-};
-
-std::string encode_sizes(const std::array<std::int64_t, 4>& s) {
-  ByteWriter w;
-  for (auto v : s) w.i64(v);
-  return w.take();
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -59,8 +29,45 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// `--partitions N`: the two-stage core of a Kafka run over N partitions,
+/// computed in memory by PartitionedCore (a model of the partitioned run
+/// for comparing its results with one partition; no state, no resume).
+void replay_partitioned(const Topology& topology, const ReplayOptions& o, std::size_t cycle_records,
+                        ProcessorStats& stats, std::int64_t& lines) {
+  PartitionedCore split(topology, static_cast<std::int32_t>(o.partitions));
+  FileSource source(o.inputs);
+  FileSink sink(o.out_dir, /*durable=*/false);
+  sink.open({-1, -1, -1, -1});
+  EventDecoder decoder;
+  source.take_assigned();
+  source.start(0, [](InputStream) { return std::nullopt; });
+  std::vector<InputRecord> batch;
+  auto write = [&] {
+    const std::int64_t now = wall_clock_ms();
+    for (const auto& r : split.take_outputs()) sink.write(output_kind(r), encode_record(r), now);
+  };
+  while (!source.input_ended(0)) {
+    batch.clear();
+    source.poll(cycle_records, 0, batch);
+    for (InputRecord& r : batch) {
+      DecodeResult d = decoder.decode(r.payload, std::nullopt);
+      SourcePosition sp{r.topic, 0, r.offset};
+      if (d.ok()) split.process(*d.event, sp, r.payload);
+      else split.reject(DeadLetter{std::move(d.reason), std::move(d.detail), std::move(r.payload), std::move(sp)});
+    }
+    split.flush();
+    write();
+  }
+  split.finish();
+  write();
+  stats = split.stats();
+  lines = source.lines_read();
 }
 
 }  // namespace
@@ -78,115 +85,54 @@ int run_replay(const ReplayOptions& o) {
     }
     total_bytes += static_cast<std::int64_t>(std::filesystem::file_size(in));
   }
-
   if (o.partitions > 0 && !o.state_dir.empty()) {
     std::fprintf(stderr, "alliance replay: --partitions runs in memory only; drop --state or --partitions\n");
     return 2;
   }
+  const std::size_t cycle_records = o.batch_lines > 0 ? o.batch_lines : topology.replay_batch;
   const auto started = std::chrono::steady_clock::now();
-  Processor processor(topology);
-  // --partitions N: the two-stage computation of a Kafka run over N partitions.
-  std::unique_ptr<PartitionedCore> split;
-  if (o.partitions > 0) split = std::make_unique<PartitionedCore>(topology, static_cast<std::int32_t>(o.partitions));
-  EventDecoder decoder;
-  std::unique_ptr<StateStore> store;
-  std::unique_ptr<StateSession> session;
-  std::unique_ptr<FileSink> sink;
-  ReplayPosition pos;
+  ProcessorStats stats;
   std::int64_t lines = 0;
   try {
-    std::array<std::int64_t, 4> truncate_to{-1, -1, -1, -1};
-    if (!o.state_dir.empty()) {
-      const std::string fingerprint = topology.name + ":" + sha256_hex(read_file(o.topology_path)).substr(0, 16);
-      store = open_rocks_store(o.state_dir, fingerprint);
-      session = std::make_unique<StateSession>(*store, processor);
-      if (auto p = session->meta("replay_position")) pos = ReplayPosition::decode(*p);
-      if (auto s = session->meta("sink_sizes")) {
-        ByteReader r(*s);
-        for (auto& v : truncate_to) v = r.i64();
-      }
-    }
-    sink = std::make_unique<FileSink>(o.out_dir, truncate_to);
-    if (session) {
-      // Records committed before a crash but not yet written: send them again.
-      auto pending = session->pending();
-      for (const auto& e : pending) sink->write(e.kind, e.body, wall_clock_ms());
-      session->acknowledge(pending, {{"sink_sizes", encode_sizes(sink->sync())}});
-    }
+    if (o.partitions > 0) {
+      replay_partitioned(topology, o, cycle_records, stats, lines);
+    } else {
+      FileSource source(o.inputs);
+      FileSink sink(o.out_dir, /*durable=*/!o.state_dir.empty());
 
-    auto flush = [&] {
-      if (split) {
-        split->flush();
-        const std::int64_t now = wall_clock_ms();
-        for (const auto& r : split->take_outputs()) sink->write(output_kind(r), encode_record(r), now);
-        return;
-      }
-      auto outputs = processor.take_outputs();
-      if (session) {
-        auto entries = session->commit(std::move(outputs), {{"replay_position", pos.encode()}});
-        const std::int64_t now = wall_clock_ms();
-        for (const auto& e : entries) sink->write(e.kind, e.body, now);
-        session->acknowledge(entries, {{"sink_sizes", encode_sizes(sink->sync())}});
-      } else {
-        const std::int64_t now = wall_clock_ms();
-        for (const auto& r : outputs) sink->write(output_kind(r), encode_record(r), now);
-        discard_changes(processor);
-      }
-    };
-
-    ReplayProgress progress(!o.quiet && ::isatty(STDERR_FILENO) != 0, total_bytes);
-    std::int64_t bytes_before = 0;
-    for (std::int64_t i = 0; i < pos.file; ++i)
-      bytes_before += static_cast<std::int64_t>(std::filesystem::file_size(o.inputs[static_cast<std::size_t>(i)]));
-    std::size_t in_batch = 0;
-    std::string line;
-    auto finished = [&] { return split ? split->finished() : processor.clock().finished; };
-    while (!finished() && pos.file < static_cast<std::int64_t>(o.inputs.size())) {
-      const std::string& path = o.inputs[static_cast<std::size_t>(pos.file)];
-      std::ifstream in(path, std::ios::binary);
-      in.seekg(pos.offset);
-      while (std::getline(in, line)) {
-        const std::int64_t line_no = pos.line;
-        pos.offset += static_cast<std::int64_t>(line.size()) + (in.eof() ? 0 : 1);
-        pos.line += 1;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!blank(line)) {
-          ++lines;
-          DecodeResult d = decoder.decode(line, std::nullopt);
-          SourcePosition sp{path, 0, line_no};
-          if (d.ok()) {
-            if (split) split->process(*d.event, sp, line);
-            else processor.process(*d.event, sp, line);
-          } else {
-            DeadLetter dl{std::move(d.reason), std::move(d.detail), line, std::move(sp)};
-            if (split) split->reject(std::move(dl));
-            else processor.reject(std::move(dl));
-          }
+      DriverOptions options;
+      options.cycle_records = cycle_records;
+      options.emit_final = o.emit_final || topology.emit_final;
+      DriverHooks hooks;
+      const Processor* processor = nullptr;
+      hooks.open_task = [&](std::int32_t p) {
+        std::unique_ptr<StateStore> store;
+        if (!o.state_dir.empty()) {
+          const std::string fingerprint =
+              topology.name + ":" + sha256_hex(read_file(o.topology_path)).substr(0, 16);
+          store = open_rocks_store(o.state_dir, fingerprint);
         }
-        if (++in_batch >= o.batch_lines) {
-          flush();
-          in_batch = 0;
-          progress.update(lines, bytes_before + pos.offset);
-        }
-      }
-      bytes_before += static_cast<std::int64_t>(std::filesystem::file_size(path));
-      pos.file += 1;
-      pos.offset = 0;
-      pos.line = 0;
+        auto task = std::make_unique<PartitionTask>(topology, TaskConfig{p, 1, /*file_order=*/true}, std::move(store));
+        // The files are cut back to the sizes the state acknowledged.
+        sink.open(FileSink::decode_sizes(task->meta("sink_sizes")));
+        processor = &task->processor();
+        return task;
+      };
+      ReplayProgress progress(!o.quiet && ::isatty(STDERR_FILENO) != 0, total_bytes);
+      hooks.on_tick = [&](std::int64_t) { progress.update(source.lines_read(), source.bytes_read()); };
+      StreamDriver driver(source, sink, options, std::move(hooks));
+      driver.run();
+      progress.done();
+      stats = processor->stats();
+      lines = source.lines_read();
     }
-    if (!finished()) {
-      if (split) split->finish();
-      else processor.finish();
-    }
-    flush();
-    progress.done();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "alliance replay: %s\n", e.what());
     return 2;
   }
   if (!o.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fputs(format_summary(split ? split->stats() : processor.stats(), lines, secs).c_str(), stdout);
+    std::fputs(format_summary(stats, lines, secs).c_str(), stdout);
     std::printf("  outputs in %s/\n", o.out_dir.c_str());
   }
   return 0;

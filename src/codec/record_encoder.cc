@@ -139,7 +139,8 @@ std::string encode(const MetricRecord& r) {
       .num("refunds_minor", r.refunds_minor)
       .opt_str("currency", r.currency)
       .num("late_events", r.late_events)
-      .boolean("final", r.final);
+      .boolean("final", r.final)
+      .num("watermark", r.watermark);
   if (r.window_size == 0) {
     o.num("buyers", r.buyers)
         .num("repeat_buyers", r.repeat_buyers)
@@ -158,8 +159,8 @@ std::string encode(const MetricRecord& r) {
 }
 
 std::string encode(const StatementRecord& r) {
-  return JsonObject()
-      .str("partner_id", r.partner_id)
+  JsonObject o;
+  o.str("partner_id", r.partner_id)
       .str("period", r.period)
       .str("currency", r.currency)
       .num("revision", r.revision)
@@ -168,10 +169,11 @@ std::string encode(const StatementRecord& r) {
       .num("net_minor", r.net_minor)
       .opt_num("commission_minor", r.commission_minor)
       .num("pool_share_minor", r.pool_share_minor)
-      .num("records", r.records)
-      .str("digest", r.digest)
-      .boolean("final", r.final)
-      .done();
+      .num("records", r.records);
+  // SPEC §5.3: the digest is on final statements and revisions only.
+  if (r.final) o.str("digest", r.digest);
+  else o.null("digest");
+  return o.boolean("final", r.final).done();
 }
 
 std::string encode(const DeadLetter& d) {

@@ -154,10 +154,11 @@ void AggregateStage::finalize(TimestampMs wm, std::vector<OutputRecord>& out) {
   }
 }
 
-void AggregateStage::emit_running(std::vector<OutputRecord>& out) {
-  for (const std::string& key : dirty_) sum(key, false, out);
+void AggregateStage::emit_running(std::vector<OutputRecord>& out, bool running) {
+  if (running)
+    for (const std::string& key : dirty_) sum(key, false, out);
   dirty_.clear();
-  ledger_.emit_running(out);
+  ledger_.emit_running(out, running);
 }
 
 std::string AggregateStage::encode_progress() const {

@@ -173,7 +173,12 @@ void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& o
   }
 }
 
-void MetricWindows::emit_running(std::vector<OutputRecord>& out) {
+void MetricWindows::emit_running(std::vector<OutputRecord>& out, bool running) {
+  if (!running) {
+    dirty_windows_.clear();
+    dirty_campaigns_.clear();
+    return;
+  }
   for (const auto& wkey : dirty_windows_)
     if (const WindowAggregate* agg = windows_.find(wkey)) emit_window(wkey, *agg, false, out);
   dirty_windows_.clear();

@@ -37,7 +37,7 @@ void PartitionedCore::collect(std::int32_t p) {
 
 void PartitionedCore::flush() {
   for (std::size_t p = 0; p < parts_.size(); ++p) {
-    parts_[p]->mark_progress();
+    parts_[p]->end_cycle(true);
     collect(static_cast<std::int32_t>(p));
   }
   for (bool moved = true; moved;) {

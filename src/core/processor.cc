@@ -39,12 +39,23 @@ void Processor::forward_metrics(std::size_t from) {
   }
 }
 
-void Processor::mark_progress() {
-  if (!partitioning_.split()) return;
+void Processor::end_cycle(bool emit_running) {
+  if (partitioning_.split()) {
+    mark_progress(emit_running);
+    return;
+  }
   const std::size_t first_output = out_.size();
+  metrics_.emit_running(out_, emit_running);
+  ledger_.emit_running(out_, emit_running);
+  count_outputs(first_output);
+}
+
+void Processor::mark_progress(bool emit_running) {
+  const std::size_t first_output = out_.size();
+  // Stage 2 needs the partials whatever it publishes itself.
   metrics_.emit_running(out_);
   forward_metrics(first_output);
-  aggregate_.emit_running(out_);
+  aggregate_.emit_running(out_, emit_running);
   count_outputs(first_output);
   const WatermarkMark m{watermark(), clock_.stream_time, clock_.finished};
   if (last_mark_ == m) return;
@@ -113,10 +124,16 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
 }
 
 void Processor::count_outputs(std::size_t from) {
+  // Metric records say up to which event time their inputs are complete:
+  // this partition's watermark, or stage 2's over all sources.
+  const TimestampMs wm = partitioning_.split() ? aggregate_.watermark() : watermark();
   for (std::size_t i = from; i < out_.size(); ++i) {
-    const auto& b = out_[i].body;
+    auto& b = out_[i].body;
     if (std::holds_alternative<SettlementRecord>(b)) stats_.settlement_records += 1;
-    if (std::holds_alternative<MetricRecord>(b)) stats_.metric_records += 1;
+    if (auto* m = std::get_if<MetricRecord>(&b)) {
+      m->watermark = wm;
+      stats_.metric_records += 1;
+    }
     if (std::holds_alternative<StatementRecord>(b)) stats_.statement_records += 1;
   }
 }
@@ -417,14 +434,7 @@ void Processor::advance(TimestampMs ts) {
   const TimestampMs wm = watermark();
   metrics_.finalize(wm, out_);
   ledger_.close_periods(wm, out_);
-  const std::int64_t tick = floor_div(clock_.stream_time, topology_.emit_interval);
-  if (tick != clock_.emit_tick) {
-    clock_.emit_tick = tick;
-    // Split mode forwards running partials once per batch (mark_progress),
-    // not per tick: stage 2 sums whatever is newest.
-    if (!partitioning_.split()) metrics_.emit_running(out_);
-    ledger_.emit_running(out_);
-  }
+  // Running records leave once per emit cycle (end_cycle), not per event.
   const std::int64_t sweep_tick = floor_div(clock_.stream_time, kExpirySweepInterval);
   if (sweep_tick != clock_.sweep_tick) {
     clock_.sweep_tick = sweep_tick;

@@ -131,8 +131,12 @@ StatementRecord SettlementLedger::build(const std::string& skey, StatementState&
     r.commission_minor = c;
   }
   r.records = static_cast<std::int64_t>(s.record_ids.size());
-  if (s.digest.empty()) s.digest = record_digest(s.record_ids);
-  r.digest = s.digest;
+  // Running statements carry no digest (SPEC §5.3): hashing every record id
+  // of a period at every emission was quadratic in the period's records.
+  if (final) {
+    if (s.digest.empty()) s.digest = record_digest(s.record_ids);
+    r.digest = s.digest;
+  }
   r.final = final;
   return r;
 }
@@ -154,7 +158,7 @@ void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRe
   }
 }
 
-void SettlementLedger::emit_running(std::vector<OutputRecord>& out) {
+void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running) {
   for (const std::string& skey : dirty_) {
     StatementState* s = statements_.find(skey);
     if (s == nullptr) continue;
@@ -162,7 +166,7 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out) {
       s->revision += 1;
       statements_.upsert(skey);
       out.push_back({statement_output_key(skey), build(skey, *s, true)});
-    } else {
+    } else if (running) {
       out.push_back({statement_output_key(skey), build(skey, *s, false)});
     }
   }

@@ -29,8 +29,9 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   unknown_partner_ = &BuildCounter().Name("alliance_unknown_partner_records_total").Help("Accruals for partners missing from the topology").Register(*registry_).Add({});
   producer_errors_ = &BuildCounter().Name("alliance_producer_errors_total").Help("Output deliveries that failed (retried from the outbox)").Register(*registry_).Add({});
   batch_ = &BuildHistogram().Name("alliance_batch_seconds").Help("Time to process one batch through the core").Register(*registry_).Add({}, kLatencyBuckets);
+  undeliverable_family_ = &BuildCounter().Name("alliance_output_undeliverable_total").Help("Output records the broker refuses for good (too large, invalid), skipped so the partition goes on; by output topic and librdkafka error name").Register(*registry_);
   batch_events_ = &BuildHistogram().Name("alliance_batch_events").Help("Messages processed per committed batch").Register(*registry_)
-                       .Add({}, Histogram::BucketBoundaries{1, 10, 100, 500, 1000, 2000, 5000});
+                       .Add({}, Histogram::BucketBoundaries{1, 10, 100, 1000, 5000, 10000, 20000, 50000});
   commit_ = &BuildHistogram().Name("alliance_commit_seconds").Help("Time to make a batch durable and publish it").Register(*registry_).Add({}, kLatencyBuckets);
   e2e_ = &BuildHistogram().Name("alliance_end_to_end_seconds").Help("Input append to output acknowledged").Register(*registry_).Add({}, kLatencyBuckets);
   outbox_ = &BuildGauge().Name("alliance_outbox_depth").Help("Output records committed but not yet acknowledged").Register(*registry_).Add({});

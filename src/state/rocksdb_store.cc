@@ -12,7 +12,7 @@
 
 namespace alliance {
 
-void MemoryStateStore::write(const StateChanges& batch) {
+void MemoryStateStore::write(const StateChanges& batch, bool /*sync*/) {
   for (const auto& c : batch) {
     auto& m = cfs_[static_cast<std::size_t>(c.cf)];
     if (c.value) m.insert_or_assign(c.key, *c.value);
@@ -80,7 +80,12 @@ class RocksStateStore final : public StateStore {
     if (!exists && std::filesystem::exists(dir) && !std::filesystem::is_empty(dir))
       throw StateError(dir + ": not an alliance state directory (it has files but no RocksDB "
                        "database); pass an empty or new --state directory");
-    if (exists) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
+    for (std::size_t i = 0; i < kCfCount; ++i)
+      descs.emplace_back(std::string(cf_name(static_cast<Cf>(i))), cf_opts);
+    if (!exists) create_whole(dir, db_opts, descs, fingerprint);
+    {
       std::vector<std::string> names;
       auto s = rocksdb::DB::ListColumnFamilies(db_opts, dir, &names);
       if (!s.ok()) throw StateError(dir + ": cannot read the state directory: " + s.ToString() +
@@ -91,10 +96,6 @@ class RocksStateStore final : public StateStore {
                            "family \"" + std::string(cf_name(static_cast<Cf>(i))) +
                            "\" is missing); pass another --state directory");
     }
-    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-    descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
-    for (std::size_t i = 0; i < kCfCount; ++i)
-      descs.emplace_back(std::string(cf_name(static_cast<Cf>(i))), cf_opts);
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &db);
@@ -114,6 +115,30 @@ class RocksStateStore final : public StateStore {
     }
   }
 
+  /// A new state directory appears whole or not at all: it is built (column
+  /// families, fingerprint) beside `dir` and renamed into place, so a kill
+  /// during creation never leaves a database without its column families.
+  static void create_whole(const std::string& dir, const rocksdb::DBOptions& db_opts,
+                           const std::vector<rocksdb::ColumnFamilyDescriptor>& descs, const std::string& fingerprint) {
+    const std::string tmp = dir + ".creating";
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    auto s = rocksdb::DB::Open(db_opts, tmp, descs, &handles, &db);
+    if (!s.ok()) throw StateError(dir + ": cannot create the state store: " + s.ToString());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, handles[1 + static_cast<std::size_t>(Cf::kMeta)], kFingerprintKey, fingerprint);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+    if (!s.ok()) throw StateError(dir + ": cannot create the state store: " + s.ToString());
+    std::filesystem::remove(dir, ec);  // an empty directory given as --state
+    std::filesystem::rename(tmp, dir, ec);
+    if (ec) throw StateError(dir + ": cannot move the new state store into place: " + ec.message());
+  }
+
   ~RocksStateStore() override {
     if (failed_) {
       // After a failed write (disk full) RocksDB's Close() syncs the broken
@@ -131,7 +156,8 @@ class RocksStateStore final : public StateStore {
     if (db_) db_->Close().PermitUncheckedError();
   }
 
-  void write(const StateChanges& batch) override {
+  using StateStore::write;
+  void write(const StateChanges& batch, bool sync) override {
     rocksdb::WriteBatch wb;
     for (const auto& c : batch) {
       auto* h = handle(c.cf);
@@ -139,7 +165,7 @@ class RocksStateStore final : public StateStore {
       if (!s.ok()) throw StateError(dir_ + ": cannot build a write batch: " + s.ToString());
     }
     rocksdb::WriteOptions wo;
-    wo.sync = sync_;
+    wo.sync = sync_ && sync;
     auto s = db_->Write(wo, &wb);
     if (!s.ok()) failed_ = true;
     if (!s.ok())

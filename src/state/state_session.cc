@@ -45,19 +45,25 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
   if (auto s = store_.get(Cf::kMeta, "outbox_seq")) next_seq_ = ByteReader(*s).i64();
 }
 
-std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
-  StateChanges batch;
-  collect_changes(processor_, batch);
+std::vector<OutboxEntry> encode_outbox(std::vector<OutputRecord>& outputs, std::int64_t& next_seq) {
   std::vector<OutboxEntry> entries;
   entries.reserve(outputs.size());
   for (auto& r : outputs) {
     const auto* f = std::get_if<ForwardedRecord>(&r.body);
     const std::int32_t partition = f != nullptr ? f->target : -1;
-    OutboxEntry e{next_seq_++, output_kind(r), std::move(r.key), encode_record(r), partition};
+    entries.push_back(OutboxEntry{next_seq++, output_kind(r), std::move(r.key), encode_record(r), partition});
+  }
+  return entries;
+}
+
+std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
+  StateChanges batch = std::move(unshipped_acks_);
+  unshipped_acks_.clear();
+  collect_changes(processor_, batch);
+  std::vector<OutboxEntry> entries = encode_outbox(outputs, next_seq_);
+  for (const auto& e : entries)
     batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq),
                                 ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
-    entries.push_back(std::move(e));
-  }
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
   if (changelog_) changelog_(batch);
@@ -77,8 +83,8 @@ void StateSession::acknowledge(const std::vector<OutboxEntry>& published, const 
   StateChanges batch;
   for (const auto& e : published) batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq), std::nullopt});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
-  if (changelog_) changelog_(batch);
-  store_.write(batch);
+  store_.write(batch, /*sync=*/false);
+  if (changelog_) unshipped_acks_.insert(unshipped_acks_.end(), batch.begin(), batch.end());
   for (const auto& e : published) pending_.erase(e.seq);
 }
 

@@ -45,8 +45,10 @@ class ProcessorTest : public ::testing::Test {
     outputs_.clear();
     offset_ = 0;
   }
+  /// Processes `events` as one emit cycle (running records at its end).
   void feed(const std::vector<Event>& events) {
     for (const auto& e : events) processor_->process(e, {"test", 0, offset_++}, "raw");
+    processor_->end_cycle(/*emit_running=*/true);
     auto out = processor_->take_outputs();
     outputs_.insert(outputs_.end(), out.begin(), out.end());
   }

@@ -12,7 +12,8 @@ struct ReplayOptions {
   std::vector<std::string> inputs;
   std::string out_dir;
   std::string state_dir;     // empty: in memory only, start from scratch
-  std::size_t batch_lines = 1000;  // events per committed batch with --state
+  std::size_t batch_lines = 0;  // input records per cycle; 0: the topology's replay_batch
+  bool emit_final = false;      // --emit final
   bool quiet = false;
   std::size_t partitions = 0;  // >0: users split over N partitions, two stages (memory only)
 };

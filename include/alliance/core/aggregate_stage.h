@@ -39,7 +39,8 @@ class AggregateStage {
 
   /// Running (not final) sums of every metric key and statement changed
   /// since the last call: once per batch, not per forwarded record.
-  void emit_running(std::vector<OutputRecord>& out);
+  /// `running` false (emit final): only revisions of closed statements.
+  void emit_running(std::vector<OutputRecord>& out, bool running = true);
 
   /// The smallest watermark over all sources (a finished source counts as
   /// +infinity; one never heard from as -infinity).

@@ -72,8 +72,9 @@ class MetricWindows {
 
   /// Emits and drops every window whose end <= watermark (final: true).
   void finalize(TimestampMs watermark, std::vector<OutputRecord>& out);
-  /// Emits one running record per changed window / campaign since last call.
-  void emit_running(std::vector<OutputRecord>& out);
+  /// Emits one running record per changed window / campaign since the last
+  /// call when `running` (else only forgets which changed: emit final).
+  void emit_running(std::vector<OutputRecord>& out, bool running = true);
   /// End of input: the final "all" records.
   void finish(std::vector<OutputRecord>& out);
 

@@ -47,6 +47,7 @@ struct MetricRecord {
   std::optional<std::string> currency;  // the topology's default currency for count-only windows
   std::int64_t late_events = 0;
   bool final = false;
+  TimestampMs watermark = 0;  // event time up to which the inputs are complete
   // Only on window_size "all" (campaign dimension).
   std::int64_t buyers = 0;
   std::int64_t repeat_buyers = 0;

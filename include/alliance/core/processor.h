@@ -72,9 +72,14 @@ class Processor {
   /// End of input (file replay): watermark to +infinity, all finals.
   void finish();
 
-  /// Split mode: forwards this partition's watermark to every stage 2 when
-  /// it moved since the last mark (call once per batch, after process()).
-  void mark_progress();
+  /// Ends an emit cycle (SPEC §5.2): running records of every key changed
+  /// since the last cycle, once each, when `emit_running` (emit: running);
+  /// revisions of closed statements always. Split mode: forwards the
+  /// partials and this partition's watermark to stage 2, whose running sums
+  /// follow the same rule.
+  void end_cycle(bool emit_running);
+  /// Output records are waiting to be taken.
+  [[nodiscard]] bool has_outputs() const { return !out_.empty(); }
   /// Split mode, stage 2: applies a record read from repartition partition
   /// `partitioning.partition`; `seq` is its source's sequence number. A
   /// record that cannot be decoded is dead-lettered.
@@ -118,6 +123,8 @@ class Processor {
   void advance(TimestampMs ts);
   void sweep();
   void count_outputs(std::size_t from);
+  /// Split mode: forwards the watermark when it moved since the last mark.
+  void mark_progress(bool emit_running);
   /// Split mode: turns the metric records from `from` on into forwards.
   void forward_metrics(std::size_t from);
   /// `body` encoded as a record of this partition for repartition partition `target`.

@@ -40,9 +40,9 @@ class SettlementLedger {
   void add(const SettlementRecord& r, TimestampMs period_end);
   /// Publishes final statements for periods whose end <= watermark.
   void close_periods(TimestampMs watermark, std::vector<OutputRecord>& out);
-  /// Publishes running statements (open periods) and revisions (closed ones)
-  /// of everything changed since the last call.
-  void emit_running(std::vector<OutputRecord>& out);
+  /// Publishes revisions (closed periods) and, when `running`, running
+  /// statements (open periods) of everything changed since the last call.
+  void emit_running(std::vector<OutputRecord>& out, bool running = true);
 
   /// The commission of a tiered contract for a net attributed total.
   static MinorUnits tiered_commission(const Contract& c, MinorUnits net);

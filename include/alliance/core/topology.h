@@ -81,7 +81,9 @@ struct Topology {
   std::vector<DurationMs> windows{60'000, 3'600'000};
   DurationMs grace = 5'000;
   DurationMs dedupe_retention = 7 * kMsPerDay;
-  DurationMs emit_interval = 1'000;  // event time between running updates
+  DurationMs emit_interval = 1'000;  // Kafka: processing time between emit cycles (SPEC §5.2)
+  bool emit_final = false;            // emit: final — only final records (backfills)
+  std::size_t replay_batch = 100'000;  // file replay: input records per emit cycle
   DurationMs order_retention = 400 * kMsPerDay;     // order state after its last event
   DurationMs statement_retention = 90 * kMsPerDay;  // closed statements after their day
   DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC

@@ -1,9 +1,9 @@
-// `alliance run`: consumes the three input topics in one consumer group,
-// runs one PartitionTask per assigned partition number, and for every batch
-// makes state, input positions and outputs durable in RocksDB before it
-// publishes the outbox (idempotent producer) and commits consumer offsets.
-// Everything runs on the thread that calls run(); librdkafka callbacks are
-// served from that thread inside consume()/flush().
+// `alliance run`: the StreamDriver with a KafkaSource (the three input
+// topics in one consumer group), a KafkaSink (idempotent or transactional
+// producer) and per-partition RocksDB stores caught up from the changelog
+// topic; Prometheus metrics and readiness around it. Everything runs on the
+// thread that calls run_kafka(); librdkafka callbacks are served from that
+// thread inside the source's and sink's poll().
 #pragma once
 
 #include <atomic>

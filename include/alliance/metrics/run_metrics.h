@@ -33,6 +33,10 @@ class RunMetrics {
   void commit_seconds(double s) { commit_->Observe(s); }
   void produced(const std::string& output, std::int64_t n) { produced_family_->Add({{"output", output}}).Increment(static_cast<double>(n)); }
   void producer_error() { producer_errors_->Increment(); }
+  /// An output record the broker refuses for good, by topic and error name.
+  void undeliverable(const std::string& topic, const std::string& error) {
+    undeliverable_family_->Add({{"topic", topic}, {"error", error}}).Increment();
+  }
   void outbox_depth(double d) { outbox_->Set(d); }
   void consumer_lag(const std::string& topic, std::int32_t partition, double records);
   /// One message read from an input or repartition partition.
@@ -61,6 +65,7 @@ class RunMetrics {
   prometheus::Family<prometheus::Counter>* events_family_;
   prometheus::Family<prometheus::Counter>* dead_family_;
   prometheus::Family<prometheus::Counter>* produced_family_;
+  prometheus::Family<prometheus::Counter>* undeliverable_family_;
   prometheus::Family<prometheus::Gauge>* lag_family_;
   prometheus::Family<prometheus::Counter>* consumed_family_;
   prometheus::Family<prometheus::Gauge>* lag_seconds_family_;

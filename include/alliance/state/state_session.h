@@ -39,7 +39,10 @@ class StateSession {
   /// Outbox entries committed but not acknowledged (resend after a restart).
   std::vector<OutboxEntry> pending();
   [[nodiscard]] std::size_t pending_count() const { return pending_.size(); }
-  /// Removes published entries from the outbox, with `meta` (sink positions), atomically.
+  /// Removes published entries from the outbox, with `meta` (sink positions),
+  /// atomically but without waiting for the disk: losing it only resends
+  /// identical records. The deletions reach the changelog with the next
+  /// commit (one changelog write per cycle).
   void acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta);
 
   [[nodiscard]] std::optional<std::string> meta(const std::string& key) { return store_.get(Cf::kMeta, key); }
@@ -54,7 +57,11 @@ class StateSession {
   std::int64_t next_seq_ = 0;
   std::map<std::int64_t, OutboxEntry> pending_;  // the outbox column family, by sequence
   std::function<void(StateChanges&)> changelog_;
+  StateChanges unshipped_acks_;  // outbox deletions not yet in the changelog
 };
+
+/// Output records as outbox entries numbered from `next_seq` on (advanced).
+std::vector<OutboxEntry> encode_outbox(std::vector<OutputRecord>& outputs, std::int64_t& next_seq);
 
 /// Drops the Processor's change tracking (runs without a state store).
 void discard_changes(Processor& p);

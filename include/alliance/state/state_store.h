@@ -25,8 +25,10 @@ class StateError : public std::runtime_error {
 class StateStore {
  public:
   virtual ~StateStore() = default;
-  /// Applies every change of `batch` atomically and durably, or none (throws StateError).
-  virtual void write(const StateChanges& batch) = 0;
+  /// Applies every change of `batch` atomically, or none (throws
+  /// StateError); `sync`: durably (WAL fsync'd) before it returns.
+  virtual void write(const StateChanges& batch, bool sync) = 0;
+  void write(const StateChanges& batch) { write(batch, true); }
   [[nodiscard]] virtual std::optional<std::string> get(Cf cf, const std::string& key) = 0;
   /// Visits every entry of `cf` in key order.
   virtual void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) = 0;
@@ -35,7 +37,8 @@ class StateStore {
 /// std::map per column family. For tests and for replay without --state.
 class MemoryStateStore final : public StateStore {
  public:
-  void write(const StateChanges& batch) override;
+  using StateStore::write;
+  void write(const StateChanges& batch, bool sync) override;
   [[nodiscard]] std::optional<std::string> get(Cf cf, const std::string& key) override;
   void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override;
 

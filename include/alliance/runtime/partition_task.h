@@ -1,0 +1,113 @@
+// The work of one partition of a run — for Kafka the co-partitioned
+// clicks-p, referrals-p and orders-p (and repartition-p in a partitioned
+// run), for replay the input files: its Processor, its state store and
+// session (none for an in-memory replay), the input buffers that merge the
+// event topics in event time, and the input positions its state reflects.
+// Owned by the StreamDriver and used only on its thread.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "alliance/codec/event_decoder.h"
+#include "alliance/core/processor.h"
+#include "alliance/runtime/input_record.h"
+#include "alliance/state/state_session.h"
+
+namespace alliance {
+
+struct TaskConfig {
+  std::int32_t partition = 0;
+  /// > 1: split mode, the task is stage 1 of user partition `partition` and
+  /// stage 2 of repartition partition `partition`.
+  std::int32_t partitions = 1;
+  /// Replay files: process in file order. Kafka: merge the three event
+  /// topics in event time (SPEC §3.1).
+  bool file_order = false;
+};
+
+/// One commit of a task: the outbox entries it made durable and the input
+/// positions its state reflects once they are.
+struct TaskCycle {
+  std::int64_t id = 0;
+  std::vector<OutboxEntry> entries;
+  std::vector<std::pair<InputStream, std::string>> positions;
+  std::size_t events = 0;  // input records processed in the cycle
+  std::int64_t oldest_append_ms = -1;  // broker append time of its oldest input (-1: unknown)
+};
+
+class PartitionTask {
+ public:
+  /// `store` may be null: state lives in memory only (replay without --state).
+  PartitionTask(const Topology& topology, TaskConfig config, std::unique_ptr<StateStore> store);
+
+  /// Where to resume `stream`, as stored with the state (nullopt: never read).
+  [[nodiscard]] std::optional<std::string> resume(InputStream stream);
+
+  /// Decodes and buffers one input record (an unkeyed event message is
+  /// dead-lettered); a repartition record is applied at once.
+  void enqueue(InputRecord record, std::int64_t now_ms);
+  /// Processes buffered records: in file order, or merged in event time
+  /// (smallest head first; ties click, referral, order). An empty event
+  /// stream holds the others back while `at_end(stream)` is false (the
+  /// broker has more of it) and for `idle_wait_ms` once it is at its end
+  /// (Kafka Streams' max.task.idle.ms). Returns the number processed.
+  std::size_t drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
+                    const std::function<bool(InputStream)>& at_end);
+  /// End of input: processes everything buffered, then the watermark jumps
+  /// to +infinity (stage 1 ends).
+  void finish();
+  [[nodiscard]] bool stage1_finished() const { return processor_.clock().finished; }
+  [[nodiscard]] bool stage2_done() { return !processor_.partitioning().split() || processor_.aggregate().done(); }
+
+  /// Ends an emit cycle: running records of changed keys when
+  /// `emit_running`, then state changes, input positions and the new outputs
+  /// (outbox) in one atomic write. Nullopt when nothing changed.
+  std::optional<TaskCycle> commit(bool emit_running);
+  /// Outbox entries committed but not yet acknowledged (resent at start).
+  std::vector<OutboxEntry> pending();
+  /// Removes published entries from the outbox (with sink `meta`).
+  void acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta);
+  [[nodiscard]] std::size_t pending_count() const { return session_ ? session_->pending_count() : 0; }
+
+  [[nodiscard]] std::int32_t partition() const { return config_.partition; }
+  [[nodiscard]] std::size_t buffered() const;
+  [[nodiscard]] std::size_t buffered(InputStream stream) const;
+  [[nodiscard]] const Processor& processor() const { return processor_; }
+  [[nodiscard]] StateStore* store() { return store_.get(); }
+  [[nodiscard]] std::optional<std::string> meta(const std::string& key);
+  /// Every state write goes through `hook` first (the changelog).
+  void set_changelog(std::function<void(StateChanges&)> hook);
+
+ private:
+  struct Item {
+    std::int64_t arrival_ms;
+    SourcePosition pos;
+    std::optional<Event> event;  // nullopt: a reject, processed at the head
+    std::optional<DeadLetter> rejected;
+    std::string raw;
+    std::string resume;
+    std::int64_t append_ms;
+  };
+  void process(InputStream stream);
+
+  const Topology& topology_;
+  TaskConfig config_;
+  std::unique_ptr<StateStore> store_;
+  Processor processor_;
+  std::unique_ptr<StateSession> session_;
+  EventDecoder decoder_;
+  std::array<std::deque<Item>, 4> queues_;  // clicks, referrals, orders, file
+  std::array<std::optional<std::string>, kInputStreams> processed_;  // resume token of the last processed record
+  std::int64_t next_cycle_ = 1;
+  std::int64_t next_seq_ = 0;  // outbox sequence without a store
+  std::size_t events_in_cycle_ = 0;
+  std::int64_t oldest_append_in_cycle_ = -1;
+  bool changed_ = false;
+};
+
+}  // namespace alliance

@@ -1,0 +1,103 @@
+// The one runtime of alliance: drives partition tasks from a RecordSource to
+// a RecordSink through the commit cycle, for `alliance replay` (files) and
+// `alliance run` (Kafka) alike. A cycle: process what the source gave, end
+// the emit cycle (running records once per changed key), make state, input
+// positions and outputs durable in one atomic write (outbox), hand the
+// outputs to the sink, and — without waiting — go on with the next batch;
+// when the sink acknowledges a cycle its outbox entries are deleted and the
+// source may commit its positions. Runs on the thread that calls run();
+// nothing here is called from a library callback.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "alliance/runtime/partition_task.h"
+#include "alliance/runtime/record_sink.h"
+#include "alliance/runtime/record_source.h"
+
+namespace alliance {
+
+struct DriverOptions {
+  /// Replay: a cycle after exactly this many input records (SPEC §5.2
+  /// `replay_batch`), so the outputs are a function of the input. 0: cycles
+  /// are cut by processing time (Kafka).
+  std::size_t cycle_records = 0;
+  /// Kafka: processing time between commits, and the most input records
+  /// one cycle takes (batches grow with the backlog up to this).
+  std::int64_t commit_interval_ms = 100;
+  std::size_t max_cycle_records = 50'000;
+  /// Running records at most this often (processing time; 0: every cycle).
+  std::int64_t emit_interval_ms = 0;
+  /// Topology `emit: final`: no running records at all.
+  bool emit_final = false;
+  /// Event-time merge: how long an input at its end may hold the others back.
+  std::int64_t idle_wait_ms = 50;
+  /// Cycles handed to the sink and not yet acknowledged before the driver
+  /// stops reading input (back-pressure).
+  std::size_t max_in_flight = 8;
+  /// After the input ended, how long to wait for stage 2 to hear every
+  /// source end and for the sink to acknowledge everything.
+  std::int64_t finish_wait_ms = 120'000;
+  std::atomic<bool>* stop = nullptr;
+};
+
+/// What the command around the driver plugs in: how a partition's task is
+/// opened (state directory, changelog restore), and what it observes.
+struct DriverHooks {
+  std::function<std::unique_ptr<PartitionTask>(std::int32_t partition)> open_task;
+  std::function<void(PartitionTask&, const TaskCycle&, double seconds)> on_commit;
+  /// `oldest_append_ms`: broker append time of the cycle's oldest input (-1: unknown).
+  std::function<void(const AcknowledgedCycle&, std::int64_t oldest_append_ms)> on_acknowledged;
+  /// Called about every loop turn: readiness, gauges. `now` is wall-clock ms.
+  std::function<void(std::int64_t now)> on_tick;
+  /// A fatal condition the source or sink found (e.g. partitions added):
+  /// returns the message that stops the run, or empty.
+  std::function<std::string()> fatal;
+};
+
+/// How a run ended.
+struct DriverResult {
+  bool stopped = false;         // by the stop flag, not by the end of input
+  bool stage2_incomplete = false;  // input ended but stage 2 did not hear every source end
+  std::size_t unacknowledged = 0;  // outputs left in the outbox for the next start
+  std::int64_t records = 0;     // input records processed
+};
+
+class StreamDriver {
+ public:
+  StreamDriver(RecordSource& source, RecordSink& sink, DriverOptions options, DriverHooks hooks);
+
+  /// Runs until the input ended and every output is acknowledged, or the
+  /// stop flag is set. Throws what the hooks, tasks or the sink throw.
+  DriverResult run();
+
+  [[nodiscard]] const std::map<std::int32_t, std::unique_ptr<PartitionTask>>& tasks() const { return tasks_; }
+
+ private:
+  void take_ownership_changes();
+  void commit_cycle(std::int64_t now, bool emit_running);
+  void collect_acknowledgements(int timeout_ms);
+  [[nodiscard]] std::size_t outbox_size() const;
+  [[nodiscard]] bool all_ended() const;
+
+  RecordSource& source_;
+  RecordSink& sink_;
+  DriverOptions options_;
+  DriverHooks hooks_;
+  std::map<std::int32_t, std::unique_ptr<PartitionTask>> tasks_;
+  /// What each published cycle reflects, until it is acknowledged.
+  struct InFlight {
+    std::vector<std::pair<InputStream, std::string>> positions;
+    std::int64_t oldest_append_ms = -1;
+  };
+  std::map<std::pair<std::int32_t, std::int64_t>, InFlight> in_flight_;
+  std::size_t records_in_cycle_ = 0;
+  std::int64_t records_ = 0;
+  std::int64_t last_commit_ms_ = 0;
+  std::int64_t last_emit_ms_ = 0;
+};
+
+}  // namespace alliance

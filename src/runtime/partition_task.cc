@@ -1,0 +1,203 @@
+#include "alliance/runtime/partition_task.h"
+
+#include "alliance/core/byte_codec.h"
+
+namespace alliance {
+
+std::string_view to_string(InputStream s) {
+  switch (s) {
+    case InputStream::kClicks: return "click";
+    case InputStream::kReferrals: return "referral";
+    case InputStream::kOrders: return "order";
+    case InputStream::kFile: return "file";
+    case InputStream::kRepartition: return "repartition";
+  }
+  return "?";
+}
+
+InputStream stream_of(EventKind kind) {
+  switch (kind) {
+    case EventKind::kClick: return InputStream::kClicks;
+    case EventKind::kReferral: return InputStream::kReferrals;
+    case EventKind::kOrder: return InputStream::kOrders;
+  }
+  return InputStream::kFile;
+}
+
+namespace {
+
+/// The meta key of a stream's position (the Kafka ones are those of
+/// earlier versions, so existing state directories resume where they were).
+std::string position_key(InputStream s) {
+  if (s == InputStream::kFile) return "replay_position";
+  return "input:" + std::string(to_string(s));
+}
+
+constexpr std::array<InputStream, 3> kEventStreams{InputStream::kClicks, InputStream::kReferrals,
+                                                   InputStream::kOrders};
+
+EventKind kind_of(InputStream s) {
+  switch (s) {
+    case InputStream::kReferrals: return EventKind::kReferral;
+    case InputStream::kOrders: return EventKind::kOrder;
+    default: return EventKind::kClick;
+  }
+}
+
+}  // namespace
+
+PartitionTask::PartitionTask(const Topology& topology, TaskConfig config, std::unique_ptr<StateStore> store)
+    : topology_(topology),
+      config_(config),
+      store_(std::move(store)),
+      processor_(topology, config.partitions > 1 ? Partitioning{config.partition, config.partitions} : Partitioning{}) {
+  if (store_) session_ = std::make_unique<StateSession>(*store_, processor_);
+}
+
+std::optional<std::string> PartitionTask::meta(const std::string& key) {
+  return session_ ? session_->meta(key) : std::nullopt;
+}
+
+std::optional<std::string> PartitionTask::resume(InputStream stream) {
+  const auto i = static_cast<std::size_t>(stream);
+  if (processed_[i]) return processed_[i];
+  return meta(position_key(stream));
+}
+
+void PartitionTask::set_changelog(std::function<void(StateChanges&)> hook) {
+  if (session_) session_->set_changelog(std::move(hook));
+}
+
+void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
+  SourcePosition pos{std::move(r.topic), config_.partition, r.offset};
+  if (r.stream == InputStream::kRepartition) {
+    if (r.payload.size() < 8) {
+      processor_.reject(DeadLetter{"bad_forwarded_record", "shorter than its sequence number", std::move(r.payload),
+                                   std::move(pos)});
+    } else {
+      processor_.accept_forward(get_be64(r.payload), std::string_view(r.payload).substr(8), pos);
+    }
+    processed_[static_cast<std::size_t>(r.stream)] = std::move(r.resume);
+    changed_ = true;
+    return;
+  }
+  Item item{now_ms, std::move(pos), std::nullopt, std::nullopt, std::move(r.payload), std::move(r.resume), r.append_ms};
+  if (!r.keyed) {
+    item.rejected = DeadLetter{"null_key", "input messages must be keyed by user_id", item.raw, item.pos};
+  } else {
+    const std::optional<EventKind> kind =
+        r.stream == InputStream::kFile ? std::nullopt : std::optional<EventKind>(kind_of(r.stream));
+    DecodeResult d = decoder_.decode(item.raw, kind);
+    if (d.ok()) item.event = std::move(d.event);
+    else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
+  }
+  queues_[static_cast<std::size_t>(r.stream)].push_back(std::move(item));
+}
+
+void PartitionTask::process(InputStream stream) {
+  auto& q = queues_[static_cast<std::size_t>(stream)];
+  Item& item = q.front();
+  if (item.event) processor_.process(*item.event, item.pos, item.raw);
+  else processor_.reject(std::move(*item.rejected));
+  processed_[static_cast<std::size_t>(stream)] = std::move(item.resume);
+  if (item.append_ms >= 0 && (oldest_append_in_cycle_ < 0 || item.append_ms < oldest_append_in_cycle_))
+    oldest_append_in_cycle_ = item.append_ms;
+  q.pop_front();
+  changed_ = true;
+  ++events_in_cycle_;
+}
+
+std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
+                                 const std::function<bool(InputStream)>& at_end) {
+  std::size_t n = 0;
+  if (config_.file_order) {
+    while (!queues_[3].empty()) {
+      process(InputStream::kFile);
+      ++n;
+    }
+    return n;
+  }
+  for (;;) {
+    std::optional<InputStream> pick;
+    bool all_have = true;
+    bool behind = false;  // an empty input still has data on the broker
+    std::int64_t oldest_arrival = INT64_MAX;
+    for (InputStream s : kEventStreams) {
+      const auto& q = queues_[static_cast<std::size_t>(s)];
+      if (q.empty()) {
+        all_have = false;
+        behind = behind || !at_end(s);
+        continue;
+      }
+      const Item& head = q.front();
+      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
+      if (!head.event) {  // a reject has no event time: it goes first
+        pick = s;
+        break;
+      }
+      // Smallest head time first; equal times keep click < referral < order.
+      if (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts) pick = s;
+    }
+    if (!pick) break;
+    const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
+    if (!all_have && !head_is_reject) {
+      // Kafka Streams (KIP-695): while the broker holds more of an empty
+      // input, wait for it however long that takes; give up only on an
+      // input that is at its end, after idle_wait_ms.
+      if (behind) break;
+      if (now_ms - oldest_arrival < idle_wait_ms) break;
+    }
+    process(*pick);
+    ++n;
+  }
+  return n;
+}
+
+void PartitionTask::finish() {
+  drain(INT64_MAX, 0, [](InputStream) { return true; });
+  processor_.finish();
+  changed_ = true;
+}
+
+std::size_t PartitionTask::buffered() const {
+  return queues_[0].size() + queues_[1].size() + queues_[2].size() + queues_[3].size();
+}
+
+std::size_t PartitionTask::buffered(InputStream s) const {
+  const auto i = static_cast<std::size_t>(s);
+  return i < queues_.size() ? queues_[i].size() : 0;
+}
+
+std::optional<TaskCycle> PartitionTask::commit(bool emit_running) {
+  processor_.end_cycle(emit_running);
+  if (!changed_ && !processor_.has_outputs()) return std::nullopt;
+  TaskCycle cycle;
+  cycle.id = next_cycle_++;
+  cycle.events = events_in_cycle_;
+  cycle.oldest_append_ms = oldest_append_in_cycle_;
+  for (std::size_t i = 0; i < kInputStreams; ++i)
+    if (processed_[i]) cycle.positions.emplace_back(static_cast<InputStream>(i), *processed_[i]);
+  std::vector<OutputRecord> outputs = processor_.take_outputs();
+  if (session_) {
+    MetaUpdates meta;
+    for (const auto& [s, token] : cycle.positions) meta.emplace_back(position_key(s), token);
+    cycle.entries = session_->commit(std::move(outputs), meta);
+  } else {
+    cycle.entries = encode_outbox(outputs, next_seq_);
+    processor_.discard_changes();
+  }
+  changed_ = false;
+  events_in_cycle_ = 0;
+  oldest_append_in_cycle_ = -1;
+  return cycle;
+}
+
+std::vector<OutboxEntry> PartitionTask::pending() {
+  return session_ ? session_->pending() : std::vector<OutboxEntry>{};
+}
+
+void PartitionTask::acknowledge(const std::vector<OutboxEntry>& published, const MetaUpdates& meta) {
+  if (session_) session_->acknowledge(published, meta);
+}
+
+}  // namespace alliance

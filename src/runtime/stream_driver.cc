@@ -1,0 +1,167 @@
+#include "alliance/runtime/stream_driver.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace alliance {
+
+namespace {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+StreamDriver::StreamDriver(RecordSource& source, RecordSink& sink, DriverOptions options, DriverHooks hooks)
+    : source_(source), sink_(sink), options_(options), hooks_(std::move(hooks)) {}
+
+void StreamDriver::take_ownership_changes() {
+  for (std::int32_t p : source_.take_revoked()) {
+    // What this task processed after its last commit is dropped: the next
+    // owner restores the committed state and reads from its positions.
+    tasks_.erase(p);
+    sink_.forget(p);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();)
+      it = it->first.first == p ? in_flight_.erase(it) : std::next(it);
+  }
+  for (std::int32_t p : source_.take_assigned()) {
+    if (tasks_.count(p) != 0) continue;
+    std::unique_ptr<PartitionTask> task = hooks_.open_task(p);
+    PartitionTask& t = *task;
+    tasks_.emplace(p, std::move(task));
+    // Outputs committed before a crash but never acknowledged: send them again.
+    if (auto pending = t.pending(); !pending.empty()) {
+      in_flight_[{p, 0}] = {};
+      sink_.publish(p, 0, std::move(pending));
+    }
+    source_.start(p, [&t](InputStream s) { return t.resume(s); });
+  }
+}
+
+void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
+  for (auto& [p, task] : tasks_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<TaskCycle> cycle = task->commit(emit_running && !options_.emit_final);
+    if (!cycle) continue;
+    if (hooks_.on_commit)
+      hooks_.on_commit(*task, *cycle, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    in_flight_[{p, cycle->id}] = InFlight{std::move(cycle->positions), cycle->oldest_append_ms};
+    sink_.publish(p, cycle->id, std::move(cycle->entries));
+  }
+  records_in_cycle_ = 0;
+  last_commit_ms_ = now;
+  if (emit_running) last_emit_ms_ = now;
+}
+
+void StreamDriver::collect_acknowledgements(int timeout_ms) {
+  for (AcknowledgedCycle& ack : sink_.poll(timeout_ms)) {
+    auto task = tasks_.find(ack.partition);
+    if (task == tasks_.end()) continue;  // revoked meanwhile: the next owner resends
+    task->second->acknowledge(ack.entries, sink_.acknowledged_meta());
+    std::int64_t oldest_append = -1;
+    if (auto f = in_flight_.find({ack.partition, ack.cycle}); f != in_flight_.end()) {
+      if (!f->second.positions.empty()) source_.acknowledge(ack.partition, f->second.positions);
+      oldest_append = f->second.oldest_append_ms;
+      in_flight_.erase(f);
+    }
+    if (hooks_.on_acknowledged) hooks_.on_acknowledged(ack, oldest_append);
+  }
+}
+
+std::size_t StreamDriver::outbox_size() const {
+  std::size_t n = 0;
+  for (const auto& [p, task] : tasks_) n += task->pending_count();
+  return n;
+}
+
+bool StreamDriver::all_ended() const {
+  if (tasks_.empty()) return false;
+  for (const auto& [p, task] : tasks_)
+    if (!task->stage1_finished() || !task->stage2_done()) return false;
+  return true;
+}
+
+DriverResult StreamDriver::run() {
+  DriverResult result;
+  std::vector<InputRecord> batch;
+  last_commit_ms_ = last_emit_ms_ = wall_ms();
+  std::int64_t ended_at = 0;  // when every task's stage 1 ended (0: not yet)
+  for (;;) {
+    if (options_.stop != nullptr && options_.stop->load()) {
+      result.stopped = true;
+      break;
+    }
+    if (hooks_.fatal) {
+      if (std::string why = hooks_.fatal(); !why.empty()) throw std::runtime_error(why);
+    }
+    take_ownership_changes();
+    const std::int64_t now = wall_ms();
+
+    // Read: as much as the cycle may still take, unless the sink lags behind.
+    const bool replay = options_.cycle_records > 0;
+    const std::size_t budget = replay ? options_.cycle_records - records_in_cycle_
+                                      : options_.max_cycle_records - std::min(records_in_cycle_, options_.max_cycle_records);
+    if (sink_.in_flight() < options_.max_in_flight && budget > 0) {
+      batch.clear();
+      source_.poll(budget, replay ? 0 : 10, batch);
+      for (InputRecord& r : batch) {
+        auto it = tasks_.find(r.partition);
+        if (it != tasks_.end()) it->second->enqueue(std::move(r), now);
+      }
+      if (replay) records_in_cycle_ += batch.size();
+    } else {
+      collect_acknowledgements(10);
+    }
+    std::size_t processed = 0;
+    for (auto& [p, task] : tasks_)
+      processed += task->drain(now, options_.idle_wait_ms, [&, p = p](InputStream s) { return source_.at_end(p, s); });
+    records_ += static_cast<std::int64_t>(processed);
+    if (!replay) records_in_cycle_ += processed;
+
+    // End of input: stage 1 of a task ends once its source says so.
+    bool ended_now = false;
+    for (auto& [p, task] : tasks_) {
+      if (!task->stage1_finished() && source_.input_ended(p)) {
+        task->finish();
+        ended_now = true;
+      }
+    }
+
+    const bool cycle_due = replay ? records_in_cycle_ >= options_.cycle_records
+                                  : now - last_commit_ms_ >= options_.commit_interval_ms ||
+                                        records_in_cycle_ >= options_.max_cycle_records;
+    if (cycle_due || ended_now) {
+      const bool emit_running = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms ||
+                                ended_now;
+      commit_cycle(now, emit_running);
+    }
+    collect_acknowledgements(0);
+    if (hooks_.on_tick) hooks_.on_tick(now);
+
+    bool stage1_ended = !tasks_.empty();
+    for (const auto& [p, task] : tasks_) stage1_ended = stage1_ended && task->stage1_finished();
+    if (stage1_ended && ended_at == 0) ended_at = now;
+    if (!stage1_ended) ended_at = 0;
+    if (all_ended() && sink_.in_flight() == 0) {
+      // A last cycle for whatever stage 2 produced after its end.
+      commit_cycle(now, true);
+      if (sink_.in_flight() == 0) break;
+    }
+    if (ended_at != 0 && now - ended_at > options_.finish_wait_ms) {
+      result.stage2_incomplete = !all_ended();
+      break;
+    }
+  }
+  // Everything committed should leave before the process does.
+  commit_cycle(wall_ms(), true);
+  const std::int64_t until = wall_ms() + options_.finish_wait_ms / 2;
+  while (sink_.in_flight() > 0 && wall_ms() < until) collect_acknowledgements(100);
+  result.unacknowledged = outbox_size();
+  result.records = records_;
+  return result;
+}
+
+}  // namespace alliance
