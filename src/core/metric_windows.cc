@@ -60,6 +60,17 @@ std::string metric_output_key(const MetricRecord& r) {
 
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
 
+void MetricWindows::track_changes(bool on) {
+  tracking_ = on;
+  windows_.track_changes(on);
+  campaigns_.track_changes(on);
+  campaign_users_.track_changes(on);
+  if (!on) {
+    new_window_users_.clear();
+    dropped_window_users_.clear();
+  }
+}
+
 bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& user,
                           TimestampMs ts, const MetricDelta& delta, TimestampMs watermark,
                           TimestampMs stream_time) {
@@ -77,7 +88,7 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     const std::string wkey = encode_window_key(end, size, dim, key);
     WindowAggregate& agg = windows_.upsert(wkey);
     add_delta(agg, delta);
-    if (delta.counts_user && agg.users.insert(user).second) new_window_users_.emplace_back(wkey, user);
+    if (delta.counts_user && agg.users.insert(user).second && tracking_) new_window_users_.emplace_back(wkey, user);
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());
     dirty_windows_.insert(wkey);
   }
@@ -168,7 +179,7 @@ void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& o
     if (get_be64(it->first) > watermark) break;
     emit_window(it->first, it->second, /*final=*/true, out);
     dirty_windows_.erase(it->first);
-    if (!it->second.users.empty()) dropped_window_users_.emplace_back(it->first, std::move(it->second.users));
+    if (!it->second.users.empty() && tracking_) dropped_window_users_.emplace_back(it->first, std::move(it->second.users));
     it = windows_.erase(it);
   }
 }

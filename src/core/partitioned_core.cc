@@ -6,6 +6,7 @@ PartitionedCore::PartitionedCore(const Topology& topology, std::int32_t partitio
     : next_seq_(static_cast<std::size_t>(partitions), 0), queues_(static_cast<std::size_t>(partitions)) {
   for (std::int32_t p = 0; p < partitions; ++p)
     parts_.push_back(std::make_unique<Processor>(topology, Partitioning{p, partitions}));
+  for (auto& part : parts_) part->track_changes(false);
 }
 
 void PartitionedCore::process(const Event& event, const SourcePosition& pos, std::string_view raw) {

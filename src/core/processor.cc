@@ -476,6 +476,19 @@ void Processor::after_restore() {
   for (const auto& [id, o] : orders_.map()) order_expiry_.add(o.last_ts, id);
 }
 
+void Processor::track_changes(bool on) {
+  users_.track_changes(on);
+  orders_.track_changes(on);
+  dedupe_.track_changes(on);
+  learned_codes_.track_changes(on);
+  metrics_.track_changes(on);
+  ledger_.statements().track_changes(on);
+  ledger_.volumes().track_changes(on);
+  aggregate_.ledger().statements().track_changes(on);
+  aggregate_.ledger().volumes().track_changes(on);
+  aggregate_.partials().track_changes(on);
+}
+
 void Processor::discard_changes() {
   users_.clear_changes();
   orders_.clear_changes();

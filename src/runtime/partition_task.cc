@@ -52,6 +52,7 @@ PartitionTask::PartitionTask(const Topology& topology, TaskConfig config, std::u
       store_(std::move(store)),
       processor_(topology, config.partitions > 1 ? Partitioning{config.partition, config.partitions} : Partitioning{}) {
   if (store_) session_ = std::make_unique<StateSession>(*store_, processor_);
+  else processor_.track_changes(false);
 }
 
 std::optional<std::string> PartitionTask::meta(const std::string& key) {

@@ -31,3 +31,35 @@ def latest(records_by_output, dlq_by_reason=False):
             d[identity(name, r)] = r
         out[name] = d
     return out
+
+
+def finals(records_by_output):
+    """What must not depend on how many partitions or instances ran: the
+    settlement records, final metric records, the latest statement per
+    partner/period/currency without its revision number (how often a period
+    was revised depends on when watermarks arrive), dead letters by reason
+    (file replay and Kafka name different positions). Running records are
+    left out: they are published once per emit cycle (SPEC §5.2), and the
+    cycles of a Kafka run follow processing time. So is the `watermark` of
+    final metric records: with several partitions it is stage 2's.""" 
+    out = {"settlements": {}, "metrics": {}, "statements": {}, "dlq": {}}
+    for r in records_by_output["settlements"]:
+        r = dict(r)
+        r.pop("emitted_at")
+        out["settlements"][r["record_id"]] = r
+    for r in records_by_output["campaign-metrics"]:
+        if r["final"]:
+            r = dict(r)
+            r.pop("emitted_at")
+            r.pop("watermark", None)
+            out["metrics"][(r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"])] = r
+    for r in sorted(records_by_output["settlement-statements"], key=lambda r: r["revision"]):
+        r = dict(r)
+        for k in ("emitted_at", "revision"):
+            r.pop(k)
+        out["statements"][(r["partner_id"], r["period"], r["currency"])] = r
+    # At-least-once outputs: a resent dead letter has the same input position.
+    seen = {(r["topic"], r["partition"], r["offset"]): r["reason"] for r in records_by_output["dlq"]}
+    for reason in seen.values():
+        out["dlq"][reason] = out["dlq"].get(reason, 0) + 1
+    return out

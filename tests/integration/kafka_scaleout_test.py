@@ -13,34 +13,7 @@ import time
 import unittest
 
 import kafka_e2e_test as h
-
-
-def finals(records_by_output):
-    """What must not depend on how many partitions or instances ran: the
-    settlement records, final metric records, the latest statement per
-    partner/period/currency without its revision number (how often a period
-    was revised depends on when watermarks arrive), dead letters by reason
-    (file replay and Kafka name different positions)."""
-    out = {"settlements": {}, "metrics": {}, "statements": {}, "dlq": {}}
-    for r in records_by_output["settlements"]:
-        r = dict(r)
-        r.pop("emitted_at")
-        out["settlements"][r["record_id"]] = r
-    for r in records_by_output["campaign-metrics"]:
-        if r["final"]:
-            r = dict(r)
-            r.pop("emitted_at")
-            out["metrics"][(r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"])] = r
-    for r in sorted(records_by_output["settlement-statements"], key=lambda r: r["revision"]):
-        r = dict(r)
-        for k in ("emitted_at", "revision"):
-            r.pop(k)
-        out["statements"][(r["partner_id"], r["period"], r["currency"])] = r
-    # At-least-once outputs: a resent dead letter has the same input position.
-    seen = {(r["topic"], r["partition"], r["offset"]): r["reason"] for r in records_by_output["dlq"]}
-    for reason in seen.values():
-        out["dlq"][reason] = out["dlq"].get(reason, 0) + 1
-    return out
+from alliance_outputs import finals
 
 
 class ScaleOut(h.KafkaHarness):

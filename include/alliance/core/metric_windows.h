@@ -93,6 +93,8 @@ class MetricWindows {
   /// only what changed, not whole user sets.
   std::vector<std::pair<std::string, std::string>>& new_window_users() { return new_window_users_; }
   std::vector<std::pair<std::string, std::unordered_set<std::string>>>& dropped_window_users() { return dropped_window_users_; }
+  /// Change tracking for a state store (off: nothing is persisted).
+  void track_changes(bool on);
 
  private:
   void emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
@@ -108,6 +110,7 @@ class MetricWindows {
   std::set<std::string> dirty_campaigns_;
   std::vector<std::pair<std::string, std::string>> new_window_users_;
   std::vector<std::pair<std::string, std::unordered_set<std::string>>> dropped_window_users_;
+  bool tracking_ = true;
 };
 
 /// The Kafka key of a metric record (SPEC §5.2): dim|key|window_start|size.

@@ -107,6 +107,9 @@ class Processor {
   void after_restore();
   /// Forgets change tracking (running without a state store).
   void discard_changes();
+  /// Whether the state tables remember changed keys for a state store (off:
+  /// replay in memory, nothing persisted).
+  void track_changes(bool on);
 
  private:
   void on_click(const Event& e, const Click& c);
