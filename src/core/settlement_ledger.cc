@@ -96,14 +96,20 @@ bool SettlementLedger::would_overflow(const std::vector<SettlementRecord>& recor
       }
     }
   }
+  // Pool shares per (period, currency), computed once however many members.
+  std::map<std::pair<std::string, std::string>, std::optional<std::map<std::string, MinorUnits>>> pool_cache;
   for (const std::string& skey : affected) {
     const StatementKey k = split_statement_key(skey);
     const PartnerConfig* p = topology_.partner(k.partner);
     if (p == nullptr) continue;  // unknown partner: commission null
-    const auto pools = shares_of_pools(k.period, k.currency, [&](const std::string& vkey) -> const CampaignVolume* {
-      auto it = volumes.find(vkey);
-      return it != volumes.end() ? &it->second : volumes_.find(vkey);
-    });
+    auto [cached, fresh] = pool_cache.try_emplace({k.period, k.currency});
+    if (fresh) {
+      cached->second = shares_of_pools(k.period, k.currency, [&](const std::string& vkey) -> const CampaignVolume* {
+        auto it = volumes.find(vkey);
+        return it != volumes.end() ? &it->second : volumes_.find(vkey);
+      });
+    }
+    const auto& pools = cached->second;
     if (!pools) return true;
     StatementTotals t;
     if (auto it = statements.find(skey); it != statements.end()) {
