@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "alliance/core/checked_money.h"
 #include "alliance/core/expiry_index.h"
 #include "alliance/core/metric_windows.h"
 
@@ -67,16 +68,35 @@ bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vec
     // sources sent their final partials before the marks that closed it.
     if (m->window_size > 0 && m->window_end <= watermark()) return true;
     std::string key = partial_group_key(*m);
+    if (partial_sum_would_overflow(key, f.source, *m))
+      throw AmountOverflow("metric " + metric_output_key(*m) + " " + m->currency.value_or("") +
+                           ": the sum over partitions would leave int64; partial of partition " +
+                           std::to_string(f.source) + " kept at its previous value");
     dirty_.insert(key);
     put_be64(key, f.source);
     key.append(m->currency.value_or(""));
     partials_.upsert(key) = std::move(*m);
   } else if (auto* s = std::get_if<SettlementRecord>(&f.body)) {
+    if (ledger_.would_overflow({*s}))
+      throw AmountOverflow("settlement record " + s->record_id +
+                           " would take a statement total outside int64; not booked");
     ledger_.add(*s, period_end(s->event_ts, topology_.settlement_offset));
   } else {
     on_mark(f.source, std::get<WatermarkMark>(f.body), out);
   }
   return true;
+}
+
+bool AggregateStage::partial_sum_would_overflow(const std::string& group, std::int32_t source,
+                                                const MetricRecord& partial) const {
+  MoneyTotals sum{partial.revenue_minor, partial.refunds_minor};
+  for (auto it = partials_.map().lower_bound(group); it != partials_.map().end() && has_prefix(it->first, group);
+       ++it) {
+    if (source_of(it->first, group.size()) == source || it->second.currency != partial.currency) continue;
+    if (!try_add(sum.revenue_minor, it->second.revenue_minor) || !try_add(sum.refunds_minor, it->second.refunds_minor))
+      return true;
+  }
+  return false;
 }
 
 void AggregateStage::on_mark(std::int32_t source, const WatermarkMark& m, std::vector<OutputRecord>& out) {
@@ -122,9 +142,10 @@ void AggregateStage::sum(const std::string& group, bool final, std::vector<Outpu
     const std::int64_t source = source_of(it->first, group.size());
     if (source != last_source) add_counts(total, it->second);
     last_source = source;
+    // Checked when each partial arrived (partial_sum_would_overflow).
     auto& m = money[it->second.currency.value_or("")];
-    m.first += it->second.revenue_minor;
-    m.second += it->second.refunds_minor;
+    m.first = add_exact(m.first, it->second.revenue_minor);
+    m.second = add_exact(m.second, it->second.refunds_minor);
   }
   total.final = final;
   const std::string key = metric_output_key(total);

@@ -1,6 +1,7 @@
 #include "alliance/core/metric_windows.h"
 
 #include "alliance/core/byte_codec.h"
+#include "alliance/core/checked_money.h"
 
 namespace alliance {
 
@@ -44,9 +45,21 @@ void add_delta(WindowAggregate& agg, const MetricDelta& d) {
   agg.conversions_micros += d.conversions_micros;
   if (!d.currency.empty()) {
     auto& m = agg.money[d.currency];
-    m.revenue_minor += d.revenue_minor;
-    m.refunds_minor += d.refunds_minor;
+    m.revenue_minor = add_exact(m.revenue_minor, d.revenue_minor);
+    m.refunds_minor = add_exact(m.refunds_minor, d.refunds_minor);
   }
+}
+
+/// Adds `d`'s money to `t` (a copy of an aggregate's totals); false if it
+/// leaves int64.
+bool add_money(MoneyTotals& t, const MetricDelta& d) {
+  return try_add(t.revenue_minor, d.revenue_minor) && try_add(t.refunds_minor, d.refunds_minor);
+}
+
+MoneyTotals money_of(const WindowAggregate* agg, const std::string& currency) {
+  if (agg == nullptr) return {};
+  auto it = agg->money.find(currency);
+  return it == agg->money.end() ? MoneyTotals{} : it->second;
 }
 
 }  // namespace
@@ -56,6 +69,10 @@ std::string metric_output_key(const MetricRecord& r) {
   k.append(r.dim).append("|").append(r.key).append("|").append(std::to_string(r.window_start)).append("|");
   k.append(r.window_size == 0 ? std::string("all") : format_duration(r.window_size));
   return k;
+}
+
+std::string campaign_user_key(const std::string& campaign, const std::string& user) {
+  return composite_key(campaign, user);
 }
 
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
@@ -69,6 +86,28 @@ void MetricWindows::track_changes(bool on) {
     new_window_users_.clear();
     dropped_window_users_.clear();
   }
+}
+
+bool MetricWindows::would_overflow(const std::vector<MetricCredit>& credits, TimestampMs ts,
+                                   TimestampMs watermark) const {
+  // Totals after the event, per (window key, currency) and (campaign, currency).
+  std::map<std::pair<std::string, std::string>, MoneyTotals> windows, campaigns;
+  for (const MetricCredit& c : credits) {
+    if (c.key.empty() || c.delta.currency.empty()) continue;
+    for (DurationMs size : topology_.windows) {
+      const TimestampMs end = floor_div(ts, size) * size + size;
+      if (end <= watermark) continue;  // late: the window takes no money
+      const std::string wkey = encode_window_key(end, size, c.dim, c.key);
+      auto [it, fresh] = windows.try_emplace({wkey, c.delta.currency});
+      if (fresh) it->second = money_of(windows_.find(wkey), c.delta.currency);
+      if (!add_money(it->second, c.delta)) return true;
+    }
+    if (c.dim != Dim::kCampaign) continue;
+    auto [it, fresh] = campaigns.try_emplace({c.key, c.delta.currency});
+    if (fresh) it->second = money_of(campaigns_.find(c.key), c.delta.currency);
+    if (!add_money(it->second, c.delta)) return true;
+  }
+  return false;
 }
 
 bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& user,
@@ -101,7 +140,7 @@ void MetricWindows::apply_all(const std::string& campaign, const std::string& us
   add_delta(agg, delta);
   agg.as_of = std::max(agg.as_of, ts);
   if (delta.counts_user) {
-    const std::string cu_key = campaign + '\0' + user;
+    const std::string cu_key = campaign_user_key(campaign, user);
     const bool seen = campaign_users_.find(cu_key) != nullptr;
     CampaignUser& cu = campaign_users_.upsert(cu_key);
     if (!seen) agg.unique_users += 1;

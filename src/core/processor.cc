@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "alliance/core/attribution.h"
+#include "alliance/core/checked_money.h"
 
 namespace alliance {
 
@@ -70,6 +71,11 @@ void Processor::accept_forward(std::int64_t seq, std::string_view payload, const
   } catch (const CorruptState& e) {
     out_.resize(first_output);
     core_dead_letter("bad_forwarded_record", e.what(), pos, payload);
+    return;
+  } catch (const AmountOverflow& e) {
+    // Stage 2's rule for totals it alone can see (docs/SEMANTICS.md).
+    out_.resize(first_output);
+    core_dead_letter("amount_overflow", e.what(), pos, payload);
     return;
   }
   count_outputs(first_output);
@@ -178,7 +184,11 @@ void Processor::on_referral(const Event& e, const Referral& r) {
 void Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
                          std::string_view raw) {
   users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
+  const std::size_t before = out_.size();
   apply_order(e, o, pos, raw);
+  // A dead-lettered event changes nothing, not even the order's retention.
+  for (std::size_t i = before; i < out_.size(); ++i)
+    if (std::holds_alternative<DeadLetter>(out_[i].body)) return;
   // The newest event about an order starts its retention (order_retention).
   if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts) {
     orders_.upsert(o.order_id).last_ts = e.ts;
@@ -215,7 +225,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         stats_.duplicate_transitions += 1;
         return;
       }
-      complete(e, o, orders_.upsert(o.order_id));
+      complete(e, o, pos, raw);
       return;
     }
     case OrderStatus::kRefunded: {
@@ -227,6 +237,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         return;
       }
       const MinorUnits refund = o.refund_minor.value_or(0);
+      // refunded <= amount <= 2^53 - 1 and refund <= 2^53 - 1: neither side can overflow.
       if (refund > existing->amount_minor - existing->refunded_minor) {
         core_dead_letter("refund_exceeds_amount",
                          "order " + o.order_id + ": refunds would reach " +
@@ -235,15 +246,13 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
                          pos, raw);
         return;
       }
-      OrderState& st = orders_.upsert(o.order_id);
-      reverse(e, st, st.refunded_minor + refund);
+      reverse(e, *existing, existing->refunded_minor + refund, pos, raw);
       return;
     }
     case OrderStatus::kCancelled: {
+      if (completed && !reverse(e, *existing, existing->amount_minor, pos, raw)) return;
       OrderState& st = orders_.upsert(o.order_id);
-      if (completed) {
-        reverse(e, st, st.amount_minor);
-      } else {
+      if (!completed) {
         st.currency = o.currency;
         st.amount_minor = o.amount_minor;
       }
@@ -253,12 +262,21 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
   }
 }
 
-void Processor::complete(const Event& e, const Order& o, OrderState& st) {
-  st.phase = OrderPhase::kCompleted;
-  st.amount_minor = o.amount_minor;
-  st.currency = o.currency;
-  st.completed_ts = e.ts;
+bool Processor::would_overflow(const Event& e, const OrderEffects& fx) const {
+  // Split mode: statements live in stage 2, which checks its own sums.
+  if (!partitioning_.split() && ledger_.would_overflow(fx.records)) return true;
+  return metrics_.would_overflow(fx.credits, e.ts, watermark());
+}
 
+void Processor::refuse_overflow(const Event& e, const std::string& order_id, const SourcePosition& pos,
+                                std::string_view raw) {
+  core_dead_letter("amount_overflow",
+                   "order " + order_id + ": " + std::string(to_string(std::get<Order>(e.body).status)) +
+                       " would take a total outside the signed 64-bit range; nothing applied",
+                   pos, raw);
+}
+
+void Processor::complete(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw) {
   const UserTouchpoints* user = users_.find(e.user_id);
   const std::vector<Touchpoint> eligible =
       user != nullptr ? user->eligible(e.ts, topology_.lookback) : std::vector<Touchpoint>{};
@@ -266,6 +284,7 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
   // Who gets credit: referral-code owner, the model over eligible touchpoints, or nobody.
   std::vector<Credit> credits;
   Weights w;
+  std::string model;
   std::optional<std::string> owner;
   if (o.referral_code) {
     auto it = topology_.code_owner.find(*o.referral_code);
@@ -279,7 +298,7 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
     credits.push_back({"referral", campaign, *owner});
     w.num = {1};
     w.den = 1;
-    st.model = "referral_code";
+    model = "referral_code";
   } else if (!eligible.empty()) {
     std::vector<TimestampMs> ts;
     for (const auto& tp : eligible) {
@@ -287,29 +306,31 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
       credits.push_back({tp.source, tp.campaign_id, tp.partner_id});
     }
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
-    st.model = std::string(to_string(topology_.model));
+    model = std::string(to_string(topology_.model));
   } else {
     credits.push_back({"direct", o.campaign_id.value_or(""), ""});
     w.num = {1};
     w.den = 1;
-    st.model = "unattributed";
-    stats_.unattributed_orders += 1;
+    model = "unattributed";
   }
 
   const std::vector<MinorUnits> shares = split_largest_remainder(o.amount_minor, w);
   const std::vector<MinorUnits> micros = split_largest_remainder(kOneMicros, w);
 
+  // Everything the completion would do, before anything changes.
+  OrderEffects fx;
+  std::vector<PartnerShare> partners;
+  std::int64_t unknown_partners = 0;
   // Per partner: summed shares and weights; campaign of the largest share.
   std::map<std::string, std::vector<std::size_t>> by_partner;
   for (std::size_t i = 0; i < credits.size(); ++i)
     if (!credits[i].partner_id.empty()) by_partner[credits[i].partner_id].push_back(i);
-  st.partners.clear();
   for (const auto& [partner, idx] : by_partner) {
     PartnerShare ps;
     ps.partner_id = partner;
     std::size_t best = idx.front();
     for (std::size_t i : idx) {
-      ps.attributed_minor += shares[i];
+      ps.attributed_minor += shares[i];  // Σ shares of one order <= its amount
       if (shares[i] >= shares[best]) best = i;  // ties: the later touchpoint
     }
     if (ps.attributed_minor <= 0) continue;
@@ -326,8 +347,8 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
       else if (c.type == ContractType::kFlat)
         ps.commission_minor = c.per_conversion_minor;
     }
-    if (cfg == nullptr) stats_.unknown_partner_records += 1;
-    st.partners.push_back(ps);
+    if (cfg == nullptr) unknown_partners += 1;
+    partners.push_back(ps);
 
     SettlementRecord r;
     r.record_id = o.order_id + ":accrual:0:" + partner;
@@ -335,14 +356,15 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
     r.user_id = e.user_id;
     r.partner_id = partner;
     r.campaign_id = ps.campaign_id;
-    r.model = st.model;
+    r.model = model;
     r.weight_micros = ps.weight_micros;
     r.attributed_minor = ps.attributed_minor;
     r.commission_minor = ps.commission_minor;
     r.currency = o.currency;
     r.event_ts = e.ts;
+    r.period = period_of(r.event_ts, topology_.settlement_offset);
     r.contract_id = ps.contract_id;
-    emit_settlement(std::move(r));
+    fx.records.push_back(std::move(r));
   }
 
   // Metrics: every key credited with a positive weight, once per order.
@@ -359,39 +381,60 @@ void Processor::complete(const Event& e, const Order& o, OrderState& st) {
                             std::pair{Dim::kPartner, &c.partner_id}}) {
       if (key->empty()) continue;
       KeyCredit& kc = keys[{dim, *key}];
-      kc.amount += shares[i];
+      kc.amount += shares[i];  // Σ shares of one order <= its amount
       kc.micros += micros[i];
     }
   }
-  st.dims.clear();
+  std::vector<DimShare> dims;
   for (const auto& [dk, kc] : keys) {
     MetricDelta d;
     d.orders = 1;
     d.conversions_micros = kc.micros;
     d.revenue_minor = kc.amount;
     d.currency = o.currency;
-    credit(dk.first, dk.second, e.user_id, e.ts, d, /*new_order=*/true);
-    st.dims.push_back(DimShare{dk.first, dk.second, kc.amount, 0});
+    fx.credits.push_back({dk.first, dk.second, std::move(d)});
+    dims.push_back(DimShare{dk.first, dk.second, kc.amount, 0});
   }
+
+  if (would_overflow(e, fx)) {
+    refuse_overflow(e, o.order_id, pos, raw);
+    return;
+  }
+
+  OrderState& st = orders_.upsert(o.order_id);
+  st.phase = OrderPhase::kCompleted;
+  st.amount_minor = o.amount_minor;
+  st.currency = o.currency;
+  st.completed_ts = e.ts;
+  st.model = model;
+  st.partners = std::move(partners);
+  st.dims = std::move(dims);
+  if (st.model == "unattributed") stats_.unattributed_orders += 1;
+  stats_.unknown_partner_records += unknown_partners;
+  for (SettlementRecord& r : fx.records) emit_settlement(std::move(r));
+  for (const MetricCredit& c : fx.credits) credit(c.dim, c.key, e.user_id, e.ts, c.delta, /*new_order=*/true);
 }
 
-void Processor::reverse(const Event& e, OrderState& st, MinorUnits new_refunded) {
-  st.refunded_minor = new_refunded;
-  st.applied_reversals += 1;
+bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits new_refunded,
+                        const SourcePosition& pos, std::string_view raw) {
   const std::string& order_id = std::get<Order>(e.body).order_id;
-  for (PartnerShare& ps : st.partners) {
-    const MinorUnits cum = cumulative_reversal(ps.attributed_minor, new_refunded, st.amount_minor);
+  const std::int64_t applied_reversals = current.applied_reversals + 1;
+  OrderEffects fx;
+  std::vector<PartnerShare> partners = current.partners;
+  std::vector<DimShare> dims = current.dims;
+  for (PartnerShare& ps : partners) {
+    const MinorUnits cum = cumulative_reversal(ps.attributed_minor, new_refunded, current.amount_minor);
     const MinorUnits inc = cum - ps.reversed_minor;
     if (inc <= 0) continue;
     ps.reversed_minor = cum;
     SettlementRecord r;
-    r.record_id = order_id + ":reversal:" + std::to_string(st.applied_reversals) + ":" + ps.partner_id;
+    r.record_id = order_id + ":reversal:" + std::to_string(applied_reversals) + ":" + ps.partner_id;
     r.reversal = true;
     r.order_id = order_id;
     r.user_id = e.user_id;
     r.partner_id = ps.partner_id;
     r.campaign_id = ps.campaign_id;
-    r.model = st.model;
+    r.model = current.model;
     r.weight_micros = ps.weight_micros;
     r.attributed_minor = -inc;
     if (ps.commission_minor) {
@@ -400,22 +443,37 @@ void Processor::reverse(const Event& e, OrderState& st, MinorUnits new_refunded)
       r.commission_minor = -(cum_c - ps.commission_reversed_minor);
       ps.commission_reversed_minor = cum_c;
     }
-    r.currency = st.currency;
+    r.currency = current.currency;
     r.event_ts = e.ts;
+    r.period = period_of(r.event_ts, topology_.settlement_offset);
     r.contract_id = ps.contract_id;
-    emit_settlement(std::move(r));
+    fx.records.push_back(std::move(r));
   }
-  for (DimShare& ds : st.dims) {
-    const MinorUnits cum = cumulative_reversal(ds.amount_minor, new_refunded, st.amount_minor);
+  for (DimShare& ds : dims) {
+    const MinorUnits cum = cumulative_reversal(ds.amount_minor, new_refunded, current.amount_minor);
     const MinorUnits inc = cum - ds.reversed_minor;
     if (inc <= 0) continue;
     ds.reversed_minor = cum;
     MetricDelta d;
     d.refunds_minor = inc;
-    d.currency = st.currency;
+    d.currency = current.currency;
     d.counts_user = false;
-    credit(ds.dim, ds.key, e.user_id, e.ts, d, false);
+    fx.credits.push_back({ds.dim, ds.key, std::move(d)});
   }
+
+  if (would_overflow(e, fx)) {
+    refuse_overflow(e, order_id, pos, raw);
+    return false;
+  }
+
+  OrderState& st = orders_.upsert(order_id);
+  st.refunded_minor = new_refunded;
+  st.applied_reversals = applied_reversals;
+  st.partners = std::move(partners);
+  st.dims = std::move(dims);
+  for (SettlementRecord& r : fx.records) emit_settlement(std::move(r));
+  for (const MetricCredit& c : fx.credits) credit(c.dim, c.key, e.user_id, e.ts, c.delta, false);
+  return true;
 }
 
 void Processor::emit_settlement(SettlementRecord r) {

@@ -2,37 +2,56 @@
 
 #include <algorithm>
 
+#include "alliance/core/byte_codec.h"
+#include "alliance/core/checked_money.h"
 #include "alliance/core/digest.h"
 
 namespace alliance {
 
 std::string statement_key(const std::string& period, const std::string& partner,
                           const std::string& currency) {
-  return period + '\0' + partner + '\0' + currency;
-}
-
-namespace {
-
-struct StatementKey {
-  std::string period, partner, currency;
-};
-
-StatementKey split_key(const std::string& k) {
-  const auto a = k.find('\0');
-  const auto b = k.find('\0', a + 1);
-  return {k.substr(0, a), k.substr(a + 1, b - a - 1), k.substr(b + 1)};
+  return composite_key(period, partner, currency);
 }
 
 std::string volume_key(const std::string& period, const std::string& currency,
                        const std::string& campaign) {
-  return period + '\0' + currency + '\0' + campaign;
+  return composite_key(period, currency, campaign);
 }
+
+StatementKey split_statement_key(const std::string& key) {
+  KeyPartReader r(key);
+  StatementKey k;
+  k.period = r.next();
+  k.partner = r.next();
+  k.currency = r.next();
+  if (!r.done()) throw CorruptState("statement key with trailing bytes");
+  return k;
+}
+
+namespace {
 
 // The Kafka key of SPEC §5.3: partner_id|period|currency.
 std::string statement_output_key(const std::string& skey) {
-  const StatementKey k = split_key(skey);
+  const StatementKey k = split_statement_key(skey);
   return k.partner + '|' + k.period + '|' + k.currency;
 }
+
+/// A statement's digest: of its record ids, or after compaction of the
+/// digest they had followed by the ids booked since (docs/SEMANTICS.md).
+std::string statement_digest(const StatementState& s) {
+  if (s.base_digest.empty()) return record_digest(s.record_ids);
+  if (s.record_ids.empty()) return s.base_digest;
+  std::string joined = s.base_digest + '\n';
+  for (const auto& id : s.record_ids) joined.append(id).push_back('\n');
+  return sha256_hex(joined);
+}
+
+/// The sums one statement would have after an event, for would_overflow.
+struct StatementTotals {
+  MinorUnits accrued = 0;
+  MinorUnits reversed = 0;
+  MinorUnits record_commission = 0;
+};
 
 }  // namespace
 
@@ -45,6 +64,73 @@ std::string record_digest(const std::vector<std::string>& sorted_ids) {
 
 SettlementLedger::SettlementLedger(const Topology& topology) : topology_(topology) {}
 
+bool SettlementLedger::would_overflow(const std::vector<SettlementRecord>& records) const {
+  std::map<std::string, StatementTotals> statements;  // after the event
+  std::map<std::string, CampaignVolume> volumes;      // after the event
+  std::set<std::string> affected;                     // statements whose commission changes
+  for (const SettlementRecord& r : records) {
+    const std::string skey = statement_key(r.period, r.partner_id, r.currency);
+    auto [st, fresh] = statements.try_emplace(skey);
+    if (fresh) {
+      if (const StatementState* s = statements_.find(skey))
+        st->second = {s->accrued_minor, s->reversed_minor, s->record_commission_minor};
+    }
+    StatementTotals& t = st->second;
+    if (!try_add(r.reversal ? t.reversed : t.accrued, r.attributed_minor)) return true;
+    if (!try_add(t.record_commission, r.commission_minor.value_or(0))) return true;
+    if (add_overflows(t.accrued, t.reversed)) return true;  // net_minor
+    affected.insert(skey);
+    if (!r.campaign_id || topology_.partner(r.partner_id) == nullptr) continue;
+    const std::string vkey = volume_key(r.period, r.currency, *r.campaign_id);
+    auto [vt, vfresh] = volumes.try_emplace(vkey);
+    if (vfresh) {
+      if (const CampaignVolume* v = volumes_.find(vkey)) vt->second = *v;
+    }
+    if (!try_add(vt->second.revenue_minor, r.attributed_minor)) return true;
+    if (!try_add(vt->second.by_partner[r.partner_id], r.attributed_minor)) return true;
+    for (const PoolConfig& pool : topology_.pools) {
+      if (pool.campaign_id != *r.campaign_id) continue;
+      for (const PoolMember& m : pool.members) {
+        const std::string mkey = statement_key(r.period, m.partner_id, r.currency);
+        if (statements_.find(mkey) != nullptr) affected.insert(mkey);
+      }
+    }
+  }
+  // Pool shares per (period, currency), computed once however many members.
+  std::map<std::pair<std::string, std::string>, std::optional<std::map<std::string, MinorUnits>>> pool_cache;
+  for (const std::string& skey : affected) {
+    const StatementKey k = split_statement_key(skey);
+    const PartnerConfig* p = topology_.partner(k.partner);
+    if (p == nullptr) continue;  // unknown partner: commission null
+    auto [cached, fresh] = pool_cache.try_emplace({k.period, k.currency});
+    if (fresh) {
+      cached->second = shares_of_pools(k.period, k.currency, [&](const std::string& vkey) -> const CampaignVolume* {
+        auto it = volumes.find(vkey);
+        return it != volumes.end() ? &it->second : volumes_.find(vkey);
+      });
+    }
+    const auto& pools = cached->second;
+    if (!pools) return true;
+    StatementTotals t;
+    if (auto it = statements.find(skey); it != statements.end()) {
+      t = it->second;
+    } else if (const StatementState* s = statements_.find(skey)) {
+      t = {s->accrued_minor, s->reversed_minor, s->record_commission_minor};
+    }
+    auto pit = pools->find(k.partner);
+    MinorUnits commission = pit == pools->end() ? 0 : pit->second;
+    const std::optional<MinorUnits> net = checked_add(t.accrued, t.reversed);
+    if (!net) return true;
+    if (p->contract) {
+      const MinorUnits contract = p->contract->type == ContractType::kTiered
+                                      ? tiered_commission(*p->contract, *net)
+                                      : t.record_commission;
+      if (!try_add(commission, contract)) return true;
+    }
+  }
+  return false;
+}
+
 void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   const std::string skey = statement_key(r.period, r.partner_id, r.currency);
   const bool is_new = statements_.find(skey) == nullptr;
@@ -53,15 +139,20 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
     s.period_end = period_end;
     open_periods_[period_end].insert(r.period);
   }
-  (r.reversal ? s.reversed_minor : s.accrued_minor) += r.attributed_minor;
-  s.record_commission_minor += r.commission_minor.value_or(0);
+  MinorUnits& total = r.reversal ? s.reversed_minor : s.accrued_minor;
+  total = add_exact(total, r.attributed_minor);
+  s.record_commission_minor = add_exact(s.record_commission_minor, r.commission_minor.value_or(0));
+  s.record_count += 1;
   s.record_ids.insert(std::upper_bound(s.record_ids.begin(), s.record_ids.end(), r.record_id), r.record_id);
   s.digest.clear();
   dirty_.insert(skey);
-  if (r.campaign_id) {
+  // Only partners the topology knows count in a pool (SPEC §3.5): an
+  // invented partner id must not move what pool members are paid.
+  if (r.campaign_id && topology_.partner(r.partner_id) != nullptr) {
     CampaignVolume& v = volumes_.upsert(volume_key(r.period, r.currency, *r.campaign_id));
-    v.revenue_minor += r.attributed_minor;
-    v.by_partner[r.partner_id] += r.attributed_minor;
+    v.revenue_minor = add_exact(v.revenue_minor, r.attributed_minor);
+    MinorUnits& mine = v.by_partner[r.partner_id];
+    mine = add_exact(mine, r.attributed_minor);
     mark_pool_members_dirty(r.period, r.currency, *r.campaign_id);
   }
 }
@@ -88,29 +179,38 @@ MinorUnits SettlementLedger::tiered_commission(const Contract& c, MinorUnits net
   return round_half_even_div(static_cast<__int128>(net) * rate, 10'000);
 }
 
-std::map<std::string, MinorUnits> SettlementLedger::pool_shares(const std::string& period,
-                                                                const std::string& currency) const {
+template <class VolumeOf>
+std::optional<std::map<std::string, MinorUnits>> SettlementLedger::shares_of_pools(
+    const std::string& period, const std::string& currency, VolumeOf volume_of) const {
   std::map<std::string, MinorUnits> shares;
   for (const PoolConfig& pool : topology_.pools) {
-    const CampaignVolume* v = volumes_.find(volume_key(period, currency, pool.campaign_id));
+    const CampaignVolume* v = volume_of(volume_key(period, currency, pool.campaign_id));
     if (v == nullptr || v->revenue_minor <= 0) continue;
+    // pool_bp <= 10000, so the pool never exceeds the revenue.
     const MinorUnits amount =
         round_half_even_div(static_cast<__int128>(v->revenue_minor) * pool.pool_bp, 10'000);
-    std::vector<__int128> weights;
+    std::vector<__int128> weights;  // P_i·G_i < 2^63 · 2^63: split_by_integers is exact
     for (const PoolMember& m : pool.members) {
       auto it = v->by_partner.find(m.partner_id);
       const MinorUnits g = it == v->by_partner.end() ? 0 : std::max<MinorUnits>(it->second, 0);
-      weights.push_back(static_cast<__int128>(m.weight) * g);
+      weights.push_back(static_cast<__int128>(std::max<std::int64_t>(m.weight, 0)) * g);
     }
     const std::vector<MinorUnits> split = split_by_integers(amount, weights);
     for (std::size_t i = 0; i < pool.members.size(); ++i)
-      shares[pool.members[i].partner_id] += split[i];
+      if (!try_add(shares[pool.members[i].partner_id], split[i])) return std::nullopt;
   }
   return shares;
 }
 
+std::map<std::string, MinorUnits> SettlementLedger::pool_shares(const std::string& period,
+                                                                const std::string& currency) const {
+  auto shares = shares_of_pools(period, currency, [&](const std::string& k) { return volumes_.find(k); });
+  if (!shares) throw MoneyOverflow("pool shares of " + period + " " + currency + " leave int64 after their pre-check");
+  return std::move(*shares);
+}
+
 StatementRecord SettlementLedger::build(const std::string& skey, StatementState& s, bool final) const {
-  const StatementKey k = split_key(skey);
+  const StatementKey k = split_statement_key(skey);
   StatementRecord r;
   r.partner_id = k.partner;
   r.period = k.period;
@@ -118,23 +218,23 @@ StatementRecord SettlementLedger::build(const std::string& skey, StatementState&
   r.revision = s.revision;
   r.accrued_minor = s.accrued_minor;
   r.reversed_minor = s.reversed_minor;
-  r.net_minor = s.accrued_minor + s.reversed_minor;
+  r.net_minor = add_exact(s.accrued_minor, s.reversed_minor);
   const auto pools = pool_shares(k.period, k.currency);
   auto pit = pools.find(k.partner);
   r.pool_share_minor = pit == pools.end() ? 0 : pit->second;
   if (const PartnerConfig* p = topology_.partner(k.partner)) {
     MinorUnits c = r.pool_share_minor;
     if (p->contract) {
-      c += p->contract->type == ContractType::kTiered ? tiered_commission(*p->contract, r.net_minor)
-                                                      : s.record_commission_minor;
+      c = add_exact(c, p->contract->type == ContractType::kTiered ? tiered_commission(*p->contract, r.net_minor)
+                                                                  : s.record_commission_minor);
     }
     r.commission_minor = c;
   }
-  r.records = static_cast<std::int64_t>(s.record_ids.size());
+  r.records = s.record_count;
   // Running statements carry no digest (SPEC §5.3): hashing every record id
   // of a period at every emission was quadratic in the period's records.
   if (final) {
-    if (s.digest.empty()) s.digest = record_digest(s.record_ids);
+    if (s.digest.empty()) s.digest = statement_digest(s);
     r.digest = s.digest;
   }
   r.final = final;
@@ -144,7 +244,7 @@ StatementRecord SettlementLedger::build(const std::string& skey, StatementState&
 void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRecord>& out) {
   while (!open_periods_.empty() && open_periods_.begin()->first <= watermark) {
     for (const std::string& period : open_periods_.begin()->second) {
-      const std::string prefix = period + '\0';
+      const std::string prefix = composite_key(period);
       for (auto it = statements_.map().lower_bound(prefix);
            it != statements_.map().end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
         if (it->second.closed) continue;
@@ -174,23 +274,27 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running
 }
 
 void SettlementLedger::expire(TimestampMs horizon) {
-  std::vector<std::string> drop;
-  std::set<std::string> live_periods;
-  for (const auto& [k, s] : statements_.map()) {
-    if (s.closed && s.period_end < horizon && dirty_.count(k) == 0) drop.push_back(k);
-    else live_periods.insert(split_key(k).period);
+  // Compaction, not deletion: a statement's totals, count and revision must
+  // outlive its record ids, or a very late record would restart revisions at
+  // 1 with partial totals. The pool volumes of the period stay for the same
+  // reason (a late record re-splits the pool over the full period).
+  std::vector<std::string> compact;
+  for (const auto& [k, s] : statements_.map())
+    if (s.closed && s.period_end < horizon && !s.record_ids.empty() && dirty_.count(k) == 0)
+      compact.push_back(k);
+  for (const auto& k : compact) {
+    StatementState& s = statements_.upsert(k);
+    s.base_digest = statement_digest(s);
+    s.digest = s.base_digest;
+    s.record_ids.clear();
+    s.record_ids.shrink_to_fit();
   }
-  for (const auto& k : drop) statements_.erase(k);
-  drop.clear();
-  for (const auto& [k, v] : volumes_.map())
-    if (live_periods.count(k.substr(0, k.find('\0'))) == 0) drop.push_back(k);
-  for (const auto& k : drop) volumes_.erase(k);
 }
 
 void SettlementLedger::reindex() {
   open_periods_.clear();
   for (const auto& [k, s] : statements_.map())
-    if (!s.closed) open_periods_[s.period_end].insert(split_key(k).period);
+    if (!s.closed) open_periods_[s.period_end].insert(split_statement_key(k).period);
 }
 
 }  // namespace alliance

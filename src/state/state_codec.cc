@@ -154,6 +154,7 @@ std::string encode(const StatementState& s) {
   w.i64(s.period_end).i64(s.accrued_minor).i64(s.reversed_minor).i64(s.record_commission_minor)
       .i64(s.revision).u8(s.closed ? 1 : 0).i64(static_cast<std::int64_t>(s.record_ids.size()));
   for (const auto& id : s.record_ids) w.str(id);
+  w.i64(s.record_count).str(s.base_digest);
   return w.take();
 }
 
@@ -167,6 +168,8 @@ StatementState decode_statement(std::string_view v) {
   s.revision = r.i64();
   s.closed = r.u8() != 0;
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) s.record_ids.push_back(r.str());
+  s.record_count = r.i64();
+  s.base_digest = r.str();
   return s;
 }
 

@@ -1,6 +1,6 @@
 // State that no longer matters is removed (SPEC §4): users past lookback,
 // dedupe keys past retention, orders past order_retention, closed statements
-// past statement_retention, closed windows at once.
+// past statement_retention (compacted to a header), closed windows at once.
 #include "processor_fixture.h"
 
 namespace alliance::testing {
@@ -27,9 +27,17 @@ TEST_F(ProcessorTest, ExpiredStateIsRemovedAndOnlyThen) {
   EXPECT_EQ(processor_->orders().size(), 0u);
   EXPECT_EQ(processor_->ledger().statements().size(), 1u);
 
-  feed({click("c5", kT0 + 5 * kDay + 2 * kHour, "u2", "cmp", "s")});  // the closed statement expires
-  EXPECT_EQ(processor_->ledger().statements().size(), 0u);
-  EXPECT_EQ(processor_->ledger().volumes().size(), 0u);
+  const std::string skey = statement_key("2026-11-20", "p1", "CNY");
+  ASSERT_NE(processor_->ledger().statements().find(skey), nullptr);
+  EXPECT_EQ(processor_->ledger().statements().find(skey)->record_ids.size(), 1u);
+  feed({click("c5", kT0 + 5 * kDay + 2 * kHour, "u2", "cmp", "s")});  // the closed statement is compacted
+  // Its record ids go; totals, count, revision and digest stay (docs/SEMANTICS.md).
+  const StatementState* compacted = processor_->ledger().statements().find(skey);
+  ASSERT_NE(compacted, nullptr);
+  EXPECT_TRUE(compacted->record_ids.empty());
+  EXPECT_EQ(compacted->record_count, 1);
+  EXPECT_EQ(compacted->accrued_minor, 100);
+  EXPECT_EQ(compacted->base_digest, record_digest({"ord:accrual:0:p1"}));
 
   // Past retention an event id is new again.
   feed({click("c1", kT0 + 5 * kDay + 3 * kHour, "u1", "cmp", "s")});

@@ -34,7 +34,11 @@ class AggregateStage {
   /// Applies one forwarded record carrying the source's sequence number
   /// `seq`; a record at or below the last applied one of its source is a
   /// resend and is ignored (returns false). Outputs go to `out`. Throws
-  /// CorruptState on bytes that are not a forwarded record.
+  /// CorruptState on bytes that are not a forwarded record, and
+  /// AmountOverflow (after consuming `seq`, before any other change) for a
+  /// settlement record that would take a statement, pool volume or
+  /// commission outside int64, or a partial metric record whose sum with
+  /// the other sources' partials would (docs/SEMANTICS.md).
   bool accept(std::int64_t seq, std::string_view payload, std::vector<OutputRecord>& out);
 
   /// Running (not final) sums of every metric key and statement changed
@@ -58,6 +62,10 @@ class AggregateStage {
  private:
   void on_mark(std::int32_t source, const WatermarkMark& m, std::vector<OutputRecord>& out);
   void finalize(TimestampMs watermark, std::vector<OutputRecord>& out);
+  /// True when `partial` (of `source`, replacing its previous one) would
+  /// make the money sum of its group and currency leave int64.
+  [[nodiscard]] bool partial_sum_would_overflow(const std::string& group, std::int32_t source,
+                                                const MetricRecord& partial) const;
   /// The summed records (one per currency) of the partials of `group`.
   void sum(const std::string& group, bool final, std::vector<OutputRecord>& out) const;
 

@@ -24,10 +24,49 @@ inline std::int64_t get_be64(std::string_view in) {
   return static_cast<std::int64_t>(u ^ (std::uint64_t{1} << 63));
 }
 
+/// Appends `part` to a composite map key as be64(size) · bytes. Keys built
+/// from such parts are unambiguous whatever bytes the parts hold (a NUL or
+/// '|' in an id cannot shift a field boundary), and the leading parts of a
+/// key are a byte prefix of it, so a map ordered by key can be scanned by
+/// its first parts.
+inline void put_key_part(std::string& key, std::string_view part) {
+  put_be64(key, static_cast<std::int64_t>(part.size()));
+  key.append(part);
+}
+
+/// A composite key of `parts`, each with put_key_part.
+template <class... Parts>
+std::string composite_key(const Parts&... parts) {
+  std::string k;
+  (put_key_part(k, std::string_view(parts)), ...);
+  return k;
+}
+
 /// Thrown by ByteReader on truncated or corrupt state values; the state
 /// store turns it into a "corrupt state" error naming the column family.
 struct CorruptState : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// Reads the parts of a key written with put_key_part, in order; throws
+/// CorruptState on a truncated key.
+class KeyPartReader {
+ public:
+  explicit KeyPartReader(std::string_view key) : key_(key) {}
+  std::string next() {
+    if (key_.size() - pos_ < 8) throw CorruptState("truncated key part length");
+    const std::int64_t n = get_be64(key_.substr(pos_));
+    pos_ += 8;
+    if (n < 0 || static_cast<std::size_t>(n) > key_.size() - pos_) throw CorruptState("truncated key part");
+    std::string part(key_.substr(pos_, static_cast<std::size_t>(n)));
+    pos_ += static_cast<std::size_t>(n);
+    return part;
+  }
+  [[nodiscard]] bool done() const { return pos_ == key_.size(); }
+
+ private:
+  std::string_view key_;
+  std::size_t pos_ = 0;
 };
 
 /// Writes a state value: fixed-width integers and length-prefixed strings.

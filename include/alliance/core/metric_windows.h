@@ -54,13 +54,30 @@ struct CampaignUser {
   std::int64_t completed_orders = 0;
 };
 
+/// One metric key's part of an event, as the Processor will apply it.
+struct MetricCredit {
+  Dim dim = Dim::kSource;
+  std::string key;
+  MetricDelta delta;
+};
+
+/// The windows and "all" records of one Processor: aggregates, their users
+/// and what is still to emit. Owned by the Processor; core thread only.
 class MetricWindows {
  public:
   explicit MetricWindows(const Topology& topology);
 
+  /// True when applying `credits` (one event at time `ts`) would take a
+  /// window's or a campaign "all" record's revenue or refunds outside int64
+  /// (late windows take no money, as in apply()). The caller dead-letters
+  /// the event (`amount_overflow`) and applies nothing.
+  [[nodiscard]] bool would_overflow(const std::vector<MetricCredit>& credits, TimestampMs ts,
+                                    TimestampMs watermark) const;
+
   /// Applies `delta` for `user` at event time `ts` to (dim, key) in every
   /// window size; a window already final (end <= watermark) is skipped and
-  /// the event counted late in the window holding `stream_time`.
+  /// the event counted late in the window holding `stream_time`. Money sums
+  /// must have passed would_overflow (MoneyOverflow is thrown otherwise).
   /// Returns true when the event was late for at least one window size.
   bool apply(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
              const MetricDelta& delta, TimestampMs watermark, TimestampMs stream_time);
@@ -115,6 +132,9 @@ class MetricWindows {
 
 /// The Kafka key of a metric record (SPEC §5.2): dim|key|window_start|size.
 std::string metric_output_key(const MetricRecord& r);
+
+/// The campaign_users key of (campaign, user): length-prefixed parts.
+std::string campaign_user_key(const std::string& campaign, const std::string& user);
 
 /// Window keys sort by window end, then size, dimension and key.
 std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key);

@@ -36,10 +36,17 @@ struct Weights {
 
 /// Splits `amount` over the weights by the largest-remainder method
 /// (SPEC §3.4): floor shares, then the leftover units one each to the largest
-/// fractional parts, ties to the earlier index. Σ result == amount always.
+/// fractional parts, ties to the earlier index. Σ result == amount always,
+/// every share has the sign of `amount` (>= 0 for amounts >= 0), and the
+/// cost is O(n log n) whatever the amount. Exact weights are split exactly
+/// (by num[i] over Σ num, which is den for attribution weights); double
+/// weights may round so that the floors over- or undershoot: the difference
+/// is settled in one pass over the fractions (docs/SEMANTICS.md).
 std::vector<MinorUnits> split_largest_remainder(MinorUnits amount, const Weights& w);
 
-/// Same rule over integer weights (pool members): shares ∝ weight[i].
+/// Same rule over integer weights (pool members): shares ∝ weight[i]. Exact
+/// for every weight in [0, 2^127) (negative weights count as 0) and every
+/// amount, with 256-bit intermediates when the products need them; O(n log n).
 /// A zero total gives all-zero shares (the amount stays with nobody; callers
 /// must not call it with amount > 0 and zero total).
 std::vector<MinorUnits> split_by_integers(MinorUnits amount, const std::vector<__int128>& weight);

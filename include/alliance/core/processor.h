@@ -116,8 +116,21 @@ class Processor {
   void on_referral(const Event& e, const Referral& r);
   void on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
   void apply_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
-  void complete(const Event& e, const Order& o, OrderState& st);
-  void reverse(const Event& e, OrderState& st, MinorUnits new_refunded);
+  /// What one completion, refund or cancel would publish and add, computed
+  /// before any state changes so an overflow refuses the event whole (SPEC §2).
+  struct OrderEffects {
+    std::vector<SettlementRecord> records;  // `period` set
+    std::vector<MetricCredit> credits;
+  };
+  /// True when `fx` would take any total this Processor keeps outside int64.
+  [[nodiscard]] bool would_overflow(const Event& e, const OrderEffects& fx) const;
+  void refuse_overflow(const Event& e, const std::string& order_id, const SourcePosition& pos,
+                       std::string_view raw);
+  void complete(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
+  /// Reverses `current` to cumulative refunds `new_refunded`; false (and
+  /// dead-lettered, nothing changed) when a total would overflow.
+  bool reverse(const Event& e, const OrderState& current, MinorUnits new_refunded,
+               const SourcePosition& pos, std::string_view raw);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
               const MetricDelta& delta, bool new_order);
   void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,

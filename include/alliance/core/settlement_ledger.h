@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,28 +16,47 @@
 
 namespace alliance {
 
+/// One statement's totals. The totals, `record_count` and `revision` cover
+/// the whole period for as long as the statement exists; after
+/// `statement_retention` a closed statement is compacted: its record ids are
+/// dropped and the digest they had becomes `base_digest` (docs/SEMANTICS.md
+/// "Statement revisions after retention").
 struct StatementState {
   TimestampMs period_end = 0;
   MinorUnits accrued_minor = 0;
   MinorUnits reversed_minor = 0;
   MinorUnits record_commission_minor = 0;  // Σ commission of percent/flat records
-  std::vector<std::string> record_ids;  // kept sorted
-  std::string digest;                   // of record_ids; empty: recompute
+  std::int64_t record_count = 0;        // all records booked in the period
+  std::vector<std::string> record_ids;  // booked since compaction (all if none); sorted
+  std::string base_digest;              // digest at compaction; empty: never compacted
+  std::string digest;                   // of base_digest and record_ids; empty: recompute
   std::int64_t revision = 1;
   bool closed = false;  // the final record of `revision` was published
 };
 
-/// Net attributed amounts of one campaign in one period and currency, for pools.
+/// Net attributed amounts of one campaign in one period and currency, for
+/// pools. Only records of partners the topology knows count (SPEC §3.5).
 struct CampaignVolume {
-  MinorUnits revenue_minor = 0;                  // all partners' records on the campaign
-  std::map<std::string, MinorUnits> by_partner;  // partner -> net attributed
+  MinorUnits revenue_minor = 0;                  // known partners' records on the campaign
+  std::map<std::string, MinorUnits> by_partner;  // known partner -> net attributed
 };
 
+/// The statement ledger: statements and pool volumes of one partition (or of
+/// stage 2 in split mode). Owned by the Processor (or its AggregateStage);
+/// called only from the core's thread.
 class SettlementLedger {
  public:
   explicit SettlementLedger(const Topology& topology);
 
+  /// True when booking `records` (one event's records, `period` set) would
+  /// take a total outside int64: a statement's accrued, reversed or record
+  /// commission sum, a pool volume, or the commission (contract + pool
+  /// shares) of any statement the records change, pool members included.
+  /// The caller dead-letters the event (`amount_overflow`) and books nothing.
+  [[nodiscard]] bool would_overflow(const std::vector<SettlementRecord>& records) const;
   /// Books a settlement record whose period ends (UTC ms) at `period_end`.
+  /// Its sums must have been checked with would_overflow (throws
+  /// MoneyOverflow instead of wrapping otherwise).
   void add(const SettlementRecord& r, TimestampMs period_end);
   /// Publishes final statements for periods whose end <= watermark.
   void close_periods(TimestampMs watermark, std::vector<OutputRecord>& out);
@@ -54,26 +74,44 @@ class SettlementLedger {
   StateTable<CampaignVolume>& volumes() { return volumes_; }
   /// Statements with a running update or revision still to emit.
   std::set<std::string>& dirty() { return dirty_; }
-  /// Drops closed statements of days that ended before `horizon`, and
-  /// their pool volumes.
+  /// Compacts closed statements of periods that ended before `horizon`:
+  /// drops their record ids, keeps totals, count, revision and digest (and
+  /// the pool volumes of their periods), so a very late record continues
+  /// the revisions with full-period totals.
   void expire(TimestampMs horizon);
   /// Rebuilds the open-period index after a restore.
   void reindex();
 
  private:
   StatementRecord build(const std::string& skey, StatementState& s, bool final) const;
+  /// Pool shares of one period and currency over the volumes `volume_of`
+  /// returns (campaign -> volume or null); nothing if a sum leaves int64.
+  template <class VolumeOf>
+  std::optional<std::map<std::string, MinorUnits>> shares_of_pools(const std::string& period,
+                                                                   const std::string& currency,
+                                                                   VolumeOf volume_of) const;
   void mark_pool_members_dirty(const std::string& period, const std::string& currency,
                                const std::string& campaign);
 
   const Topology& topology_;
-  StateTable<StatementState> statements_;  // key: period \0 partner \0 currency
-  StateTable<CampaignVolume> volumes_;     // key: period \0 currency \0 campaign
+  StateTable<StatementState> statements_;  // key: statement_key()
+  StateTable<CampaignVolume> volumes_;     // key: volume_key()
   std::map<TimestampMs, std::set<std::string>> open_periods_;  // end -> periods
   std::set<std::string> dirty_;
 };
 
+/// Statement state key: length-prefixed period, partner, currency
+/// (byte_codec.h put_key_part), so a period's statements share a prefix.
 std::string statement_key(const std::string& period, const std::string& partner,
                           const std::string& currency);
+/// Pool volume state key: length-prefixed period, currency, campaign.
+std::string volume_key(const std::string& period, const std::string& currency,
+                       const std::string& campaign);
+/// The (period, partner, currency) of a statement key; throws CorruptState.
+struct StatementKey {
+  std::string period, partner, currency;
+};
+StatementKey split_statement_key(const std::string& key);
 /// SHA-256 hex of ids already sorted bytewise, each followed by '\n'.
 std::string record_digest(const std::vector<std::string>& sorted_ids);
 
