@@ -149,7 +149,8 @@ int run_replay(const ReplayOptions& o) {
         const std::int64_t line_no = pos.line;
         pos.offset += static_cast<std::int64_t>(line.size()) + (in.eof() ? 0 : 1);
         pos.line += 1;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+        // A CRLF line keeps its '\r': a dead letter stores the original
+        // bytes, and JSON treats the '\r' as trailing whitespace.
         if (!blank(line)) {
           ++lines;
           DecodeResult d = decoder.decode(line, std::nullopt);

@@ -51,11 +51,15 @@ void add_delta(WindowAggregate& agg, const MetricDelta& d) {
 
 }  // namespace
 
-std::string metric_output_key(const MetricRecord& r) {
+std::string metric_group_key(const MetricRecord& r) {
   std::string k;
   k.append(r.dim).append("|").append(r.key).append("|").append(std::to_string(r.window_start)).append("|");
   k.append(r.window_size == 0 ? std::string("all") : format_duration(r.window_size));
   return k;
+}
+
+std::string metric_output_key(const MetricRecord& r) {
+  return metric_group_key(r).append("|").append(r.currency.value_or(""));
 }
 
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
@@ -119,7 +123,6 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
   r.conversions_micros = agg.conversions_micros;
   r.late_events = agg.late_events;
   r.final = final;
-  const std::string okey = metric_output_key(r);
   // The default currency's record always exists, so a window's identity
   // (key, currency) never changes when its first money arrives.
   std::map<std::string, MoneyTotals> money = agg.money;
@@ -129,7 +132,8 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
     c.currency = currency;
     c.revenue_minor = m.revenue_minor;
     c.refunds_minor = m.refunds_minor;
-    out.push_back({okey, std::move(c)});
+    std::string okey = metric_output_key(c);
+    out.push_back({std::move(okey), std::move(c)});
   }
 }
 
@@ -149,7 +153,6 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
   r.buyers = agg.buyers;
   r.repeat_buyers = agg.repeat_buyers;
   r.final = final;
-  const std::string okey = metric_output_key(r);
   const CampaignConfig* cfg = topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;
   money.try_emplace(cfg != nullptr ? cfg->currency : topology_.default_currency);
@@ -159,7 +162,8 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
     c.revenue_minor = m.revenue_minor;
     c.refunds_minor = m.refunds_minor;
     if (cfg != nullptr && cfg->cost_minor && cfg->currency == currency) c.cost_minor = cfg->cost_minor;
-    out.push_back({okey, std::move(c)});
+    std::string okey = metric_output_key(c);
+    out.push_back({std::move(okey), std::move(c)});
   }
 }
 

@@ -35,7 +35,8 @@ void Processor::forward_metrics(std::size_t from) {
   if (!partitioning_.split()) return;
   for (std::size_t i = from; i < out_.size(); ++i) {
     auto* m = std::get_if<MetricRecord>(&out_[i].body);
-    if (m != nullptr) out_[i].body = forwarded(route(out_[i].key, partitioning_.partitions), std::move(*m));
+    // Every currency record of a window goes to the same stage 2 (counts are added once per source).
+    if (m != nullptr) out_[i].body = forwarded(route(metric_group_key(*m), partitioning_.partitions), std::move(*m));
   }
 }
 
@@ -70,6 +71,7 @@ TimestampMs Processor::watermark() const {
 }
 
 void Processor::reject(DeadLetter dl) {
+  bound_payload(dl);  // what the outbox keeps is at most 64 KiB of the input
   stats_.dead_letters_by_reason[dl.reason] += 1;
   std::string key = dl.position.topic + ":" + std::to_string(dl.position.partition) + ":" +
                     std::to_string(dl.position.offset);
@@ -94,7 +96,10 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
     case EventKind::kReferral: on_referral(e, std::get<Referral>(e.body)); break;
     case EventKind::kOrder: {
       const std::size_t dlq_before = out_.size();
-      on_order(e, std::get<Order>(e.body), pos, raw);
+      if (!on_order(e, std::get<Order>(e.body), pos, raw)) {
+        stats_.duplicates += 1;
+        return;
+      }
       // A dead-lettered order does not enter the dedupe set (SPEC §3.1).
       for (std::size_t i = dlq_before; i < out_.size(); ++i)
         if (std::holds_alternative<DeadLetter>(out_[i].body)) accepted = false;
@@ -158,8 +163,17 @@ void Processor::on_referral(const Event& e, const Referral& r) {
   credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
 }
 
-void Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
+bool Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
                          std::string_view raw) {
+  if (const OrderState* st = orders_.find(o.order_id)) {
+    if (applied_event(*st, e.event_id)) return false;
+    if (st->user_id != e.user_id) {
+      core_dead_letter("order_user_mismatch",
+                       "order " + o.order_id + " belongs to the user of its first event, not to " + e.user_id,
+                       pos, raw);
+      return true;
+    }
+  }
   users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
   apply_order(e, o, pos, raw);
   // The newest event about an order starts its retention (order_retention).
@@ -167,6 +181,7 @@ void Processor::on_order(const Event& e, const Order& o, const SourcePosition& p
     orders_.upsert(o.order_id).last_ts = e.ts;
     order_expiry_.add(e.ts, o.order_id);
   }
+  return true;
 }
 
 void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
@@ -182,6 +197,11 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
     return;
   }
   const bool completed = existing != nullptr && existing->phase == OrderPhase::kCompleted;
+  // The order's user and the lifecycle events it applied (SPEC §3.6).
+  auto applied = [&](OrderState& st) {
+    if (st.event_ids.empty()) st.user_id = e.user_id;
+    st.event_ids.push_back(e.event_id);
+  };
   switch (o.status) {
     case OrderStatus::kPending: {
       if (completed) {
@@ -191,6 +211,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
       OrderState& st = orders_.upsert(o.order_id);
       st.amount_minor = o.amount_minor;
       st.currency = o.currency;
+      applied(st);
       return;
     }
     case OrderStatus::kCompleted: {
@@ -198,7 +219,9 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         stats_.duplicate_transitions += 1;
         return;
       }
-      complete(e, o, orders_.upsert(o.order_id));
+      OrderState& st = orders_.upsert(o.order_id);
+      applied(st);
+      complete(e, o, st);
       return;
     }
     case OrderStatus::kRefunded: {
@@ -207,6 +230,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         st.phase = OrderPhase::kClosedUncompleted;
         st.currency = o.currency;
         st.amount_minor = o.amount_minor;
+        applied(st);
         return;
       }
       const MinorUnits refund = o.refund_minor.value_or(0);
@@ -219,11 +243,13 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         return;
       }
       OrderState& st = orders_.upsert(o.order_id);
+      applied(st);
       reverse(e, st, st.refunded_minor + refund);
       return;
     }
     case OrderStatus::kCancelled: {
       OrderState& st = orders_.upsert(o.order_id);
+      applied(st);
       if (completed) {
         reverse(e, st, st.amount_minor);
       } else {
