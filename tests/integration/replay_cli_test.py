@@ -133,8 +133,12 @@ class BadInput(unittest.TestCase):
         self.assertEqual([r["reason"] for r in dlq], expected)
         with open(path, "rb") as f:
             lines = f.read().split(b"\n")
-        for r in dlq:  # the payload is the original bytes of that line
-            self.assertEqual(base64.b64decode(r["payload"]), lines[r["offset"]])
+        import hashlib
+        for r in dlq:  # the payload is the original bytes of that line (its first 64 KiB)
+            line = lines[r["offset"]]
+            self.assertEqual(base64.b64decode(r["payload"]), line[:65536])
+            self.assertEqual(r["payload_bytes"], len(line))
+            self.assertEqual(r["payload_sha256"], hashlib.sha256(line).hexdigest())
             self.assertEqual(r["topic"], path)
             self.assertTrue(r["detail"])
 
