@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <map>
 
 #include "alliance/core/event_time.h"
@@ -29,6 +30,40 @@ int field_index(std::string_view key) {
   for (std::size_t i = 0; i < kFieldCount; ++i)
     if (kKnownFields[i] == key) return static_cast<int>(i);
   return -1;
+}
+
+/// Whether `token` (a raw JSON token, maybe with trailing whitespace) is a
+/// number by RFC 8259's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+/// simdjson refuses numbers a double cannot hold (`1e400`); they are still
+/// JSON, so the decoder decides what they mean.
+enum class NumberShape { kNotANumber, kInteger, kFractionOrExponent };
+
+NumberShape number_shape(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r'))
+    token.remove_suffix(1);
+  std::size_t i = 0;
+  const auto digit = [&](std::size_t k) { return k < token.size() && token[k] >= '0' && token[k] <= '9'; };
+  if (i < token.size() && token[i] == '-') ++i;
+  if (!digit(i)) return NumberShape::kNotANumber;
+  if (token[i] == '0') ++i;
+  else while (digit(i)) ++i;
+  bool integer = true;
+  if (i < token.size() && token[i] == '.') {
+    integer = false;
+    ++i;
+    if (!digit(i)) return NumberShape::kNotANumber;
+    while (digit(i)) ++i;
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    integer = false;
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digit(i)) return NumberShape::kNotANumber;
+    while (digit(i)) ++i;
+  }
+  if (i != token.size()) return NumberShape::kNotANumber;
+  return integer ? NumberShape::kInteger : NumberShape::kFractionOrExponent;
 }
 
 /// Walks a value completely so malformed JSON anywhere is an error, even in
@@ -66,7 +101,11 @@ simdjson::error_code validate(ondemand::value v, int depth) {
     }
     case ondemand::json_type::number: {
       double d;
-      return v.get_double().get(d);
+      const auto e = v.get_double().get(d);
+      if (e == simdjson::SUCCESS) return e;
+      // Out of a double's range but still a JSON number: fine in an ignored field.
+      std::string_view raw = v.raw_json_token();
+      return number_shape(raw) != NumberShape::kNotANumber ? simdjson::SUCCESS : e;
     }
     case ondemand::json_type::boolean: {
       bool b;
@@ -95,11 +134,16 @@ simdjson::error_code capture(ondemand::value v, Field& f) {
     case ondemand::json_type::number: {
       ondemand::number_type nt;
       if (auto e = v.get_number_type().get(nt)) {
-        // An integer beyond 64 bits still parses as a double; anything else is malformed.
-        double d;
-        if (v.get_double().get(d) != simdjson::SUCCESS) return e;
-        f.type = Field::Type::kTooBig;
-        return simdjson::SUCCESS;
+        // Beyond what simdjson holds (an integer past 64 bits, `1e400`): by
+        // the grammar still a number, so the field's own rule decides
+        // (bad_amount, bad_timestamp), not malformed_json.
+        std::string_view raw = v.raw_json_token();
+        switch (number_shape(raw)) {
+          case NumberShape::kInteger: f.type = Field::Type::kTooBig; return simdjson::SUCCESS;
+          case NumberShape::kFractionOrExponent: f.type = Field::Type::kNonInteger; return simdjson::SUCCESS;
+          case NumberShape::kNotANumber: return e;
+        }
+        return e;
       }
       if (nt == ondemand::number_type::signed_integer) {
         if (auto e = v.get_int64().get(f.num)) return e;
@@ -109,7 +153,10 @@ simdjson::error_code capture(ondemand::value v, Field& f) {
         f.type = Field::Type::kTooBig;
       } else {
         double d;
-        if (auto e = v.get_double().get(d)) return e;
+        if (auto e = v.get_double().get(d)) {
+          std::string_view raw = v.raw_json_token();
+          if (number_shape(raw) == NumberShape::kNotANumber) return e;
+        }
         f.type = Field::Type::kNonInteger;
       }
       return simdjson::SUCCESS;
@@ -151,7 +198,11 @@ class Validator {
   }
 
   /// A string field; nullopt when absent/null (and `required` then fails).
-  std::optional<std::string> str(std::string_view name, bool required, std::size_t max_len = 128) {
+  /// Ids and labels (`text == Text::kId`) must not contain control
+  /// characters (U+0000–U+001F, U+007F): they would make ids ambiguous.
+  enum class Text { kId, kWord };
+  std::optional<std::string> str(std::string_view name, bool required, std::size_t max_len = 128,
+                                 Text text = Text::kId) {
     if (failed()) return std::nullopt;
     Field& f = at(name);
     if (!present(f)) {
@@ -167,6 +218,20 @@ class Validator {
            std::string(name) + " must be 1.." + std::to_string(max_len) + " bytes, got " +
                std::to_string(f.str.size()));
       return std::nullopt;
+    }
+    if (text == Text::kId) {
+      const auto bad = std::find_if(f.str.begin(), f.str.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f;
+      });
+      if (bad != f.str.end()) {
+        char code[8];
+        std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(*bad)));
+        fail("bad_value:" + std::string(name),
+             std::string(name) + " contains the control character " + code + " at byte " +
+                 std::to_string(bad - f.str.begin()));
+        return std::nullopt;
+      }
     }
     return f.str;
   }
@@ -249,11 +314,44 @@ DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKin
                                    std::to_string(kMaxMessageBytes));
   if (!simdjson::validate_utf8(bytes.data(), bytes.size()))
     return reject("invalid_utf8", "message is not valid UTF-8");
+  if (bytes.starts_with("\xEF\xBB\xBF"))
+    return reject("malformed_json", "message starts with a UTF-8 byte order mark (EF BB BF); remove it");
 
+  DecodeResult r = parse(bytes, topic_kind);
+  if (r.ok() || json_error_ != simdjson::UNESCAPED_CHARS) return r;
+  // A raw control byte inside a string is malformed JSON; when it sits in an
+  // id the contract names (SPEC §2), bad_value:<field> says more. Parse
+  // again with such bytes escaped: only a bad_value verdict replaces the
+  // malformed_json one, so nothing malformed is ever accepted.
+  std::string escaped;
+  escaped.reserve(bytes.size() + 64);
+  bool in_string = false;
+  bool escape = false;
+  for (char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (in_string && !escape && c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      escaped += buf;
+      continue;
+    }
+    escaped.push_back(ch);
+    if (escape) escape = false;
+    else if (in_string && ch == '\\') escape = true;
+    else if (ch == '"') in_string = !in_string;
+  }
+  DecodeResult again = parse(escaped, topic_kind);
+  if (!again.ok() && again.reason.starts_with("bad_value:")) return again;
+  return r;
+}
+
+DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_kind) {
+  json_error_ = simdjson::SUCCESS;
   buffer_.assign(bytes);
   buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
   std::array<Field, kFieldCount> fields{};
-  auto malformed = [](simdjson::error_code e) {
+  auto malformed = [this](simdjson::error_code e) {
+    json_error_ = e;
     return reject("malformed_json", std::string("JSON error: ") + simdjson::error_message(e));
   };
   {
@@ -342,12 +440,12 @@ DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKin
     case EventKind::kOrder: {
       Order o;
       auto order_id = v.str("order_id", true);
-      auto status = v.str("status", true, 32);
+      auto status = v.str("status", true, 32, Validator::Text::kWord);
       if (v.failed()) return reject(v.reason, v.detail);
       auto st = order_status_from(*status);
       if (!st) return reject("unknown_status", "status " + *status + " is not one of pending, completed, cancelled, refunded");
       auto amount = v.amount("amount_minor", true);
-      auto currency = v.str("currency", true, 3);
+      auto currency = v.str("currency", true, 3, Validator::Text::kWord);
       if (v.failed()) return reject(v.reason, v.detail);
       if (!is_currency(*currency))
         return reject("bad_value:currency", "currency must be 3 upper-case letters (ISO 4217), got " + *currency);

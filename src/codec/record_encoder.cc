@@ -176,14 +176,25 @@ std::string encode(const StatementRecord& r) {
   return o.boolean("final", r.final).done();
 }
 
-std::string encode(const DeadLetter& d) {
+std::string encode(const DeadLetter& dead_letter) {
+  // The Processor bounds every dead letter; one that was not is bounded
+  // here, so an encoded dead letter never exceeds ~88 KiB plus its detail.
+  DeadLetter bounded_copy;
+  const DeadLetter* d = &dead_letter;
+  if (dead_letter.payload_bytes < 0) {
+    bounded_copy = dead_letter;
+    bound_payload(bounded_copy);
+    d = &bounded_copy;
+  }
   return JsonObject()
-      .str("reason", d.reason)
-      .str("topic", d.position.topic)
-      .num("partition", d.position.partition)
-      .num("offset", d.position.offset)
-      .str("payload", base64_encode(d.payload))
-      .str("detail", d.detail)
+      .str("reason", d->reason)
+      .str("topic", d->position.topic)
+      .num("partition", d->position.partition)
+      .num("offset", d->position.offset)
+      .str("payload", base64_encode(d->payload))
+      .num("payload_bytes", d->payload_bytes)
+      .str("payload_sha256", d->payload_sha256)
+      .str("detail", d->detail)
       .done();
 }
 

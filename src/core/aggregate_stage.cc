@@ -29,7 +29,7 @@ bool has_prefix(const std::string& s, const std::string& prefix) {
 
 }  // namespace
 
-std::string partial_group_key(const MetricRecord& r) { return ByteWriter().str(metric_output_key(r)).take(); }
+std::string partial_group_key(const MetricRecord& r) { return ByteWriter().str(metric_group_key(r)).take(); }
 
 namespace {
 
@@ -148,7 +148,6 @@ void AggregateStage::sum(const std::string& group, bool final, std::vector<Outpu
     m.second = add_exact(m.second, it->second.refunds_minor);
   }
   total.final = final;
-  const std::string key = metric_output_key(total);
   for (const auto& [currency, m] : money) {
     MetricRecord r = total;
     r.currency = currency;
@@ -157,7 +156,8 @@ void AggregateStage::sum(const std::string& group, bool final, std::vector<Outpu
     // cost belongs to the campaign's own currency record only
     if (const CampaignConfig* cfg = r.window_size == 0 ? topology_.campaign(r.key) : nullptr)
       r.cost_minor = cfg->cost_minor && cfg->currency == currency ? cfg->cost_minor : std::nullopt;
-    out.push_back({key, std::move(r)});
+    std::string key = metric_output_key(r);
+    out.push_back({std::move(key), std::move(r)});
   }
 }
 

@@ -64,7 +64,7 @@ MoneyTotals money_of(const WindowAggregate* agg, const std::string& currency) {
 
 }  // namespace
 
-std::string metric_output_key(const MetricRecord& r) {
+std::string metric_group_key(const MetricRecord& r) {
   std::string k;
   k.append(r.dim).append("|").append(r.key).append("|").append(std::to_string(r.window_start)).append("|");
   k.append(r.window_size == 0 ? std::string("all") : format_duration(r.window_size));
@@ -73,6 +73,10 @@ std::string metric_output_key(const MetricRecord& r) {
 
 std::string campaign_user_key(const std::string& campaign, const std::string& user) {
   return composite_key(campaign, user);
+}
+
+std::string metric_output_key(const MetricRecord& r) {
+  return metric_group_key(r).append("|").append(r.currency.value_or(""));
 }
 
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
@@ -169,7 +173,6 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
   r.conversions_micros = agg.conversions_micros;
   r.late_events = agg.late_events;
   r.final = final;
-  const std::string okey = metric_output_key(r);
   // The default currency's record always exists, so a window's identity
   // (key, currency) never changes when its first money arrives.
   std::map<std::string, MoneyTotals> money = agg.money;
@@ -179,7 +182,8 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
     c.currency = currency;
     c.revenue_minor = m.revenue_minor;
     c.refunds_minor = m.refunds_minor;
-    out.push_back({okey, std::move(c)});
+    std::string okey = metric_output_key(c);
+    out.push_back({std::move(okey), std::move(c)});
   }
 }
 
@@ -199,7 +203,6 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
   r.buyers = agg.buyers;
   r.repeat_buyers = agg.repeat_buyers;
   r.final = final;
-  const std::string okey = metric_output_key(r);
   const CampaignConfig* cfg = topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;
   money.try_emplace(cfg != nullptr ? cfg->currency : topology_.default_currency);
@@ -209,7 +212,8 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
     c.revenue_minor = m.revenue_minor;
     c.refunds_minor = m.refunds_minor;
     if (cfg != nullptr && cfg->cost_minor && cfg->currency == currency) c.cost_minor = cfg->cost_minor;
-    out.push_back({okey, std::move(c)});
+    std::string okey = metric_output_key(c);
+    out.push_back({std::move(okey), std::move(c)});
   }
 }
 

@@ -36,7 +36,8 @@ void Processor::forward_metrics(std::size_t from) {
   if (!partitioning_.split()) return;
   for (std::size_t i = from; i < out_.size(); ++i) {
     auto* m = std::get_if<MetricRecord>(&out_[i].body);
-    if (m != nullptr) out_[i].body = forwarded(route(out_[i].key, partitioning_.partitions), std::move(*m));
+    // Every currency record of a window goes to the same stage 2 (counts are added once per source).
+    if (m != nullptr) out_[i].body = forwarded(route(metric_group_key(*m), partitioning_.partitions), std::move(*m));
   }
 }
 
@@ -87,6 +88,7 @@ TimestampMs Processor::watermark() const {
 }
 
 void Processor::reject(DeadLetter dl) {
+  bound_payload(dl);  // what the outbox keeps is at most 64 KiB of the input
   stats_.dead_letters_by_reason[dl.reason] += 1;
   std::string key = dl.position.topic + ":" + std::to_string(dl.position.partition) + ":" +
                     std::to_string(dl.position.offset);
@@ -111,7 +113,10 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
     case EventKind::kReferral: on_referral(e, std::get<Referral>(e.body)); break;
     case EventKind::kOrder: {
       const std::size_t dlq_before = out_.size();
-      on_order(e, std::get<Order>(e.body), pos, raw);
+      if (!on_order(e, std::get<Order>(e.body), pos, raw)) {
+        stats_.duplicates += 1;
+        return;
+      }
       // A dead-lettered order does not enter the dedupe set (SPEC §3.1).
       for (std::size_t i = dlq_before; i < out_.size(); ++i)
         if (std::holds_alternative<DeadLetter>(out_[i].body)) accepted = false;
@@ -181,19 +186,29 @@ void Processor::on_referral(const Event& e, const Referral& r) {
   credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
 }
 
-void Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
+bool Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
                          std::string_view raw) {
+  if (const OrderState* st = orders_.find(o.order_id)) {
+    if (applied_event(*st, e.event_id)) return false;
+    if (st->user_id != e.user_id) {
+      core_dead_letter("order_user_mismatch",
+                       "order " + o.order_id + " belongs to the user of its first event, not to " + e.user_id,
+                       pos, raw);
+      return true;
+    }
+  }
   users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
   const std::size_t before = out_.size();
   apply_order(e, o, pos, raw);
   // A dead-lettered event changes nothing, not even the order's retention.
   for (std::size_t i = before; i < out_.size(); ++i)
-    if (std::holds_alternative<DeadLetter>(out_[i].body)) return;
+    if (std::holds_alternative<DeadLetter>(out_[i].body)) return true;
   // The newest event about an order starts its retention (order_retention).
   if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts) {
     orders_.upsert(o.order_id).last_ts = e.ts;
     order_expiry_.add(e.ts, o.order_id);
   }
+  return true;
 }
 
 void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
@@ -209,6 +224,11 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
     return;
   }
   const bool completed = existing != nullptr && existing->phase == OrderPhase::kCompleted;
+  // The order's user and the lifecycle events it applied (SPEC §3.6).
+  auto applied = [&](OrderState& st) {
+    if (st.event_ids.empty()) st.user_id = e.user_id;
+    st.event_ids.push_back(e.event_id);
+  };
   switch (o.status) {
     case OrderStatus::kPending: {
       if (completed) {
@@ -218,6 +238,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
       OrderState& st = orders_.upsert(o.order_id);
       st.amount_minor = o.amount_minor;
       st.currency = o.currency;
+      applied(st);
       return;
     }
     case OrderStatus::kCompleted: {
@@ -226,6 +247,8 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         return;
       }
       complete(e, o, pos, raw);
+      // Applied only when it was not refused (amount_overflow).
+      if (OrderState* st = orders_.find(o.order_id); st != nullptr && st->phase == OrderPhase::kCompleted) applied(*st);
       return;
     }
     case OrderStatus::kRefunded: {
@@ -234,6 +257,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         st.phase = OrderPhase::kClosedUncompleted;
         st.currency = o.currency;
         st.amount_minor = o.amount_minor;
+        applied(st);
         return;
       }
       const MinorUnits refund = o.refund_minor.value_or(0);
@@ -246,12 +270,14 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
                          pos, raw);
         return;
       }
-      reverse(e, *existing, existing->refunded_minor + refund, pos, raw);
+      if (!reverse(e, *existing, existing->refunded_minor + refund, pos, raw)) return;
+      applied(orders_.upsert(o.order_id));
       return;
     }
     case OrderStatus::kCancelled: {
       if (completed && !reverse(e, *existing, existing->amount_minor, pos, raw)) return;
       OrderState& st = orders_.upsert(o.order_id);
+      applied(st);
       if (!completed) {
         st.currency = o.currency;
         st.amount_minor = o.amount_minor;

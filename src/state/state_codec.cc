@@ -70,7 +70,9 @@ UserTouchpoints decode_user(std::string_view v) {
 
 std::string encode(const OrderState& o) {
   ByteWriter w;
-  w.u8(static_cast<std::uint8_t>(o.phase)).str(o.currency).i64(o.amount_minor).i64(o.completed_ts)
+  w.u8(static_cast<std::uint8_t>(o.phase)).str(o.user_id).i64(static_cast<std::int64_t>(o.event_ids.size()));
+  for (const auto& id : o.event_ids) w.str(id);
+  w.str(o.currency).i64(o.amount_minor).i64(o.completed_ts)
       .i64(o.last_ts).str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
       .i64(static_cast<std::int64_t>(o.partners.size()));
   for (const auto& p : o.partners)
@@ -87,6 +89,8 @@ OrderState decode_order(std::string_view v) {
   ByteReader r(v);
   OrderState o;
   o.phase = static_cast<OrderPhase>(r.u8());
+  o.user_id = r.str();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) o.event_ids.push_back(r.str());
   o.currency = r.str();
   o.amount_minor = r.i64();
   o.completed_ts = r.i64();

@@ -133,8 +133,12 @@ class BadInput(unittest.TestCase):
         self.assertEqual([r["reason"] for r in dlq], expected)
         with open(path, "rb") as f:
             lines = f.read().split(b"\n")
-        for r in dlq:  # the payload is the original bytes of that line
-            self.assertEqual(base64.b64decode(r["payload"]), lines[r["offset"]])
+        import hashlib
+        for r in dlq:  # the payload is the original bytes of that line (its first 64 KiB)
+            line = lines[r["offset"]]
+            self.assertEqual(base64.b64decode(r["payload"]), line[:65536])
+            self.assertEqual(r["payload_bytes"], len(line))
+            self.assertEqual(r["payload_sha256"], hashlib.sha256(line).hexdigest())
             self.assertEqual(r["topic"], path)
             self.assertTrue(r["detail"])
 
@@ -165,6 +169,95 @@ class BadInput(unittest.TestCase):
                 self.assertTrue(list(v[kind].iter_errors(e)), f"{reason}: schema accepted {raw[:80]}")
                 checked += 1
             self.assertGreaterEqual(checked, 9)
+
+
+def write_lines(lines, sep=b"\n"):
+    path = os.path.join(tempfile.mkdtemp(prefix="alliance-input-"), "in.jsonl")
+    with open(path, "wb") as f:
+        f.write(b"".join(line + sep for line in lines))
+    return path
+
+
+def event(**fields):
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+class InputEdges(unittest.TestCase):
+    """Issue 16 items 3, 6, 7 and 13 through the binary (one partition)."""
+
+    def check_schema(self, out):
+        v = schema("dlq-record")
+        for r in records(out, "dlq"):
+            self.assertFalse(list(v.iter_errors(r)), r)
+
+    def test_crlf_lines_keep_their_carriage_return_in_dead_letters(self):
+        good = event(type="click", event_id="c1", ts=1795140000000, user_id="u", campaign_id="cmp-spring",
+                     source="social", partner_id="p-books")
+        order = event(type="order", event_id="o1", ts=1795140060000, user_id="u", order_id="O1", status="completed",
+                      amount_minor=9900, currency="CNY")
+        bad = event(type="order", event_id="o2", ts=1795140060000, user_id="u", order_id="O2", status="completed",
+                    amount_minor=-5, currency="CNY")
+        path = write_lines([good, order, bad], sep=b"\r\n")
+        out, _ = replay(path)
+        self.assertEqual([r["record_id"] for r in records(out, "settlements")], ["O1:accrual:0:p-books"])
+        dlq = records(out, "dlq")
+        self.assertEqual([r["reason"] for r in dlq], ["bad_amount"])
+        self.assertEqual(base64.b64decode(dlq[0]["payload"]), bad + b"\r")
+        self.assertEqual(dlq[0]["payload_bytes"], len(bad) + 1)
+        self.check_schema(out)
+
+    def test_an_800kb_line_gives_a_small_dead_letter(self):
+        import hashlib
+        big = event(type="click", event_id="big", ts=1795140000000, user_id="u", campaign_id="c", source="s",
+                    pad="x" * 800_000)
+        path = write_lines([big, event(type="click", event_id="c1", ts=1795140000001, user_id="u", campaign_id="c",
+                                       source="s")])
+        out, _ = replay(path)
+        with open(os.path.join(out, "dlq.jsonl"), "rb") as f:
+            raw = f.read()
+        self.assertLess(len(raw), 100 * 1024)  # was ~1.07 MB: more than a Kafka message may hold
+        (r,) = records(out, "dlq")
+        self.assertEqual(r["reason"], "oversized")
+        self.assertEqual(base64.b64decode(r["payload"]), big[:65536])
+        self.assertEqual(r["payload_bytes"], len(big))
+        self.assertEqual(r["payload_sha256"], hashlib.sha256(big).hexdigest())
+        self.check_schema(out)
+
+    def test_bom_exponent_and_control_characters(self):
+        base = dict(type="order", event_id="e", ts=1795140000000, user_id="u", order_id="o", status="completed",
+                    currency="CNY")
+        lines = [
+            b"\xef\xbb\xbf" + event(type="click", event_id="b", ts=1, user_id="u", campaign_id="c", source="s"),
+            event(**base).replace(b'"currency"', b'"amount_minor":1e400,"currency"'),
+            event(type="click", event_id="n", ts=1, user_id="u", campaign_id="c", source="s", partner_id="pA\u0000EVIL"),
+            event(type="click", event_id="d", ts=1, user_id="u", campaign_id="c", source="s\u007f"),
+        ]
+        out, _ = replay(write_lines(lines))
+        dlq = records(out, "dlq")
+        self.assertEqual([r["reason"] for r in dlq],
+                         ["malformed_json", "bad_amount", "bad_value:partner_id", "bad_value:source"])
+        self.assertIn("byte order mark (EF BB BF)", dlq[0]["detail"])
+        for r in dlq:
+            self.assertEqual(base64.b64decode(r["payload"]), lines[r["offset"]])
+        self.assertEqual(records(out, "settlements"), [])
+        self.assertFalse([r for r in records(out, "settlement-statements") if "pA" in r["partner_id"]])
+        self.check_schema(out)
+
+    def test_an_order_event_under_another_user_is_dead_lettered(self):
+        ts = 1795140000000
+        lines = [
+            event(type="click", event_id="c1", ts=ts, user_id="u4", campaign_id="cmp-spring", source="social",
+                  partner_id="p-books"),
+            event(type="order", event_id="o1", ts=ts + 60000, user_id="u4", order_id="O1", status="completed",
+                  amount_minor=9900, currency="CNY"),
+            event(type="order", event_id="r1", ts=ts + 120000, user_id="u99", order_id="O1", status="refunded",
+                  amount_minor=9900, refund_minor=9900, currency="CNY"),
+        ]
+        for extra in ([], ["--partitions", "1"]):
+            out, _ = replay(write_lines(lines), extra=extra)
+            self.assertEqual([r["reason"] for r in records(out, "dlq")], ["order_user_mismatch"], extra)
+            self.assertEqual([r["record_id"] for r in records(out, "settlements")], ["O1:accrual:0:p-books"], extra)
+            self.check_schema(out)
 
 
 class Determinism(unittest.TestCase):

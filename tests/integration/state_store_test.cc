@@ -111,6 +111,40 @@ TYPED_TEST(StateStoreTest, ProcessorStateSurvivesARestore) {
   EXPECT_EQ(session.pending().size(), ref_first.size());  // never acknowledged: all still in the outbox
 }
 
+// An order's user and applied lifecycle events survive a restore (SPEC §3.6):
+// after it, a resent refund is still a duplicate and another user's event
+// is still order_user_mismatch.
+TYPED_TEST(StateStoreTest, OrderUserAndAppliedEventsSurviveARestore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\ndedupe_retention: 1d\npartners: [{id: p1}]\n", "t");
+  {
+    Processor p(t);
+    StateSession session(*this->store_, p);
+    for (const auto& e : {click("c1", kT0, "u", "cmp", "social", "p1"),
+                          order("o1", kT0 + 1, "u", "ord", OrderStatus::kCompleted, 1000),
+                          order("r1", kT0 + 2, "u", "ord", OrderStatus::kRefunded, 1000, "CNY", 100),
+                          click("c2", kT0 + 2 * kDay, "v", "cmp", "social")})  // r1 leaves the dedupe set
+      p.process(e, {"t", 0, 0}, "");
+    ASSERT_EQ(p.dedupe().find("r1"), nullptr);
+    session.commit(p.take_outputs(), {});
+  }
+  Processor q(t);
+  StateSession session(*this->store_, q);
+  const OrderState* st = q.orders().find("ord");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->user_id, "u");
+  EXPECT_EQ(st->event_ids, (std::vector<std::string>{"o1", "r1"}));
+  q.process(order("r1", kT0 + 2 * kDay + 1, "u", "ord", OrderStatus::kRefunded, 1000, "CNY", 100), {"t", 0, 0}, "");
+  q.process(order("x1", kT0 + 2 * kDay + 2, "w", "ord", OrderStatus::kCancelled, 1000), {"t", 0, 0}, "");
+  EXPECT_EQ(q.stats().duplicates, 1);
+  std::vector<std::string> reasons;
+  for (const auto& r : q.take_outputs()) {
+    EXPECT_FALSE(std::holds_alternative<SettlementRecord>(r.body)) << encode_record(r);
+    if (const auto* d = std::get_if<DeadLetter>(&r.body)) reasons.push_back(d->reason);
+  }
+  EXPECT_EQ(reasons, std::vector<std::string>{"order_user_mismatch"});
+}
+
 TYPED_TEST(StateStoreTest, ChangelogRebuildsAnEqualStore) {
   using namespace alliance::testing;
   Topology t = parse_topology("name: t\npartners: [{id: p1}]\n", "t");

@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <random>
+
 #include "alliance/codec/record_encoder.h"
+#include "alliance/core/digest.h"
 
 namespace alliance {
 namespace {
@@ -135,6 +141,168 @@ TEST_F(DecoderTest, EscapedStringsAreUnescaped) {
   EXPECT_EQ(c.user_id, "\xe7\x94\xa8\xe6\x88\xb7");
 }
 
+// SPEC §2: ids and labels with control characters are bad_value:<field>
+// (issue 16 item 6: a NUL in partner_id spoofed another partner).
+TEST_F(DecoderTest, ControlCharactersInIdsAreBadValues) {
+  EXPECT_EQ(reason(R"({"type":"click","event_id":"e","ts":1,"user_id":"u","campaign_id":"c","source":"s","partner_id":"pA\u0000EVIL"})"),
+            "bad_value:partner_id");
+  EXPECT_EQ(reason(R"({"type":"click","event_id":"e\u001f","ts":1,"user_id":"u","campaign_id":"c","source":"s"})"),
+            "bad_value:event_id");
+  EXPECT_EQ(reason(R"({"type":"click","event_id":"e","ts":1,"user_id":"u\u007f","campaign_id":"c","source":"s"})"),
+            "bad_value:user_id");
+  EXPECT_EQ(reason(R"({"type":"click","event_id":"e","ts":1,"user_id":"u","campaign_id":"c","source":"so\ncial"})"),
+            "bad_value:source");
+  // Raw bytes, unescaped: DEL is legal JSON text, still a bad id.
+  EXPECT_EQ(reason("{\"type\":\"order\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\",\"order_id\":\"o\x7f\","
+                   "\"status\":\"completed\",\"amount_minor\":1,\"currency\":\"CNY\"}"),
+            "bad_value:order_id");
+  // A raw NUL or other byte below 0x20 is malformed JSON, but in an id the
+  // contract names it is reported as that id's bad value.
+  static constexpr char kRawNul[] =
+      "{\"type\":\"click\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\",\"campaign_id\":\"c\","
+      "\"source\":\"s\",\"partner_id\":\"pA\0EVIL\"}";
+  EXPECT_EQ(reason(std::string_view(kRawNul, sizeof kRawNul - 1)), "bad_value:partner_id");
+  EXPECT_EQ(reason("{\"type\":\"click\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\x01\",\"campaign_id\":\"c\",\"source\":\"s\"}"),
+            "bad_value:user_id");
+  // Elsewhere (an ignored field, a key, status) it stays malformed_json: nothing malformed is accepted.
+  EXPECT_EQ(reason("{\"type\":\"click\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\",\"campaign_id\":\"c\",\"source\":\"s\",\"x\":\"\x01\"}"),
+            "malformed_json");
+  EXPECT_EQ(reason("{\"type\":\"click\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\",\"campaign_id\":\"c\",\"source\":\"s\",\"x\x02\":1}"),
+            "malformed_json");
+  EXPECT_EQ(reason("{\"type\":\"order\",\"event_id\":\"e\",\"ts\":1,\"user_id\":\"u\",\"order_id\":\"o\","
+                   "\"status\":\"completed\x01\",\"amount_minor\":1,\"currency\":\"CNY\"}"),
+            "malformed_json");
+  const DecodeResult d = decoder_.decode(
+      R"({"type":"referral","event_id":"e","ts":1,"user_id":"u","partner_id":"p","referral_code":"B\u0000K"})", std::nullopt);
+  EXPECT_EQ(d.reason, "bad_value:referral_code");
+  EXPECT_NE(d.detail.find("U+0000"), std::string::npos) << d.detail;
+  // Non-ASCII text is fine (U+0080 and above are not control characters here).
+  ok(R"({"type":"click","event_id":"e","ts":1,"user_id":"u","campaign_id":"c","source":"s","partner_id":"p\u00e9\u0080"})");
+}
+
+// Property: an id holding any byte from 0x00 to 0x7f, control bytes
+// included, JSON-escaped or raw, is either accepted unchanged (no control
+// byte) or rejected as bad_value:<that field> (control byte); never an
+// event carrying a control character.
+TEST_F(DecoderTest, PropertyRandomIdBytesNeverYieldAControlCharacterId) {
+  const std::vector<std::pair<std::string, std::string>> fields{
+      {"click", "event_id"},    {"click", "user_id"},       {"click", "campaign_id"}, {"click", "source"},
+      {"click", "partner_id"},  {"click", "course_id"},     {"click", "session_id"},  {"referral", "partner_id"},
+      {"referral", "referrer_id"}, {"referral", "referral_code"}, {"referral", "campaign_id"},
+      {"order", "order_id"},    {"order", "payment_id"},    {"order", "referral_code"}, {"order", "campaign_id"},
+      {"order", "course_id"}};
+  auto base = [](const std::string& type) -> std::map<std::string, std::string> {
+    std::map<std::string, std::string> f{{"type", "\"" + type + "\""}, {"event_id", "\"e\""}, {"ts", "1"}, {"user_id", "\"u\""}};
+    if (type == "click") f.insert({{"campaign_id", "\"c\""}, {"source", "\"s\""}});
+    if (type == "referral") f.insert({{"partner_id", "\"p\""}});
+    if (type == "order")
+      f.insert({{"order_id", "\"o\""}, {"status", "\"completed\""}, {"amount_minor", "1"}, {"currency", "\"CNY\""}});
+    return f;
+  };
+  auto field_of = [](const Event& e, const std::string& name) -> std::optional<std::string> {
+    if (name == "event_id") return e.event_id;
+    if (name == "user_id") return e.user_id;
+    if (const Click* c = std::get_if<Click>(&e.body)) {
+      if (name == "campaign_id") return c->campaign_id;
+      if (name == "source") return c->source;
+      if (name == "partner_id") return c->partner_id;
+      if (name == "course_id") return c->course_id;
+      if (name == "session_id") return c->session_id;
+    }
+    if (const Referral* r = std::get_if<Referral>(&e.body)) {
+      if (name == "partner_id") return r->partner_id;
+      if (name == "referrer_id") return r->referrer_id;
+      if (name == "referral_code") return r->referral_code;
+      if (name == "campaign_id") return r->campaign_id;
+    }
+    if (const Order* o = std::get_if<Order>(&e.body)) {
+      if (name == "order_id") return o->order_id;
+      if (name == "payment_id") return o->payment_id;
+      if (name == "referral_code") return o->referral_code;
+      if (name == "campaign_id") return o->campaign_id;
+      if (name == "course_id") return o->course_id;
+    }
+    return std::nullopt;
+  };
+  std::mt19937_64 rng(16);
+  int rejected = 0;
+  int accepted = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const auto& [type, name] = fields[rng() % fields.size()];
+    // 1..8 random bytes below 0x80; every control byte appears in turn.
+    std::string id;
+    const std::size_t len = 1 + rng() % 8;
+    for (std::size_t k = 0; k < len; ++k) id.push_back(static_cast<char>(rng() % 0x80));
+    if (i < 33) id[rng() % id.size()] = static_cast<char>(i == 32 ? 0x7f : i);
+    // Encode: every byte escaped (\u00XX), or raw bytes (control bytes
+    // included: strictly malformed JSON, still bad_value:<field>).
+    const bool raw = rng() % 2 == 0;
+    std::string lit = "\"";
+    for (char ch : id) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\' || !raw) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        lit += buf;
+      } else {
+        lit.push_back(ch);
+      }
+    }
+    lit += "\"";
+    auto f = base(type);
+    f[name] = lit;
+    std::string json = "{";
+    for (const auto& [k, v] : f) json += (json.size() > 1 ? "," : "") + ("\"" + k + "\":" + v);
+    json += "}";
+    const bool control = std::any_of(id.begin(), id.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
+    DecodeResult d = decoder_.decode(json, std::nullopt);
+    if (control) {
+      ++rejected;
+      ASSERT_FALSE(d.ok()) << json;
+      ASSERT_EQ(d.reason, "bad_value:" + name) << json;
+    } else if (d.ok()) {
+      // Without a control byte the id comes back byte for byte (a self-referral is its own rule).
+      ++accepted;
+      ASSERT_EQ(field_of(*d.event, name), id) << json;
+    } else {
+      ASSERT_EQ(d.reason, "self_referral") << json;
+    }
+  }
+  EXPECT_GT(rejected, 1000);
+  EXPECT_GT(accepted, 100);
+}
+
+// Issue 16 item 13: numbers simdjson cannot hold are still numbers.
+TEST_F(DecoderTest, HugeExponentsAreBadAmountsNotMalformed) {
+  auto order = [](std::string amount) {
+    return R"({"type":"order","event_id":"e","ts":1,"user_id":"u","order_id":"o","status":"completed","amount_minor":)" +
+           amount + R"(,"currency":"CNY"})";
+  };
+  EXPECT_EQ(reason(order("1e400")), "bad_amount");
+  EXPECT_EQ(reason(order("-1e400")), "bad_amount");
+  EXPECT_EQ(reason(order("1.5e-400")), "bad_amount");
+  EXPECT_EQ(reason(order("1E+2")), "bad_amount");
+  EXPECT_EQ(reason(order("123456789012345678901234567890")), "bad_amount");
+  EXPECT_EQ(reason(R"({"type":"click","event_id":"e","ts":1e400,"user_id":"u","campaign_id":"c","source":"s"})"),
+            "bad_timestamp");
+  // An ignored field may hold any JSON number; a non-number is still malformed.
+  ok(R"({"type":"click","event_id":"e","ts":1,"user_id":"u","campaign_id":"c","source":"s","x":1e400,"y":[-2E-999]})");
+  EXPECT_EQ(reason(order("1e")), "malformed_json");
+  EXPECT_EQ(reason(order("01")), "malformed_json");
+  EXPECT_EQ(reason(order("1e400x")), "malformed_json");
+}
+
+TEST_F(DecoderTest, ByteOrderMarkIsNamed) {
+  const DecodeResult d = decoder_.decode("\xEF\xBB\xBF" + std::string(kOrder), std::nullopt);
+  EXPECT_EQ(d.reason, "malformed_json");
+  EXPECT_NE(d.detail.find("byte order mark (EF BB BF)"), std::string::npos) << d.detail;
+  EXPECT_NE(d.detail.find("remove it"), std::string::npos) << d.detail;
+  // A trailing carriage return (a CRLF line) is JSON whitespace.
+  ok(std::string(kOrder) + "\r");
+}
+
 TEST(Encoder, DeadLetterRoundTripsPayload) {
   EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
   EXPECT_EQ(base64_encode("hi"), "aGk=");
@@ -142,8 +310,38 @@ TEST(Encoder, DeadLetterRoundTripsPayload) {
   EXPECT_EQ(base64_encode(""), "");
   DeadLetter d{"bad_amount", "line \"1\"", "x\n", {"t", 1, 2}};
   EXPECT_EQ(encode_record(OutputRecord{"k", d}),
-            R"({"reason":"bad_amount","topic":"t","partition":1,"offset":2,"payload":"eAo=","detail":"line \"1\""})");
+            R"({"reason":"bad_amount","topic":"t","partition":1,"offset":2,"payload":"eAo=","payload_bytes":2,)"
+            R"("payload_sha256":")" + sha256_hex("x\n") + R"(","detail":"line \"1\""})");
   EXPECT_EQ(stamp_emitted_at(R"({"a":1})", 5), R"({"a":1,"emitted_at":5})");
+}
+
+// SPEC §5.4: a dead letter keeps the first 64 KiB, the full size and the
+// SHA-256 of the whole input, so it always fits in a Kafka message (issue 16
+// item 3: an 800 KB input made a 1.07 MB dead letter).
+TEST(Encoder, DeadLetterOfALargeInputIsBounded) {
+  std::string big(800 * 1000, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+  DeadLetter d{"oversized", "message is 800000 bytes", big, {"alliance.clicks", 0, 7}};
+  const std::string encoded = encode_record(OutputRecord{"k", d});
+  EXPECT_LT(encoded.size(), 100u * 1024);
+  const std::string head = base64_encode(std::string_view(big).substr(0, kDeadLetterPayloadLimit));
+  EXPECT_NE(encoded.find("\"payload\":\"" + head + "\""), std::string::npos);
+  EXPECT_NE(encoded.find("\"payload_bytes\":800000"), std::string::npos);
+  EXPECT_NE(encoded.find("\"payload_sha256\":\"" + sha256_hex(big) + "\""), std::string::npos);
+
+  bound_payload(d);
+  EXPECT_EQ(d.payload, big.substr(0, kDeadLetterPayloadLimit));
+  EXPECT_EQ(d.payload_bytes, 800000);
+  EXPECT_EQ(d.payload_sha256, sha256_hex(big));
+  bound_payload(d);  // idempotent: the digest stays the one of the whole input
+  EXPECT_EQ(d.payload_sha256, sha256_hex(big));
+  EXPECT_EQ(encode_record(OutputRecord{"k", d}), encoded);
+
+  // At exactly 64 KiB nothing is cut.
+  DeadLetter edge{"bad_amount", "", std::string(kDeadLetterPayloadLimit, 'y'), {"t", 0, 0}};
+  bound_payload(edge);
+  EXPECT_EQ(edge.payload.size(), kDeadLetterPayloadLimit);
+  EXPECT_EQ(edge.payload_bytes, static_cast<std::int64_t>(kDeadLetterPayloadLimit));
 }
 
 TEST(Encoder, SettlementRecordFieldOrderAndDecimals) {

@@ -1,7 +1,12 @@
 // Event-time windows, watermarks, late events and the running campaign record.
 #include "processor_fixture.h"
 
+#include <random>
+#include <set>
+#include <tuple>
+
 #include "alliance/codec/record_encoder.h"
+#include "alliance/core/metric_windows.h"
 
 namespace alliance::testing {
 namespace {
@@ -146,6 +151,57 @@ TEST_F(WindowTest, EmissionIsThrottledToTheEmitInterval) {
   EXPECT_LE(running, 1u);
   finish();
   EXPECT_EQ(finals().at(k("source", "social", kT0, "1m")).clicks, 100);
+}
+
+// SPEC §5.2: the key is dim|key|window_start|window_size|currency, so a
+// compacted topic keeps every currency record of a window (issue 16 item 4:
+// 2 351 keys for 2 614 (key, currency) pairs).
+TEST_F(WindowTest, OutputKeysAreDistinctPerKeyAndCurrency) {
+  std::mt19937_64 rng(4);
+  const std::vector<std::string> currencies{"CNY", "USD", "JPY", "KWD"};
+  std::vector<Event> ev;
+  TimestampMs ts = kT0;
+  for (int i = 0; i < 3000; ++i) {
+    ts += static_cast<TimestampMs>(rng() % 3000);
+    const std::string user = "u" + std::to_string(rng() % 30);
+    const std::string id = "e" + std::to_string(i);
+    if (rng() % 2 == 0)
+      ev.push_back(click(id, ts, user, "cmp" + std::to_string(rng() % 3), "src" + std::to_string(rng() % 4), "p1"));
+    else
+      ev.push_back(order(id, ts, user, "o" + std::to_string(i), OrderStatus::kCompleted,
+                         1 + static_cast<MinorUnits>(rng() % 10000), currencies[rng() % currencies.size()]));
+  }
+  feed(ev);
+  finish();
+  std::set<std::string> keys;
+  std::set<std::tuple<std::string, std::string, TimestampMs, DurationMs, std::string>> pairs;
+  std::set<std::string> final_keys;
+  std::size_t finals_seen = 0;
+  for (const auto& r : outputs_) {
+    const auto* m = std::get_if<MetricRecord>(&r.body);
+    if (m == nullptr) continue;
+    ASSERT_TRUE(m->currency.has_value());
+    EXPECT_EQ(r.key, m->dim + "|" + m->key + "|" + std::to_string(m->window_start) + "|" +
+                         (m->window_size ? format_duration(m->window_size) : "all") + "|" + *m->currency);
+    keys.insert(r.key);
+    pairs.emplace(m->dim, m->key, m->window_start, m->window_size, *m->currency);
+    if (m->final) {
+      ++finals_seen;
+      final_keys.insert(r.key);
+    }
+  }
+  EXPECT_GT(pairs.size(), 1000u);
+  EXPECT_EQ(keys.size(), pairs.size());
+  EXPECT_EQ(final_keys.size(), finals_seen) << "one final record per key";
+  // Example of the format.
+  MetricRecord r;
+  r.dim = "source";
+  r.key = "social";
+  r.window_start = 60'000;
+  r.window_size = 60'000;
+  r.currency = "JPY";
+  EXPECT_EQ(metric_output_key(r), "source|social|60000|1m|JPY");
+  EXPECT_EQ(metric_group_key(r), "source|social|60000|1m");
 }
 
 TEST_F(WindowTest, SameInputSameRecords) {

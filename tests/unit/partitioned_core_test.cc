@@ -82,15 +82,20 @@ std::vector<Event> traffic(std::size_t n) {
 
 struct Finals {
   std::map<std::string, SettlementRecord> settlements;
-  std::map<std::string, MetricRecord> metrics;        // final only, key + currency
+  std::map<std::string, MetricRecord> metrics;        // final only, by output key (it has the currency)
   std::map<std::string, StatementRecord> statements;  // latest, revision cleared
 };
 
 void collect(std::vector<OutputRecord> out, Finals& f) {
   for (auto& r : out) {
     if (auto* s = std::get_if<SettlementRecord>(&r.body)) f.settlements[s->record_id] = *s;
-    if (auto* m = std::get_if<MetricRecord>(&r.body); m != nullptr && m->final)
-      f.metrics[r.key + "|" + m->currency.value_or("")] = *m;
+    if (auto* m = std::get_if<MetricRecord>(&r.body); m != nullptr && m->final) {
+      // The output key carries the currency (SPEC §5.2): one final record per key.
+      ASSERT_TRUE(m->currency.has_value());
+      ASSERT_TRUE(r.key.ends_with("|" + *m->currency)) << r.key;
+      ASSERT_EQ(f.metrics.count(r.key), 0u) << "two final records under " << r.key;
+      f.metrics[r.key] = *m;
+    }
     if (auto* st = std::get_if<StatementRecord>(&r.body)) {
       StatementRecord copy = *st;
       copy.revision = 0;  // how often a statement was revised depends on when watermarks arrive

@@ -31,7 +31,11 @@ class EventDecoder {
   DecodeResult decode(std::string_view bytes, std::optional<EventKind> topic_kind);
 
  private:
+  /// decode() after the size, UTF-8 and BOM checks; sets json_error_.
+  DecodeResult parse(std::string_view bytes, std::optional<EventKind> topic_kind);
+
   simdjson::ondemand::parser parser_;
+  simdjson::error_code json_error_ = simdjson::SUCCESS;  // of the last parse(), if the JSON was malformed
   std::string buffer_;  // message bytes + SIMDJSON_PADDING
 };
 

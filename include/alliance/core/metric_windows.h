@@ -130,7 +130,12 @@ class MetricWindows {
   bool tracking_ = true;
 };
 
-/// The Kafka key of a metric record (SPEC §5.2): dim|key|window_start|size.
+/// The window a metric record belongs to, whatever its currency:
+/// dim|key|window_start|size. Groups partials in stage 2 and routes them.
+std::string metric_group_key(const MetricRecord& r);
+/// The Kafka key of a metric record (SPEC §5.2):
+/// dim|key|window_start|size|currency, one key per currency record so that
+/// compaction keeps every currency of a window.
 std::string metric_output_key(const MetricRecord& r);
 
 /// The campaign_users key of (campaign, user): length-prefixed parts.

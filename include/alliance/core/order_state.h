@@ -39,8 +39,16 @@ struct DimShare {
   MinorUnits reversed_minor = 0;
 };
 
+/// One order, from its first event until order_retention after its newest:
+/// phase, amounts, what it accrued, and who it belongs to. `user_id` is the
+/// user of the order's first event: events under any other user are
+/// dead-lettered (order_user_mismatch). `event_ids` are the lifecycle events
+/// applied to it, in order, so a resent one is a duplicate even after the
+/// dedupe set forgot it (SPEC §3.6).
 struct OrderState {
   OrderPhase phase = OrderPhase::kPending;
+  std::string user_id;
+  std::vector<std::string> event_ids;
   std::string currency;
   MinorUnits amount_minor = 0;
   TimestampMs completed_ts = 0;
@@ -51,6 +59,13 @@ struct OrderState {
   std::vector<PartnerShare> partners;  // sorted by partner id
   std::vector<DimShare> dims;
 };
+
+/// Whether `event_id` is one of the lifecycle events applied to `order`.
+inline bool applied_event(const OrderState& order, const std::string& event_id) {
+  for (const auto& id : order.event_ids)
+    if (id == event_id) return true;
+  return false;
+}
 
 /// The partner's cumulative reversal after cumulative refunds r of amount A:
 /// floor(b·r/A) (SPEC §3.6).

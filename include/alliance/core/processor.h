@@ -114,7 +114,9 @@ class Processor {
  private:
   void on_click(const Event& e, const Click& c);
   void on_referral(const Event& e, const Referral& r);
-  void on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
+  /// False when the order already applied this event (a duplicate after
+  /// dedupe_retention, SPEC §3.6): then nothing changed.
+  bool on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
   void apply_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
   /// What one completion, refund or cancel would publish and add, computed
   /// before any state changes so an overflow refuses the event whole (SPEC §2).
