@@ -46,7 +46,7 @@ CLI::Validator share() {
           return "must be a share between 0 and 1 (e.g. 0.002), got " + v;
         return {};
       },
-      "SHARE in [0,1]");
+      "SHARE");
 }
 
 }  // namespace
@@ -60,15 +60,18 @@ int main(int argc, char** argv) {
   alliance::ReplayOptions replay;
   auto* r = app.add_subcommand("replay", "process JSONL event files through the core and write the outputs as JSONL");
   r->add_option("--topology", replay.topology_path, "topology YAML file")->required();
-  r->add_option("--input", replay.inputs, "input JSONL file (repeatable; processed in the order given)")->required();
+  r->add_option("--input", replay.inputs, "input JSONL file (repeatable; processed in the order given)")
+      ->required()
+      ->default_str("");
   r->add_option("--out", replay.out_dir, "output directory")->required();
   r->add_option("--state", replay.state_dir, "RocksDB state directory: resume after a crash");
   r->add_option("--batch", replay.batch_lines, "lines per committed batch")->check(positive());
   r->add_flag("--quiet", replay.quiet, "no progress and no summary");
   r->add_option("--partitions", replay.partitions,
                 "split users over N partitions and aggregate in a second stage, as a Kafka run over N "
-                "partitions does (memory only)")
-      ->check(CLI::Range(1, 256));
+                "partitions does (memory only); default: one stage")
+      ->check(CLI::Range(1, 256))
+      ->default_str("");
 
   std::string gen_topology;
   std::int64_t gen_events = 10000;
@@ -78,8 +81,8 @@ int main(int argc, char** argv) {
   g->add_option("--events", gen_events, "number of events")->check(positive());
   g->add_option("--seed", gen.seed, "random seed");
   g->add_option("--users", gen.users, "active users")->check(positive());
-  g->add_option("--bad-rate", gen.bad_rate, "share of bad messages")->check(share());
-  g->add_option("--duplicate-rate", gen.duplicate_rate, "share of re-sent events")->check(share());
+  g->add_option("--bad-rate", gen.bad_rate, "share of bad messages, 0 to 1")->check(share());
+  g->add_option("--duplicate-rate", gen.duplicate_rate, "share of re-sent events, 0 to 1")->check(share());
   g->add_option("--gap-ms", gen.mean_gap_ms, "mean event time between events")->check(positive());
 
   std::string run_topology;
@@ -90,12 +93,16 @@ int main(int argc, char** argv) {
   k->add_option("--group", run.group, "consumer group id");
   k->add_option("--state", run.state_dir, "RocksDB state directory (one subdirectory per partition)");
   k->add_option("--metrics", run.metrics_listen, "Prometheus /metrics listen address ('' for none)");
-  k->add_option("--commit-interval", run.commit_interval_ms, "ms between batch commits");
+  k->add_option("--commit-interval", run.commit_interval_ms,
+                "ms between batch commits (default: the topology's processing.commit_interval)")
+      ->default_str("");
   k->add_option("--idle-wait", run.idle_wait_ms, "ms an input may hold back the event-time merge");
   k->add_option("--session-timeout", run.session_timeout_ms, "consumer group session timeout, ms");
   k->add_option("--stop-when-idle", run.stop_when_idle_ms, "bounded run: finish after this many ms without input");
   k->add_option("--assignor", run.assignor, "partition.assignment.strategy")->check(CLI::IsMember({"range", "roundrobin"}));
-  k->add_option("--guarantee", run.guarantee, "at_least_once or exactly_once")->check(CLI::IsMember({"at_least_once", "exactly_once"}));
+  k->add_option("--guarantee", run.guarantee, "output guarantee (default: the topology's processing.guarantee)")
+      ->check(CLI::IsMember({"at_least_once", "exactly_once"}))
+      ->default_str("");
 
   alliance::BrokerOptions broker;
   auto* b = app.add_subcommand("broker", "host librdkafka's mock cluster with a topology's topics and print its address");
