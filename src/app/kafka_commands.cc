@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cstdint>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
+#include "alliance/core/money_format.h"
 #include "alliance/kafka/embedded_broker.h"
 
 namespace alliance {
@@ -30,10 +32,13 @@ std::int64_t wall_ms() {
       .count();
 }
 
-/// What the demo's table shows, fed from acknowledged outputs (runner
-/// thread) and read by the printer thread; guarded by mu_.
+/// What the demo's table shows, in one currency (the topology's default),
+/// fed from acknowledged outputs (runner thread) and read by the printer
+/// thread; guarded by mu_.
 class LiveView {
  public:
+  explicit LiveView(std::string currency) : currency_(std::move(currency)) {}
+
   void add(const std::vector<OutboxEntry>& entries) {
     std::lock_guard lock(mu_);
     for (const auto& e : entries) {
@@ -49,7 +54,7 @@ class LiveView {
             doc["orders"].get(orders) || doc["conversions"].get(conv) || doc["revenue_minor"].get(revenue) ||
             doc["currency"].get(cur) || doc["final"].get(final))
           continue;
-        if (dim != "source" || size != "1m" || cur != "CNY") continue;
+        if (dim != "source" || size != "1m" || cur != currency_) continue;
         Row& r = sources_[std::string(key)];
         if (start >= r.window_start) r = Row{start, clicks, users, orders, std::string(conv), revenue};
         (void)final;
@@ -59,9 +64,11 @@ class LiveView {
         if (doc["kind"].get(kind) || doc["partner_id"].get(partner) || doc["attributed_minor"].get(amount) ||
             doc["currency"].get(cur))
           continue;
-        if (cur != "CNY") continue;
+        if (cur != currency_) continue;
         Ledger& l = partners_[std::string(partner)];
-        (kind == "accrual" ? l.accrued : l.reversed) += amount;
+        std::int64_t& total = kind == "accrual" ? l.accrued : l.reversed;
+        if (__builtin_add_overflow(total, amount, &total))  // a view: saturate rather than wrap
+          total = amount < 0 ? INT64_MIN : INT64_MAX;
         l.records += 1;
       } else if (e.kind == OutputKind::kDlq) {
         ++dead_letters_;
@@ -76,24 +83,29 @@ class LiveView {
     std::snprintf(buf, sizeof buf, "alliance demo  |  %lld events produced  |  broker %s  |  %s  |  Ctrl-C stops\n\n",
                   static_cast<long long>(produced), bootstrap.c_str(), metrics.c_str());
     s += buf;
-    s += "Per-source conversion, latest 1-minute window (CNY)\n";
+    s += "Per-source conversion, latest 1-minute window (" + currency_ + ")\n";
     std::snprintf(buf, sizeof buf, "  %-10s %8s %8s %8s %12s %10s %14s\n", "source", "clicks", "users", "orders",
                   "conversions", "conv.rate", "revenue");
     s += buf;
     for (const auto& [src, r] : sources_) {
       const double rate = r.users > 0 ? std::stod(r.conversions) / static_cast<double>(r.users) : 0.0;
-      std::snprintf(buf, sizeof buf, "  %-10s %8lld %8lld %8lld %12s %9.1f%% %14.2f\n", src.c_str(),
+      std::snprintf(buf, sizeof buf, "  %-10s %8lld %8lld %8lld %12s %9.1f%% %14s\n", src.c_str(),
                     static_cast<long long>(r.clicks), static_cast<long long>(r.users), static_cast<long long>(r.orders),
-                    r.conversions.c_str(), 100 * rate, static_cast<double>(r.revenue) / 100);
+                    r.conversions.c_str(), 100 * rate, format_money(r.revenue, currency_).c_str());
       s += buf;
     }
-    s += "\nPartner settlement since start (CNY)\n";
+    s += "\nPartner settlement since start (" + currency_ + ")\n";
     std::snprintf(buf, sizeof buf, "  %-12s %14s %14s %14s %8s\n", "partner", "accrued", "reversed", "net", "records");
     s += buf;
     for (const auto& [p, l] : partners_) {
-      std::snprintf(buf, sizeof buf, "  %-12s %14.2f %14.2f %14.2f %8lld\n", p.c_str(), static_cast<double>(l.accrued) / 100,
-                    static_cast<double>(l.reversed) / 100, static_cast<double>(l.accrued + l.reversed) / 100,
-                    static_cast<long long>(l.records));
+      // The net is shown only when it fits in int64 (the table is a view;
+      // the ledger's own totals are checked where they are summed).
+      MinorUnits net = 0;
+      const std::string net_text =
+          __builtin_add_overflow(l.accrued, l.reversed, &net) ? "overflow" : format_money(net, currency_);
+      std::snprintf(buf, sizeof buf, "  %-12s %14s %14s %14s %8lld\n", p.c_str(),
+                    format_money(l.accrued, currency_).c_str(), format_money(l.reversed, currency_).c_str(),
+                    net_text.c_str(), static_cast<long long>(l.records));
       s += buf;
     }
     std::snprintf(buf, sizeof buf, "\ndead letters: %lld\n", static_cast<long long>(dead_letters_));
@@ -111,6 +123,7 @@ class LiveView {
   struct Ledger {
     std::int64_t accrued = 0, reversed = 0, records = 0;
   };
+  const std::string currency_;
   std::mutex mu_;
   simdjson::ondemand::parser parser_;
   std::map<std::string, Row> sources_;
@@ -196,7 +209,7 @@ int run_demo(const DemoOptions& o) {
     producer->flush(2000);
   });
 
-  LiveView view;
+  LiveView view(t.default_currency);
   std::thread printer([&] {
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(o.refresh_ms));

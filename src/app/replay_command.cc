@@ -89,7 +89,7 @@ int run_replay(const ReplayOptions& o) {
     std::fprintf(stderr, "alliance replay: --partitions runs in memory only; drop --state or --partitions\n");
     return 2;
   }
-  const std::size_t cycle_records = o.batch_lines > 0 ? o.batch_lines : topology.replay_batch;
+  const std::size_t cycle_records = o.batch_lines > 0 ? o.batch_lines : static_cast<std::size_t>(topology.replay_batch);
   const auto started = std::chrono::steady_clock::now();
   ProcessorStats stats;
   std::int64_t lines = 0;
@@ -102,7 +102,7 @@ int run_replay(const ReplayOptions& o) {
 
       DriverOptions options;
       options.cycle_records = cycle_records;
-      options.emit_final = o.emit_final || topology.emit_final;
+      options.emit_final = o.emit_final || topology.emit == EmitMode::kFinal;
       DriverHooks hooks;
       const Processor* processor = nullptr;
       hooks.open_task = [&](std::int32_t p) {

@@ -2,14 +2,30 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "alliance/core/currency.h"
+
 namespace alliance {
 
 namespace {
+
+bool has_control_char(const std::string& s) {
+  for (const unsigned char ch : s)
+    if (ch < 0x20 || ch == 0x7f) return true;
+  return false;
+}
+
+std::string trim_number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
 
 /// Reads one YAML map, remembering the dotted key path for error messages
 /// and rejecting keys it does not know (typos must not pass silently).
@@ -25,13 +41,17 @@ class Reader {
   std::string dotted(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
   void expect_map(std::initializer_list<const char*> allowed) const {
+    expect_map(std::vector<std::string>(allowed.begin(), allowed.end()));
+  }
+
+  void expect_map(const std::vector<std::string>& allowed) const {
     if (!node_.IsMap()) throw ConfigError(origin_ + ": " + (path_.empty() ? "<top>" : path_) + ": must be a map");
     std::set<std::string> ok(allowed.begin(), allowed.end());
     for (const auto& kv : node_) {
       const auto k = kv.first.as<std::string>();
       if (ok.count(k) == 0) {
         std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
         fail(k, "unknown key; valid keys here: " + list);
       }
     }
@@ -72,10 +92,72 @@ class Reader {
 
   DurationMs duration(const std::string& key, DurationMs dflt) const {
     if (!has(key)) return dflt;
-    const auto text = node_[key].as<std::string>();
+    const auto text = scalar(key, "a duration such as 5s");
     auto d = parse_duration(text);
     if (!d) fail(key, "bad duration \"" + text + "\"; write a positive integer and a unit: 250ms, 5s, 1m, 1h, 7d");
     return *d;
+  }
+
+  /// A duration that may also be zero (`0s`, `0d`): "no wait at all".
+  DurationMs duration_or_zero(const std::string& key, DurationMs dflt) const {
+    if (!has(key)) return dflt;
+    const auto text = scalar(key, "a duration such as 30d or 0s");
+    const auto digits = text.find_first_not_of('0');
+    if (digits > 0 && digits != std::string::npos && parse_duration("1" + text.substr(digits))) return 0;
+    auto d = parse_duration(text);
+    if (!d)
+      fail(key, "bad duration \"" + text + "\"; write a non-negative integer and a unit: 0s, 250ms, 5s, 1m, 1h, 30d");
+    return *d;
+  }
+
+  /// An identifier or label: a non-empty string without control characters
+  /// (SPEC §2), so it can never be confused with another id in a key.
+  std::string id(const std::string& key, const std::string& example) const {
+    std::string v = str(key, example);
+    if (has_control_char(v))
+      fail(key, "contains a control character (U+0000-U+001F, U+007F); ids are printable text, e.g. " + example);
+    return v;
+  }
+
+  /// An ISO 4217 currency code (SPEC §2), upper case.
+  std::string currency(const std::string& key) const {
+    const std::string code = str(key, "CNY");
+    if (!is_iso4217(code)) {
+      std::string upper = code;
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      const std::string hint = upper != code && is_iso4217(upper) ? "write \"" + upper + "\"" : "e.g. CNY, USD, EUR, JPY";
+      fail(key, "\"" + code + "\" is not an ISO 4217 currency code (upper case, from the ISO 4217 list); " + hint);
+    }
+    return code;
+  }
+
+  /// One of `valid`, as written.
+  std::string choice(const std::string& key, std::initializer_list<const char*> valid) const {
+    std::string list;
+    for (const auto& a : valid) list += (list.empty() ? "" : ", ") + std::string(a);
+    const std::string v = str(key, list);
+    for (const auto& a : valid)
+      if (v == a) return v;
+    fail(key, "\"" + v + "\" is not valid; valid: " + list);
+  }
+
+  double real(const std::string& key, double lo, double hi, const std::string& example) const {
+    double v = 0;
+    try {
+      v = node_[key].as<double>();
+    } catch (const YAML::Exception&) {
+      fail(key, "must be a number, e.g. " + example);
+    }
+    if (!std::isfinite(v) || v < lo || v > hi)
+      fail(key, "must be between " + trim_number(lo) + " and " + trim_number(hi) + "; e.g. " + example);
+    return v;
+  }
+
+  /// The string form of a scalar; a list or map where a scalar belongs fails.
+  std::string scalar(const std::string& key, const std::string& what) const {
+    const YAML::Node n = node_[key];
+    if (!n.IsScalar()) fail(key, "must be " + what);
+    return n.as<std::string>();
   }
 
  private:
@@ -87,7 +169,7 @@ class Reader {
 Contract read_contract(const Reader& r) {
   r.expect_map({"id", "type", "rate_bp", "per_conversion_minor", "tiers"});
   Contract c;
-  c.id = r.str("id", "c-books");
+  c.id = r.id("id", "c-books");
   const std::string type = r.str("type", "percent");
   if (type == "percent") {
     c.type = ContractType::kPercent;
@@ -124,6 +206,175 @@ Contract read_contract(const Reader& r) {
 
 }  // namespace
 
+/// Every top-level key the loader accepts; docs/TOPOLOGY.md documents each
+/// (tests/unit/topology_loader_test.cc checks that).
+const std::vector<std::string>& topology_top_level_keys() {
+  static const std::vector<std::string> keys{
+      "name",          "inputs",           "outputs",         "attribution",     "windows",
+      "grace",         "dedupe_retention", "settlement_tz",   "settlement_period", "holding_period",
+      "emit",          "emit_interval",    "replay_batch",    "state",           "default_currency",
+      "campaigns",     "partners",         "pools",           "processing",      "order_retention",
+      "statement_retention", "clv",        "churn_after"};
+  return keys;
+}
+
+namespace {
+
+void read_topics(const Reader& top, Topology& t) {
+  t.inputs.payouts = t.name + ".payouts";
+  t.outputs.balances = t.name + ".partner-balances";
+  if (top.has("inputs")) {
+    Reader in = top.sub("inputs");
+    in.expect_map({"clicks", "referrals", "orders", "payouts"});
+    t.inputs.clicks = in.str_or("clicks", t.inputs.clicks);
+    t.inputs.referrals = in.str_or("referrals", t.inputs.referrals);
+    t.inputs.orders = in.str_or("orders", t.inputs.orders);
+    t.inputs.payouts = in.str_or("payouts", t.inputs.payouts);
+  }
+  if (top.has("outputs")) {
+    Reader out = top.sub("outputs");
+    out.expect_map({"metrics", "settlements", "statements", "balances", "dlq"});
+    t.outputs.metrics = out.str_or("metrics", t.outputs.metrics);
+    t.outputs.settlements = out.str_or("settlements", t.outputs.settlements);
+    t.outputs.statements = out.str_or("statements", t.outputs.statements);
+    t.outputs.balances = out.str_or("balances", t.outputs.balances);
+    t.outputs.dlq = out.str_or("dlq", t.outputs.dlq);
+  }
+  // One topic per stream: an output written to an input (or two outputs
+  // sharing a topic) would feed records back or mix record types.
+  const std::vector<std::pair<std::string, const std::string*>> topics{
+      {"inputs.clicks", &t.inputs.clicks},         {"inputs.referrals", &t.inputs.referrals},
+      {"inputs.orders", &t.inputs.orders},         {"inputs.payouts", &t.inputs.payouts},
+      {"outputs.metrics", &t.outputs.metrics},     {"outputs.settlements", &t.outputs.settlements},
+      {"outputs.statements", &t.outputs.statements}, {"outputs.balances", &t.outputs.balances},
+      {"outputs.dlq", &t.outputs.dlq}};
+  for (std::size_t i = 0; i < topics.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (*topics[i].second == *topics[j].second)
+        top.fail(topics[i].first, "topic \"" + *topics[i].second + "\" is also " + topics[j].first +
+                                      "; every input and output needs its own topic");
+}
+
+void read_windows(const Reader& top, Topology& t) {
+  if (!top.has("windows")) return;
+  const YAML::Node w = top.child("windows");
+  if (!w.IsSequence() || w.size() == 0) top.fail("windows", "must be a non-empty list, e.g. [1m, 1h]");
+  t.windows.clear();
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const std::string key = "windows[" + std::to_string(i) + "]";
+    const std::string text = w[i].IsScalar() ? w[i].as<std::string>() : std::string("(not a scalar)");
+    auto d = parse_duration(text);
+    if (!d) top.fail(key, "bad duration \"" + text + "\"; write a positive integer and a unit, e.g. 1m");
+    for (std::size_t j = 0; j < t.windows.size(); ++j)
+      if (t.windows[j] == *d)
+        top.fail(key, "\"" + text + "\" is the same size as windows[" + std::to_string(j) + "] (" +
+                          format_duration(*d) + "); list each window size once (a repeated size counts "
+                          "every event twice)");
+    t.windows.push_back(*d);
+  }
+}
+
+void read_campaigns(const Reader& top, const std::string& origin, Topology& t) {
+  const YAML::Node campaigns = top.child("campaigns");
+  if (!campaigns.IsDefined() || campaigns.IsNull()) return;
+  if (!campaigns.IsSequence()) top.fail("campaigns", "must be a list of {id, cost_minor, currency}");
+  for (std::size_t i = 0; i < campaigns.size(); ++i) {
+    Reader c(campaigns[i], origin, "campaigns[" + std::to_string(i) + "]");
+    c.expect_map({"id", "cost_minor", "currency"});
+    CampaignConfig cc;
+    cc.id = c.id("id", "cmp-spring");
+    if (c.has("cost_minor")) cc.cost_minor = c.integer("cost_minor", 0, kMaxAmountMinor, "cost_minor: 10000000");
+    cc.currency = c.has("currency") ? c.currency("currency") : t.default_currency;
+    for (const auto& prev : t.campaigns)
+      if (prev.id == cc.id) c.fail("id", "duplicate campaign id \"" + cc.id + "\"; each campaign appears once");
+    t.campaigns.push_back(cc);
+  }
+}
+
+void read_partners(const Reader& top, const std::string& origin, Topology& t) {
+  const YAML::Node partners = top.child("partners");
+  if (!partners.IsDefined() || partners.IsNull()) return;
+  if (!partners.IsSequence()) top.fail("partners", "must be a list of {id, referral_codes, contract}");
+  std::map<std::string, std::string> code_owner;
+  for (std::size_t i = 0; i < partners.size(); ++i) {
+    Reader p(partners[i], origin, "partners[" + std::to_string(i) + "]");
+    p.expect_map({"id", "referral_codes", "contract"});
+    PartnerConfig pc;
+    pc.id = p.id("id", "p-books");
+    for (const auto& prev : t.partners)
+      if (prev.id == pc.id) p.fail("id", "duplicate partner id \"" + pc.id + "\"; each partner appears once");
+    if (p.has("referral_codes")) {
+      const YAML::Node codes = p.child("referral_codes");
+      if (!codes.IsSequence()) p.fail("referral_codes", "must be a list, e.g. [BOOK10]");
+      for (std::size_t j = 0; j < codes.size(); ++j) {
+        const std::string key = "referral_codes[" + std::to_string(j) + "]";
+        if (!codes[j].IsScalar() || codes[j].as<std::string>().empty())
+          p.fail(key, "must be a non-empty string, e.g. BOOK10");
+        const auto c = codes[j].as<std::string>();
+        if (has_control_char(c)) p.fail(key, "contains a control character; codes are printable text, e.g. BOOK10");
+        auto [it, fresh] = code_owner.emplace(c, pc.id);
+        if (!fresh)
+          p.fail("referral_codes", it->second == pc.id
+                                       ? "code \"" + c + "\" is listed twice; list each code once"
+                                       : "code \"" + c + "\" is already owned by partner \"" + it->second +
+                                             "\"; a code has one owner");
+        pc.referral_codes.push_back(c);
+      }
+    }
+    if (p.has("contract")) pc.contract = read_contract(p.sub("contract"));
+    t.partners.push_back(pc);
+  }
+}
+
+void read_pools(const Reader& top, const std::string& origin, Topology& t) {
+  const YAML::Node pools = top.child("pools");
+  if (!pools.IsDefined() || pools.IsNull()) return;
+  if (!pools.IsSequence()) top.fail("pools", "must be a list of {id, campaign_id, pool_bp, members}");
+  std::map<std::string, std::int64_t> bp_per_campaign;
+  std::map<std::string, std::string> pools_per_campaign;  // for the error message
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    Reader p(pools[i], origin, "pools[" + std::to_string(i) + "]");
+    p.expect_map({"id", "campaign_id", "pool_bp", "members"});
+    PoolConfig pc;
+    pc.id = p.id("id", "pool-spring");
+    for (const auto& prev : t.pools)
+      if (prev.id == pc.id) p.fail("id", "duplicate pool id \"" + pc.id + "\"; each pool appears once");
+    pc.campaign_id = p.id("campaign_id", "cmp-spring");
+    if (t.campaign(pc.campaign_id) == nullptr)
+      p.fail("campaign_id", "\"" + pc.campaign_id +
+                                "\" is not a campaign of this topology; add it under campaigns: or fix the id");
+    pc.pool_bp = p.integer("pool_bp", 0, 10'000, "pool_bp: 200");
+    auto& sum = bp_per_campaign[pc.campaign_id];
+    auto& names = pools_per_campaign[pc.campaign_id];
+    sum += pc.pool_bp;
+    names += (names.empty() ? "" : " + ") + pc.id + " " + std::to_string(pc.pool_bp);
+    if (sum > 10'000)
+      p.fail("pool_bp", "the pools of campaign \"" + pc.campaign_id + "\" add up to " + std::to_string(sum) +
+                            " bp (" + names + "), more than 10000 bp (100 % of its revenue); lower pool_bp "
+                            "so that their sum is at most 10000");
+    const YAML::Node members = p.child("members");
+    if (!members.IsSequence() || members.size() == 0)
+      p.fail("members", "must be a non-empty list, e.g. [{partner_id: p-books, weight: 40}]");
+    for (std::size_t j = 0; j < members.size(); ++j) {
+      Reader m(members[j], origin, p.dotted("members[" + std::to_string(j) + "]"));
+      m.expect_map({"partner_id", "weight"});
+      PoolMember pm;
+      pm.partner_id = m.str("partner_id", "p-books");
+      if (t.partner(pm.partner_id) == nullptr)
+        m.fail("partner_id", "\"" + pm.partner_id + "\" is not a partner of this topology; add it under partners:");
+      for (std::size_t k = 0; k < pc.members.size(); ++k)
+        if (pc.members[k].partner_id == pm.partner_id)
+          m.fail("partner_id", "\"" + pm.partner_id + "\" is already members[" + std::to_string(k) +
+                                   "] of this pool; list each partner once and give it its whole weight");
+      pm.weight = m.integer("weight", 1, 1'000'000, "weight: 40");
+      pc.members.push_back(pm);
+    }
+    t.pools.push_back(pc);
+  }
+}
+
+}  // namespace
+
 Topology parse_topology(const std::string& text, const std::string& origin) {
   YAML::Node root;
   try {
@@ -133,149 +384,79 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
   }
   // Any malformed-scalar conversion below surfaces as ConfigError, never a crash.
   try {
-  Reader top(root, origin, "");
-  top.expect_map({"name", "inputs", "outputs", "attribution", "windows", "grace", "dedupe_retention",
-                  "settlement_tz", "emit_interval", "default_currency", "campaigns", "partners",
-                  "pools", "processing", "order_retention", "statement_retention"});
-  Topology t;
-  t.name = top.str("name", "name: spring-alliance");
-  if (top.has("inputs")) {
-    Reader in = top.sub("inputs");
-    in.expect_map({"clicks", "referrals", "orders"});
-    t.inputs.clicks = in.str_or("clicks", t.inputs.clicks);
-    t.inputs.referrals = in.str_or("referrals", t.inputs.referrals);
-    t.inputs.orders = in.str_or("orders", t.inputs.orders);
-  }
-  if (top.has("outputs")) {
-    Reader out = top.sub("outputs");
-    out.expect_map({"metrics", "settlements", "statements", "dlq"});
-    t.outputs.metrics = out.str_or("metrics", t.outputs.metrics);
-    t.outputs.settlements = out.str_or("settlements", t.outputs.settlements);
-    t.outputs.statements = out.str_or("statements", t.outputs.statements);
-    t.outputs.dlq = out.str_or("dlq", t.outputs.dlq);
-  }
-  if (top.has("attribution")) {
-    Reader a = top.sub("attribution");
-    a.expect_map({"model", "lookback", "half_life", "max_touchpoints"});
-    if (a.has("model")) {
-      const std::string m = a.str("model", "last_touch");
-      auto model = attribution_model_from(m);
-      if (!model)
-        a.fail("model", "unknown model \"" + m +
-                            "\"; valid: last_touch, first_touch, linear, position_based, time_decay");
-      t.model = *model;
-    }
-    t.lookback = a.duration("lookback", t.lookback);
-    t.half_life = a.duration("half_life", t.half_life);
-    if (a.has("max_touchpoints"))
-      t.max_touchpoints = static_cast<std::size_t>(a.integer("max_touchpoints", 1, 10'000, "max_touchpoints: 50"));
-  }
-  if (top.has("windows")) {
-    const YAML::Node w = top.child("windows");
-    if (!w.IsSequence() || w.size() == 0) top.fail("windows", "must be a non-empty list, e.g. [1m, 1h]");
-    t.windows.clear();
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      auto d = parse_duration(w[i].as<std::string>());
-      if (!d) top.fail("windows[" + std::to_string(i) + "]", "bad duration \"" + w[i].as<std::string>() + "\"; e.g. 1m");
-      t.windows.push_back(*d);
-    }
-  }
-  t.grace = top.has("grace") ? top.duration("grace", t.grace) : t.grace;
-  t.dedupe_retention = top.duration("dedupe_retention", t.dedupe_retention);
-  t.emit_interval = top.duration("emit_interval", t.emit_interval);
-  t.order_retention = top.duration("order_retention", t.order_retention);
-  t.statement_retention = top.duration("statement_retention", t.statement_retention);
-  if (top.has("settlement_tz")) {
-    t.settlement_tz = top.str("settlement_tz", "\"+08:00\"");
-    auto off = parse_utc_offset(t.settlement_tz);
-    if (!off) top.fail("settlement_tz", "\"" + t.settlement_tz + "\" is not UTC or a fixed offset like \"+08:00\"");
-    t.settlement_offset = *off;
-  }
-  if (top.has("default_currency")) {
-    t.default_currency = top.str("default_currency", "CNY");
-    if (t.default_currency.size() != 3) top.fail("default_currency", "must be an ISO 4217 code such as CNY");
-  }
-  if (top.has("processing")) {
-    Reader pr = top.sub("processing");
-    pr.expect_map({"guarantee", "commit_interval"});
-    t.guarantee = pr.str_or("guarantee", t.guarantee);
-    if (t.guarantee != "at_least_once" && t.guarantee != "exactly_once")
-      pr.fail("guarantee", "\"" + t.guarantee + "\" is not a guarantee; valid: at_least_once, exactly_once");
-    t.commit_interval = pr.duration("commit_interval", t.commit_interval);
-  }
-
-  const YAML::Node campaigns = top.child("campaigns");
-  if (campaigns.IsDefined() && !campaigns.IsNull()) {
-    if (!campaigns.IsSequence()) top.fail("campaigns", "must be a list of {id, cost_minor}");
-    for (std::size_t i = 0; i < campaigns.size(); ++i) {
-      Reader c(campaigns[i], origin, "campaigns[" + std::to_string(i) + "]");
-      c.expect_map({"id", "cost_minor", "currency"});
-      CampaignConfig cc;
-      cc.id = c.str("id", "cmp-spring");
-      if (c.has("cost_minor")) cc.cost_minor = c.integer("cost_minor", 0, kMaxAmountMinor, "cost_minor: 10000000");
-      cc.currency = c.str_or("currency", t.default_currency);
-      for (const auto& prev : t.campaigns)
-        if (prev.id == cc.id) c.fail("id", "duplicate campaign id \"" + cc.id + "\"");
-      t.campaigns.push_back(cc);
-    }
-  }
-
-  const YAML::Node partners = top.child("partners");
-  std::map<std::string, std::string> code_owner;
-  if (partners.IsDefined() && !partners.IsNull()) {
-    if (!partners.IsSequence()) top.fail("partners", "must be a list of {id, referral_codes, contract}");
-    for (std::size_t i = 0; i < partners.size(); ++i) {
-      Reader p(partners[i], origin, "partners[" + std::to_string(i) + "]");
-      p.expect_map({"id", "referral_codes", "contract"});
-      PartnerConfig pc;
-      pc.id = p.str("id", "p-books");
-      for (const auto& prev : t.partners)
-        if (prev.id == pc.id) p.fail("id", "duplicate partner id \"" + pc.id + "\"; each partner appears once");
-      if (p.has("referral_codes")) {
-        const YAML::Node codes = p.child("referral_codes");
-        if (!codes.IsSequence()) p.fail("referral_codes", "must be a list, e.g. [BOOK10]");
-        for (const auto& code : codes) {
-          const auto c = code.as<std::string>();
-          auto [it, fresh] = code_owner.emplace(c, pc.id);
-          if (!fresh)
-            p.fail("referral_codes", "code \"" + c + "\" is already owned by partner \"" + it->second +
-                                         "\"; a code has one owner");
-          pc.referral_codes.push_back(c);
-        }
+    Reader top(root, origin, "");
+    top.expect_map(topology_top_level_keys());
+    Topology t;
+    t.name = top.id("name", "name: spring-alliance");
+    read_topics(top, t);
+    if (top.has("attribution")) {
+      Reader a = top.sub("attribution");
+      a.expect_map({"model", "lookback", "half_life", "max_touchpoints"});
+      if (a.has("model")) {
+        const std::string m = a.str("model", "last_touch");
+        auto model = attribution_model_from(m);
+        if (!model)
+          a.fail("model", "unknown model \"" + m +
+                              "\"; valid: last_touch, first_touch, linear, position_based, time_decay");
+        t.model = *model;
       }
-      if (p.has("contract")) pc.contract = read_contract(p.sub("contract"));
-      t.partners.push_back(pc);
+      t.lookback = a.duration("lookback", t.lookback);
+      t.half_life = a.duration("half_life", t.half_life);
+      if (a.has("max_touchpoints"))
+        t.max_touchpoints = static_cast<std::size_t>(a.integer("max_touchpoints", 1, 10'000, "max_touchpoints: 50"));
     }
-  }
-  t.index();
-
-  const YAML::Node pools = top.child("pools");
-  if (pools.IsDefined() && !pools.IsNull()) {
-    if (!pools.IsSequence()) top.fail("pools", "must be a list of {id, campaign_id, pool_bp, members}");
-    for (std::size_t i = 0; i < pools.size(); ++i) {
-      Reader p(pools[i], origin, "pools[" + std::to_string(i) + "]");
-      p.expect_map({"id", "campaign_id", "pool_bp", "members"});
-      PoolConfig pc;
-      pc.id = p.str("id", "pool-spring");
-      pc.campaign_id = p.str("campaign_id", "cmp-spring");
-      pc.pool_bp = p.integer("pool_bp", 0, 10'000, "pool_bp: 200");
-      const YAML::Node members = p.child("members");
-      if (!members.IsSequence() || members.size() == 0)
-        p.fail("members", "must be a non-empty list, e.g. [{partner_id: p-books, weight: 40}]");
-      for (std::size_t j = 0; j < members.size(); ++j) {
-        Reader m(members[j], origin, p.dotted("members[" + std::to_string(j) + "]"));
-        m.expect_map({"partner_id", "weight"});
-        PoolMember pm;
-        pm.partner_id = m.str("partner_id", "p-books");
-        if (t.partner(pm.partner_id) == nullptr)
-          m.fail("partner_id", "\"" + pm.partner_id + "\" is not a partner of this topology; add it under partners:");
-        pm.weight = m.integer("weight", 1, 1'000'000, "weight: 40");
-        pc.members.push_back(pm);
-      }
-      t.pools.push_back(pc);
+    read_windows(top, t);
+    t.grace = top.duration("grace", t.grace);
+    t.dedupe_retention = top.duration("dedupe_retention", t.dedupe_retention);
+    t.emit_interval = top.duration("emit_interval", t.emit_interval);
+    if (top.has("emit"))
+      t.emit = top.choice("emit", {"running", "final"}) == "final" ? EmitMode::kFinal : EmitMode::kRunning;
+    if (top.has("replay_batch"))
+      t.replay_batch = top.integer("replay_batch", 1, 1'000'000'000, "replay_batch: 100000");
+    t.order_retention = top.duration("order_retention", t.order_retention);
+    t.statement_retention = top.duration("statement_retention", t.statement_retention);
+    if (top.has("settlement_tz")) {
+      t.settlement_tz = top.str("settlement_tz", "\"+08:00\"");
+      auto off = parse_utc_offset(t.settlement_tz);
+      if (!off) top.fail("settlement_tz", "\"" + t.settlement_tz + "\" is not UTC or a fixed offset like \"+08:00\"");
+      t.settlement_offset = *off;
     }
-  }
-  return t;
+    if (top.has("settlement_period")) {
+      const std::string p = top.choice("settlement_period", {"day", "week", "month"});
+      t.settlement_period = p == "month" ? SettlementPeriod::kMonth
+                            : p == "week" ? SettlementPeriod::kWeek
+                                          : SettlementPeriod::kDay;
+    }
+    t.holding_period = top.duration_or_zero("holding_period", t.holding_period);
+    if (top.has("state")) {
+      Reader st = top.sub("state");
+      st.expect_map({"cache_mb", "block_cache_mb", "write_buffer_mb"});
+      constexpr std::int64_t kMaxMb = 1'048'576;  // 1 TiB
+      if (st.has("cache_mb")) t.state.cache_mb = st.integer("cache_mb", 1, kMaxMb, "cache_mb: 256");
+      if (st.has("block_cache_mb"))
+        t.state.block_cache_mb = st.integer("block_cache_mb", 1, kMaxMb, "block_cache_mb: 128");
+      if (st.has("write_buffer_mb"))
+        t.state.write_buffer_mb = st.integer("write_buffer_mb", 1, kMaxMb, "write_buffer_mb: 64");
+    }
+    if (top.has("clv")) {
+      Reader c = top.sub("clv");
+      c.expect_map({"discount_rate", "periods"});
+      if (c.has("discount_rate")) t.clv.discount_rate = c.real("discount_rate", 0.0, 1.0, "discount_rate: 0.10");
+      if (c.has("periods")) t.clv.periods = c.integer("periods", 1, 1000, "periods: 3");
+    }
+    t.churn_after = top.duration("churn_after", t.churn_after);
+    if (top.has("default_currency")) t.default_currency = top.currency("default_currency");
+    if (top.has("processing")) {
+      Reader pr = top.sub("processing");
+      pr.expect_map({"guarantee", "commit_interval"});
+      if (pr.has("guarantee")) t.guarantee = pr.choice("guarantee", {"at_least_once", "exactly_once"});
+      t.commit_interval = pr.duration("commit_interval", t.commit_interval);
+    }
+    read_campaigns(top, origin, t);
+    read_partners(top, origin, t);
+    t.index();
+    read_pools(top, origin, t);
+    return t;
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin + ": " + e.what());
   }

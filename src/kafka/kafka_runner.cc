@@ -98,7 +98,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     DriverOptions options;
     options.commit_interval_ms = o.commit_interval_ms;
     options.emit_interval_ms = t.emit_interval;
-    options.emit_final = t.emit_final;
+    options.emit_final = t.emit == EmitMode::kFinal;
     options.idle_wait_ms = o.idle_wait_ms;
     options.stop = o.stop;
     DriverHooks hooks;

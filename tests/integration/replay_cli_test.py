@@ -5,6 +5,7 @@ exit codes. Run by ctest with the binary and source dir as arguments."""
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -354,6 +355,94 @@ class ExitCodes(unittest.TestCase):
     def test_bad_events_are_data_not_failure(self):
         _, p = replay(os.path.join(DATA, "bad-events.jsonl"))
         self.assertEqual(p.returncode, 0)
+
+    def test_topology_that_would_double_counts_is_refused(self):
+        # Issue 16 item 9, end to end: the loader's refusal reaches the user as exit 2 + one line.
+        bad = os.path.join(tempfile.mkdtemp(), "doubled.yaml")
+        with open(bad, "w") as f:
+            f.write("name: x\nwindows: [1m, 60s]\n")
+        p = subprocess.run([ALLIANCE, "replay", "--topology", bad, "--input", os.path.join(DATA, "sample-events.jsonl"),
+                            "--out", tempfile.mkdtemp()], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(bad, p.stderr)
+        self.assertIn("windows[1]", p.stderr)
+
+
+def run_cli(*args):
+    return subprocess.run([ALLIANCE, *args], capture_output=True, text=True)
+
+
+COMMANDS = ["replay", "generate", "run", "broker", "demo"]
+
+
+class CliUsage(unittest.TestCase):
+    """Issue 16 item 11: every usage error exits 2 (README) with a message that helps."""
+
+    def test_unknown_command_is_named_and_commands_listed(self):
+        p = run_cli("frobnicate", "--topology", TOPOLOGY)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn('"frobnicate"', p.stderr)
+        for c in COMMANDS:
+            self.assertIn(c, p.stderr)
+        self.assertNotIn("A subcommand is required", p.stderr)
+
+    def test_missing_command_lists_commands(self):
+        p = run_cli()
+        self.assertEqual(p.returncode, 2, p.stderr)
+        for c in COMMANDS:
+            self.assertIn(c, p.stderr)
+
+    def test_usage_errors_exit_2(self):
+        cases = [
+            ("replay",),                                                    # required options missing
+            ("replay", "--topology", TOPOLOGY, "--input", "x", "--out", "y", "--bogus"),  # unknown option
+            ("replay", "--topology", TOPOLOGY, "--input", "x", "--out", "y", "--partitions", "0"),  # out of range
+            ("generate", "--topology", TOPOLOGY, "--events", "many"),     # not a number
+            ("--bogus",),
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                p = run_cli(*args)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertTrue(p.stderr.strip())
+
+    def test_zero_events_is_refused_readably(self):
+        p = run_cli("generate", "--topology", TOPOLOGY, "--events", "0")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--events", p.stderr)
+        self.assertIn("greater than 0", p.stderr)
+        self.assertIsNone(re.search(r"\d{20}", p.stderr), p.stderr)  # no DBL_MAX written out
+        self.assertEqual(p.stdout, "")
+
+    def test_rates_must_be_shares(self):
+        for flag in ("--bad-rate", "--duplicate-rate"):
+            for value in ("5", "-1", "1.0001", "x"):
+                with self.subTest(flag=flag, value=value):
+                    p = run_cli("generate", "--topology", TOPOLOGY, "--events", "3", flag, value)
+                    self.assertEqual(p.returncode, 2, p.stderr)
+                    self.assertIn(flag, p.stderr)
+                    self.assertEqual(p.stdout, "")
+        p = run_cli("generate", "--topology", TOPOLOGY, "--events", "3", "--bad-rate", "1", "--duplicate-rate", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 3)
+
+    def test_help_shows_defaults(self):
+        p = run_cli("generate", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip().startswith("--")}
+        self.assertRegex(lines["--events"], r"=10000\b")
+        self.assertRegex(lines["--bad-rate"], r"=0\.002\b")
+        self.assertRegex(lines["--seed"], r"=42\b")
+        p = run_cli("replay", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"--batch \S*=1000\b")
+
+    def test_version_is_the_cmake_project_version(self):
+        with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+            version = re.search(r"project\(alliance VERSION ([0-9.]+)", f.read()).group(1)
+        p = run_cli("--version")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "alliance " + version)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ TYPED_TEST(StateStoreTest, BinaryKeysSortBigEndian) {
 
 TYPED_TEST(StateStoreTest, ProcessorStateSurvivesARestore) {
   using namespace alliance::testing;
-  Topology t = parse_topology("name: t\nattribution: {model: linear}\npartners: [{id: p1}, {id: p2}]\n"
+  Topology t = parse_topology("name: t\nattribution: {model: linear}\ncampaigns: [{id: cmp}]\npartners: [{id: p1}, {id: p2}]\n"
                               "pools: [{id: q, campaign_id: cmp, pool_bp: 100, members: [{partner_id: p1, weight: 1}]}]\n", "t");
   auto events = std::vector<Event>{
       click("c1", kT0, "u", "cmp", "social", "p1"), referral("r1", kT0 + 1, "u", "p2", "CODE"),

@@ -29,6 +29,7 @@ std::vector<DeadLetter> with_reason(const std::vector<DeadLetter>& all, const st
 TEST_F(ProcessorTest, PoolOfMaximumOrdersWithHugeWeightsEndsAndIsExact) {
   use(R"(
 name: t
+campaigns: [{id: cmp}]
 partners: [{id: a}, {id: b}]
 pools:
   - {id: pool, campaign_id: cmp, pool_bp: 10000, members: [{partner_id: a, weight: 1000000}, {partner_id: b, weight: 1}]}
@@ -144,6 +145,7 @@ TEST_F(ProcessorTest, PoolSharesThatWouldWrapACommissionAreRefused) {
   use(R"(
 name: t
 windows: [1h]
+campaigns: [{id: ca}, {id: cb}]
 partners: [{id: x}, {id: y}, {id: z}]
 pools:
   - {id: pa, campaign_id: ca, pool_bp: 10000, members: [{partner_id: x, weight: 1}]}
@@ -274,6 +276,7 @@ partners: [{id: p, referral_codes: [P10], contract: {id: c, type: percent, rate_
 
 constexpr const char* kPoolTopology = R"(
 name: t
+campaigns: [{id: cmp}]
 partners: [{id: pA}, {id: pB}]
 pools:
   - {id: pool, campaign_id: cmp, pool_bp: 1000, members: [{partner_id: pA, weight: 1}, {partner_id: pB, weight: 1}]}

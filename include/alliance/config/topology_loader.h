@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "alliance/core/topology.h"
 
@@ -22,6 +23,10 @@ Topology load_topology_file(const std::string& path);
 /// For commands: loads `path`, or prints "alliance <command>: invalid
 /// topology: <reason>" on stderr and returns nullopt (exit code 2).
 std::optional<Topology> load_topology_or_explain(const std::string& path, const char* command);
+
+/// Every top-level key parse_topology accepts; docs/TOPOLOGY.md documents
+/// each (a unit test checks that).
+const std::vector<std::string>& topology_top_level_keys();
 
 /// Parses YAML text; `origin` names the file in error messages.
 Topology parse_topology(const std::string& yaml_text, const std::string& origin);

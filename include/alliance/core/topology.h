@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alliance/core/event_time.h"
@@ -61,18 +62,44 @@ struct CampaignConfig {
   std::string currency;  // the currency of cost_minor
 };
 
+/// Which metric records are published (SPEC §5.2): running updates and
+/// finals, or finals only (backfills).
+enum class EmitMode : std::uint8_t { kRunning, kFinal };
+constexpr std::string_view to_string(EmitMode m) { return m == EmitMode::kFinal ? "final" : "running"; }
+
+/// The calendar unit of a settlement period in `settlement_tz` (SPEC §5.3).
+enum class SettlementPeriod : std::uint8_t { kDay, kWeek, kMonth };
+constexpr std::string_view to_string(SettlementPeriod p) {
+  return p == SettlementPeriod::kMonth ? "month" : p == SettlementPeriod::kWeek ? "week" : "day";
+}
+
+/// Memory budget of the state store (SPEC §4), in MiB.
+struct StateBudget {
+  std::int64_t cache_mb = 256;        // write-back cache of decoded state
+  std::int64_t block_cache_mb = 128;  // RocksDB block cache
+  std::int64_t write_buffer_mb = 64;  // RocksDB write buffers (memtables)
+};
+
+/// Customer-lifetime-value parameters of the `all` metric records (SPEC §5.2).
+struct ClvConfig {
+  double discount_rate = 0.10;  // per period; a rate, not money
+  std::int64_t periods = 3;
+};
+
 struct Topology {
   std::string name;
   struct {
     std::string clicks = "alliance.clicks";
     std::string referrals = "alliance.referrals";
     std::string orders = "alliance.orders";
+    std::string payouts;  // the loader sets `<name>.payouts` unless given
   } inputs;
   struct {
     std::string metrics = "alliance.campaign-metrics";
     std::string settlements = "alliance.settlements";
     std::string statements = "alliance.settlement-statements";
     std::string dlq = "alliance.dlq";
+    std::string balances;  // the loader sets `<name>.partner-balances` unless given
   } outputs;
   AttributionModel model = AttributionModel::kLastTouch;
   DurationMs lookback = 30 * kMsPerDay;
@@ -82,12 +109,18 @@ struct Topology {
   DurationMs grace = 5'000;
   DurationMs dedupe_retention = 7 * kMsPerDay;
   DurationMs emit_interval = 1'000;  // Kafka: processing time between emit cycles (SPEC §5.2)
-  bool emit_final = false;            // emit: final — only final records (backfills)
-  std::size_t replay_batch = 100'000;  // file replay: input records per emit cycle
+  EmitMode emit = EmitMode::kRunning;  // final: only final records (backfills)
+  std::int64_t replay_batch = 100'000;  // file replay: input records per emit cycle
   DurationMs order_retention = 400 * kMsPerDay;     // order state after its last event
   DurationMs statement_retention = 90 * kMsPerDay;  // closed statements after their day
   DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC
   std::string settlement_tz = "UTC";
+  // Parsed and validated, not yet acted on (settlement still uses days):
+  SettlementPeriod settlement_period = SettlementPeriod::kDay;
+  DurationMs holding_period = 30 * kMsPerDay;  // pending -> payable (SPEC §3.8); 0 allowed
+  StateBudget state;                           // SPEC §4
+  ClvConfig clv;                               // SPEC §5.2
+  DurationMs churn_after = 90 * kMsPerDay;     // SPEC §5.2
   std::string default_currency = "USD";
   std::string guarantee = "at_least_once";  // processing.guarantee: or exactly_once
   DurationMs commit_interval = 100;         // processing.commit_interval
