@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
   r->add_option("--out", replay.out_dir, "output directory")->required();
   r->add_option("--state", replay.state_dir, "RocksDB state directory: resume after a crash");
   r->add_option("--batch", replay.batch_lines,
-                "input records per emit cycle and commit (0: the topology's replay_batch)")
-      ->check(positive());
+                "input records per emit cycle and commit (default: the topology's replay_batch)")
+      ->check(positive())
+      ->default_str("replay_batch");
   std::string replay_emit;
   r->add_option("--emit", replay_emit, "running or final: only final records (default: the topology's emit)")
       ->check(CLI::IsMember({"running", "final"}));

@@ -131,7 +131,10 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     const std::string wkey = encode_window_key(end, size, dim, key);
     WindowAggregate& agg = windows_.upsert(wkey);
     add_delta(agg, delta);
-    if (delta.counts_user && agg.users.insert(user).second && tracking_) new_window_users_.emplace_back(wkey, user);
+    if (delta.counts_user) {
+      const UserFingerprint f = fingerprint_of(user);
+      if (agg.users.insert(f) && tracking_) new_window_users_.emplace_back(wkey, f);
+    }
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());
     dirty_windows_.insert(wkey);
   }

@@ -195,10 +195,14 @@ CampaignVolume decode_volume(std::string_view v) {
   return c;
 }
 
-std::string window_user_key(const std::string& wkey, const std::string& user) {
+/// be64(len(window key)) · window key · the user's 128-bit fingerprint.
+std::string window_user_key(const std::string& wkey, const UserFingerprint& f) {
   std::string k;
   put_be64(k, static_cast<std::int64_t>(wkey.size()));
-  return k.append(wkey).append(user);
+  k.append(wkey);
+  put_be64(k, static_cast<std::int64_t>(f.hi));
+  put_be64(k, static_cast<std::int64_t>(f.lo));
+  return k;
 }
 
 std::string encode_i64(std::int64_t v) { return ByteWriter().i64(v).take(); }
@@ -245,7 +249,9 @@ void collect_changes(Processor& p, StateChanges& out) {
     out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::string()});
   p.metrics().new_window_users().clear();
   for (const auto& [wkey, users] : p.metrics().dropped_window_users())
-    for (const auto& user : users) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::nullopt});
+    users.for_each([&](const UserFingerprint& f) {
+      out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, f), std::nullopt});
+    });
   p.metrics().dropped_window_users().clear();
   drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
         [](const CampaignUser& c) { return encode_i64(c.completed_orders); });
@@ -297,10 +303,12 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
     case Cf::kWindowUsers: {
       // Windows are restored before their users (column family order).
       const auto len = static_cast<std::size_t>(get_be64(key));
-      if (key.size() < 8 + len) throw CorruptState("short window user key");
+      if (key.size() != 8 + len + 16) throw CorruptState("window user key of the wrong size");
       WindowAggregate* agg = p.metrics().windows().find(key.substr(8, len));
       if (agg == nullptr) throw CorruptState("user of a window that does not exist");
-      agg->users.insert(key.substr(8 + len));
+      const std::string_view f = std::string_view(key).substr(8 + len);
+      agg->users.insert(UserFingerprint{static_cast<std::uint64_t>(get_be64(f)),
+                                        static_cast<std::uint64_t>(get_be64(f.substr(8)))});
       break;
     }
     case Cf::kPartials: {

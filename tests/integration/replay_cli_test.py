@@ -435,7 +435,7 @@ class CliUsage(unittest.TestCase):
         self.assertRegex(lines["--seed"], r"=42\b")
         p = run_cli("replay", "--help")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertRegex(p.stdout, r"--batch \S*=1000\b")
+        self.assertRegex(p.stdout, r"--batch \S*=replay_batch\b")
 
     def test_version_is_the_cmake_project_version(self):
         with open(os.path.join(SRC, "CMakeLists.txt")) as f:

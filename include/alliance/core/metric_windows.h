@@ -11,6 +11,7 @@
 #include "alliance/core/output_record.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
+#include "alliance/core/user_set.h"
 
 namespace alliance {
 
@@ -42,7 +43,7 @@ struct WindowAggregate {
   std::int64_t conversions_micros = 0;
   std::int64_t late_events = 0;
   std::int64_t unique_users = 0;  // exact: users_ holds the members
-  std::unordered_set<std::string> users;  // windows only; "all" counts via campaign_users_
+  UserSet users;  // windows only; "all" counts via campaign_users_
   std::map<std::string, MoneyTotals> money;  // by currency
   std::int64_t buyers = 0;         // "all" only
   std::int64_t repeat_buyers = 0;  // "all" only
@@ -108,8 +109,8 @@ class MetricWindows {
   /// (window key, user) memberships added / windows dropped since the last
   /// drain: the state store keeps users as one entry each, so a batch writes
   /// only what changed, not whole user sets.
-  std::vector<std::pair<std::string, std::string>>& new_window_users() { return new_window_users_; }
-  std::vector<std::pair<std::string, std::unordered_set<std::string>>>& dropped_window_users() { return dropped_window_users_; }
+  std::vector<std::pair<std::string, UserFingerprint>>& new_window_users() { return new_window_users_; }
+  std::vector<std::pair<std::string, UserSet>>& dropped_window_users() { return dropped_window_users_; }
   /// Change tracking for a state store (off: nothing is persisted).
   void track_changes(bool on);
 
@@ -125,8 +126,8 @@ class MetricWindows {
   StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>> campaign_users_;
   std::set<std::string> dirty_windows_;
   std::set<std::string> dirty_campaigns_;
-  std::vector<std::pair<std::string, std::string>> new_window_users_;
-  std::vector<std::pair<std::string, std::unordered_set<std::string>>> dropped_window_users_;
+  std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
+  std::vector<std::pair<std::string, UserSet>> dropped_window_users_;
   bool tracking_ = true;
 };
 
