@@ -54,6 +54,15 @@ bool UserSet::insert(const UserFingerprint& f) {
   }
 }
 
+bool UserSet::contains(const UserFingerprint& f) const {
+  if (slots_.empty()) return false;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>(f.lo) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == f) return true;
+    if (slots_[i].hi == 0 && slots_[i].lo == 0) return false;
+  }
+}
+
 void UserSet::grow() {
   std::vector<UserFingerprint> old;
   old.swap(slots_);

@@ -123,6 +123,7 @@ class RocksStateStore final : public StateStore {
     const std::string tmp = dir + ".creating";
     std::error_code ec;
     std::filesystem::remove_all(tmp, ec);
+    std::filesystem::create_directories(tmp, ec);
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(db_opts, tmp, descs, &handles, &db);
@@ -158,8 +159,19 @@ class RocksStateStore final : public StateStore {
 
   using StateStore::write;
   void write(const StateChanges& batch, bool sync) override {
+    // In key order per column family: the memtable's skip list then inserts
+    // next to the previous key (its cached splice) instead of searching from
+    // the top for every key — the write of a cycle's batch was 55 % of a
+    // replay with --state. Stable: of two changes to one key the later wins.
+    std::vector<const StateChange*> order;
+    order.reserve(batch.size());
+    for (const auto& c : batch) order.push_back(&c);
+    std::stable_sort(order.begin(), order.end(), [](const StateChange* a, const StateChange* b) {
+      return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
+    });
     rocksdb::WriteBatch wb;
-    for (const auto& c : batch) {
+    for (const StateChange* cp : order) {
+      const StateChange& c = *cp;
       auto* h = handle(c.cf);
       auto s = c.value ? wb.Put(h, c.key, *c.value) : wb.Delete(h, c.key);
       if (!s.ok()) throw StateError(dir_ + ": cannot build a write batch: " + s.ToString());

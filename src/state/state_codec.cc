@@ -245,13 +245,26 @@ void collect_changes(Processor& p, StateChanges& out) {
   drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return s; });
   drain(p.metrics().windows(), Cf::kWindows, out, by_encode);
   drain(p.metrics().campaigns(), Cf::kCampaigns, out, by_encode);
-  for (const auto& [wkey, user] : p.metrics().new_window_users())
+  // A window opened and closed within one cycle (most one-minute windows of
+  // a large cycle) never reaches the store: its members' puts and deletes
+  // cancel out here instead of becoming two writes each.
+  std::unordered_map<std::string, UserSet> added_to_dropped;
+  for (const auto& [wkey, users] : p.metrics().dropped_window_users()) added_to_dropped[wkey];
+  for (const auto& [wkey, user] : p.metrics().new_window_users()) {
+    if (auto it = added_to_dropped.find(wkey); it != added_to_dropped.end()) {
+      it->second.insert(user);
+      continue;
+    }
     out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::string()});
+  }
   p.metrics().new_window_users().clear();
-  for (const auto& [wkey, users] : p.metrics().dropped_window_users())
+  for (const auto& [wkey, users] : p.metrics().dropped_window_users()) {
+    UserSet& added = added_to_dropped[wkey];
     users.for_each([&](const UserFingerprint& f) {
+      if (added.contains(f)) return;  // never written
       out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, f), std::nullopt});
     });
+  }
   p.metrics().dropped_window_users().clear();
   drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
         [](const CampaignUser& c) { return encode_i64(c.completed_orders); });

@@ -27,6 +27,7 @@ class UserSet {
   /// Adds `f`; false when it was already a member.
   bool insert(const UserFingerprint& f);
   bool insert(std::string_view user_id) { return insert(fingerprint_of(user_id)); }
+  [[nodiscard]] bool contains(const UserFingerprint& f) const;
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
 
