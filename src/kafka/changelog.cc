@@ -57,7 +57,7 @@ Changelog::Changelog(const std::string& bootstrap, std::string topic)
   if (!producer_) throw StateError("changelog producer: " + err);
 }
 
-void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
+void Changelog::send(std::int32_t p, const StateChanges& batch, StateStore& store) {
   std::int64_t& since = since_snapshot_[p];
   // At least as many batch bytes as the last snapshot had: snapshots cost
   // at most as much as the batches themselves.
@@ -67,47 +67,76 @@ void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
     for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view v) {
       if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
     });
-    const std::string snapshot = encode_changelog(all);
-    send(p, snapshot, kSnapshotFlag);
-    last_snapshot_bytes_[p] = static_cast<std::int64_t>(snapshot.size());
+    unconfirmed_.push_back(Unconfirmed{p, encode_changelog(all), kSnapshotFlag});
+    produce_chunks(unconfirmed_.back());
+    last_snapshot_bytes_[p] = static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
     since = 0;
   }
-  const std::string bytes = encode_changelog(batch);
-  since += static_cast<std::int64_t>(bytes.size());
-  send(p, bytes, 0);
-  batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(delivery_.last_offset).take()});
+  unconfirmed_.push_back(Unconfirmed{p, encode_changelog(batch), 0});
+  since += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
+  produce_chunks(unconfirmed_.back());
 }
 
-void Changelog::send(std::int32_t p, const std::string& bytes, std::uint8_t flags) {
+void Changelog::produce_chunks(const Unconfirmed& u) {
+  const std::string& bytes = u.bytes;
   const std::int64_t count = static_cast<std::int64_t>((bytes.size() + kChunkBytes - 1) / kChunkBytes);
-  for (int attempt = 0;; ++attempt) {
-    const auto id = static_cast<std::int64_t>(ids_());
-    delivery_.error.clear();
-    delivery_.last_offset = -1;
-    for (std::int64_t i = 0; i < count; ++i) {
-      const std::string value = ByteWriter()
-                                    .i64(id)
-                                    .i64(i)
-                                    .i64(count)
-                                    .u8(flags)
-                                    .str(std::string_view(bytes).substr(static_cast<std::size_t>(i) * kChunkBytes, kChunkBytes))
-                                    .take();
-      for (;;) {
-        const auto e = producer_->produce(topic_, p, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-                                          value.size(), nullptr, 0, 0, nullptr);
-        if (e == RdKafka::ERR__QUEUE_FULL) {
-          producer_->poll(50);
-          continue;
-        }
-        if (e != RdKafka::ERR_NO_ERROR) throw StateError("changelog " + topic_ + ": " + RdKafka::err2str(e));
-        break;
+  const auto id = static_cast<std::int64_t>(ids_());
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::string value = ByteWriter()
+                                  .i64(id)
+                                  .i64(i)
+                                  .i64(count)
+                                  .u8(u.flags)
+                                  .str(std::string_view(bytes).substr(static_cast<std::size_t>(i) * kChunkBytes, kChunkBytes))
+                                  .take();
+    for (;;) {
+      const auto e = producer_->produce(topic_, u.partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                                        value.size(), nullptr, 0, 0, nullptr);
+      if (e == RdKafka::ERR__QUEUE_FULL) {
+        producer_->poll(50);
+        continue;
       }
+      if (e != RdKafka::ERR_NO_ERROR) throw StateError("changelog " + topic_ + ": " + RdKafka::err2str(e));
+      break;
     }
+  }
+}
+
+void Changelog::flush() {
+  for (int attempt = 0; !unconfirmed_.empty(); ++attempt) {
     while (producer_->flush(5000) == RdKafka::ERR__TIMED_OUT)
       std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
-    if (delivery_.error.empty()) break;
-    if (attempt >= 5) throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.error);
+    if (delivery_.failed.empty()) {
+      for (const auto& [p, off] : delivery_.last_offset) flushed_offset_[p] = off;
+      delivery_.last_offset.clear();
+      unconfirmed_.clear();
+      return;
+    }
+    if (attempt >= 5)
+      throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.failed.begin()->second);
+    // A partition with a failed chunk gets its batches again, whole, under
+    // new batch ids: a restore applies complete batches only, in order.
+    std::vector<Unconfirmed> again;
+    for (auto& u : unconfirmed_)
+      if (delivery_.failed.count(u.partition) != 0) again.push_back(std::move(u));
+    for (const auto& [p, off] : delivery_.last_offset)
+      if (delivery_.failed.count(p) == 0) flushed_offset_[p] = off;
+    delivery_.failed.clear();
+    delivery_.last_offset.clear();
+    unconfirmed_ = std::move(again);
+    for (const auto& u : unconfirmed_) produce_chunks(u);
   }
+}
+
+StateChange Changelog::offset_meta(std::int32_t p) const {
+  auto it = flushed_offset_.find(p);
+  return StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(it == flushed_offset_.end() ? -1 : it->second).take()};
+}
+
+void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
+  send(p, batch, store);
+  flush();
+  batch.push_back(offset_meta(p));
 }
 
 std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {

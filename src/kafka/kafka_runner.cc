@@ -109,9 +109,11 @@ int run_kafka(const Topology& t, const RunOptions& o) {
       if (const std::size_t applied = changelog.catch_up(p, *store); applied > 0)
         log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches from " + changelog.topic());
       auto task = std::make_unique<PartitionTask>(t, TaskConfig{p, source.partitions(), false}, std::move(store));
-      task->set_changelog([&changelog, p, task = task.get()](StateChanges& batch) { changelog.ship(p, batch, *task->store()); });
+      task->set_changelog([&changelog, p, task = task.get()](const StateChanges& batch) { changelog.send(p, batch, *task->store()); },
+                          [&changelog, p] { return changelog.offset_meta(p); });
       return task;
     };
+    hooks.before_apply = [&] { changelog.flush(); };
     hooks.on_commit = [&](PartitionTask& task, const TaskCycle& cycle, double seconds) {
       metrics.observe(task.partition(), task.processor().stats());
       metrics.batch_events(cycle.events);

@@ -65,8 +65,11 @@ std::optional<std::string> PartitionTask::resume(InputStream stream) {
   return meta(position_key(stream));
 }
 
-void PartitionTask::set_changelog(std::function<void(StateChanges&)> hook) {
-  if (session_) session_->set_changelog(std::move(hook));
+void PartitionTask::set_changelog(std::function<void(const StateChanges&)> send, std::function<StateChange()> offset) {
+  changelog_send_ = std::move(send);
+  changelog_offset_ = std::move(offset);
+  // Acknowledgements reach the changelog with the next commit's batch.
+  if (session_) session_->set_changelog([](StateChanges&) {});
 }
 
 void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
@@ -170,9 +173,16 @@ std::size_t PartitionTask::buffered(InputStream s) const {
 }
 
 std::optional<TaskCycle> PartitionTask::commit(bool emit_running) {
+  std::optional<Prepared> p = prepare(emit_running);
+  if (!p) return std::nullopt;
+  return complete(std::move(*p));
+}
+
+std::optional<PartitionTask::Prepared> PartitionTask::prepare(bool emit_running) {
   processor_.end_cycle(emit_running);
   if (!changed_ && !processor_.has_outputs()) return std::nullopt;
-  TaskCycle cycle;
+  Prepared p;
+  TaskCycle& cycle = p.cycle;
   cycle.id = next_cycle_++;
   cycle.events = events_in_cycle_;
   cycle.oldest_append_ms = oldest_append_in_cycle_;
@@ -182,15 +192,27 @@ std::optional<TaskCycle> PartitionTask::commit(bool emit_running) {
   if (session_) {
     MetaUpdates meta;
     for (const auto& [s, token] : cycle.positions) meta.emplace_back(position_key(s), token);
-    cycle.entries = session_->commit(std::move(outputs), meta);
+    p.commit = session_->prepare(std::move(outputs), meta);
+    if (changelog_send_) changelog_send_(p.commit.batch);
   } else {
-    cycle.entries = encode_outbox(outputs, next_seq_);
-    processor_.discard_changes();
+    p.outputs = std::move(outputs);
   }
   changed_ = false;
   events_in_cycle_ = 0;
   oldest_append_in_cycle_ = -1;
-  return cycle;
+  return p;
+}
+
+TaskCycle PartitionTask::complete(Prepared p) {
+  if (session_) {
+    std::vector<StateChange> extra;
+    if (changelog_offset_) extra.push_back(changelog_offset_());
+    p.cycle.entries = session_->apply(std::move(p.commit), extra);
+  } else {
+    p.cycle.entries = encode_outbox(p.outputs, next_seq_);
+    processor_.discard_changes();
+  }
+  return std::move(p.cycle);
 }
 
 std::vector<OutboxEntry> PartitionTask::pending() {

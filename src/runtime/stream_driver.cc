@@ -42,14 +42,18 @@ void StreamDriver::take_ownership_changes() {
 }
 
 void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
-  for (auto& [p, task] : tasks_) {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::optional<TaskCycle> cycle = task->commit(emit_running && !options_.emit_final);
-    if (!cycle) continue;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::pair<PartitionTask*, PartitionTask::Prepared>> prepared;
+  for (auto& [p, task] : tasks_)
+    if (auto c = task->prepare(emit_running && !options_.emit_final)) prepared.emplace_back(task.get(), std::move(*c));
+  if (!prepared.empty() && hooks_.before_apply) hooks_.before_apply();
+  for (auto& [task, c] : prepared) {
+    TaskCycle cycle = task->complete(std::move(c));
     if (hooks_.on_commit)
-      hooks_.on_commit(*task, *cycle, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    in_flight_[{p, cycle->id}] = InFlight{std::move(cycle->positions), cycle->oldest_append_ms};
-    sink_.publish(p, cycle->id, std::move(cycle->entries));
+      hooks_.on_commit(*task, cycle, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const std::int32_t p = task->partition();
+    in_flight_[{p, cycle.id}] = InFlight{std::move(cycle.positions), cycle.oldest_append_ms};
+    sink_.publish(p, cycle.id, std::move(cycle.entries));
   }
   records_in_cycle_ = 0;
   last_commit_ms_ = now;

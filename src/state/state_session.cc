@@ -57,6 +57,12 @@ std::vector<OutboxEntry> encode_outbox(std::vector<OutputRecord>& outputs, std::
 }
 
 std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
+  PreparedCommit c = prepare(std::move(outputs), meta);
+  if (changelog_) changelog_(c.batch);
+  return apply(std::move(c));
+}
+
+PreparedCommit StateSession::prepare(std::vector<OutputRecord> outputs, const MetaUpdates& meta) {
   StateChanges batch = std::move(unshipped_acks_);
   unshipped_acks_.clear();
   collect_changes(processor_, batch);
@@ -66,10 +72,14 @@ std::vector<OutboxEntry> StateSession::commit(std::vector<OutputRecord> outputs,
                                 ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
-  if (changelog_) changelog_(batch);
-  store_.write(batch);
-  for (const auto& e : entries) pending_.emplace(e.seq, e);
-  return entries;
+  return PreparedCommit{std::move(batch), std::move(entries)};
+}
+
+std::vector<OutboxEntry> StateSession::apply(PreparedCommit c, const std::vector<StateChange>& extra) {
+  c.batch.insert(c.batch.end(), extra.begin(), extra.end());
+  store_.write(c.batch);
+  for (const auto& e : c.entries) pending_.emplace(e.seq, e);
+  return std::move(c.entries);
 }
 
 std::vector<OutboxEntry> StateSession::pending() {

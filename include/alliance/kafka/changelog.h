@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <vector>
 #include <string>
 
 #include "alliance/state/state_store.h"
@@ -21,11 +22,17 @@ class Changelog {
  public:
   Changelog(const std::string& bootstrap, std::string topic);
 
-  /// Appends `batch` to partition p, waits until the broker has it, then adds
-  /// meta "changelog_offset" (its last offset) to `batch`. After 1 MiB of
-  /// batches, or as many bytes as the last snapshot if more, it first ships
-  /// a snapshot of `store` (the state before `batch`). Throws StateError
-  /// when the broker refuses it.
+  /// Starts appending `batch` to partition p (asynchronous). After 1 MiB of
+  /// batches, or as many bytes as the last snapshot if more, it first sends
+  /// a snapshot of `store` (the state before `batch`).
+  void send(std::int32_t p, const StateChanges& batch, StateStore& store);
+  /// Waits until the broker has every batch sent so far (resending a
+  /// batch whose delivery failed). Throws StateError when it refuses them.
+  void flush();
+  /// The meta entry "changelog_offset" of partition p's last flushed batch,
+  /// for the local write of that batch.
+  [[nodiscard]] StateChange offset_meta(std::int32_t p) const;
+  /// send + flush, then adds offset_meta(p) to `batch`.
   void ship(std::int32_t p, StateChanges& batch, StateStore& store);
   /// Applies to `store` every complete batch of partition p after the one
   /// the store already reflects; when retention deleted some of those, it
@@ -36,23 +43,33 @@ class Changelog {
   [[nodiscard]] const std::string& topic() const { return topic_; }
 
  private:
+  /// Delivery reports, served inside flush(): per partition the last
+  /// offset written and whether any chunk failed.
   class Delivery : public RdKafka::DeliveryReportCb {
    public:
     void dr_cb(RdKafka::Message& m) override {
-      if (m.err() != RdKafka::ERR_NO_ERROR) error = m.errstr();
-      else last_offset = std::max(last_offset, m.offset());
+      if (m.err() != RdKafka::ERR_NO_ERROR) failed[m.partition()] = m.errstr();
+      else last_offset[m.partition()] = std::max(last_offset[m.partition()], m.offset());
     }
-    std::string error;
-    std::int64_t last_offset = -1;
+    std::map<std::int32_t, std::string> failed;
+    std::map<std::int32_t, std::int64_t> last_offset;
+  };
+  /// A batch (or snapshot) sent and not yet confirmed.
+  struct Unconfirmed {
+    std::int32_t partition;
+    std::string bytes;
+    std::uint8_t flags;
   };
 
-  void send(std::int32_t p, const std::string& bytes, std::uint8_t flags);
+  void produce_chunks(const Unconfirmed& u);
 
   std::string bootstrap_;
   std::map<std::int32_t, std::int64_t> since_snapshot_;  // batch bytes shipped since the last snapshot
   std::map<std::int32_t, std::int64_t> last_snapshot_bytes_;
   std::string topic_;
   Delivery delivery_;
+  std::vector<Unconfirmed> unconfirmed_;
+  std::map<std::int32_t, std::int64_t> flushed_offset_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::mt19937_64 ids_;
 };

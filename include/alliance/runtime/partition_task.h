@@ -67,7 +67,19 @@ class PartitionTask {
   /// Ends an emit cycle: running records of changed keys when
   /// `emit_running`, then state changes, input positions and the new outputs
   /// (outbox) in one atomic write. Nullopt when nothing changed.
+  /// prepare() + complete(), with the changelog flushed in between.
   std::optional<TaskCycle> commit(bool emit_running);
+  /// A commit in two halves, so the driver can send every task's changelog
+  /// batch and wait for the broker once: prepare() ends the emit cycle and
+  /// builds the batch (handing it to the changelog hook's send), complete()
+  /// writes it with the changelog offset once the changelog has it.
+  struct Prepared {
+    TaskCycle cycle;
+    PreparedCommit commit;
+    std::vector<OutputRecord> outputs;  // without a store
+  };
+  std::optional<Prepared> prepare(bool emit_running);
+  TaskCycle complete(Prepared prepared);
   /// Outbox entries committed but not yet acknowledged (resent at start).
   std::vector<OutboxEntry> pending();
   /// Removes published entries from the outbox (with sink `meta`).
@@ -80,8 +92,9 @@ class PartitionTask {
   [[nodiscard]] const Processor& processor() const { return processor_; }
   [[nodiscard]] StateStore* store() { return store_.get(); }
   [[nodiscard]] std::optional<std::string> meta(const std::string& key);
-  /// Every state write goes through `hook` first (the changelog).
-  void set_changelog(std::function<void(StateChanges&)> hook);
+  /// The changelog: `send` gets every commit's batch before it is written
+  /// (asynchronously); `offset` the meta entry to write with it once sent.
+  void set_changelog(std::function<void(const StateChanges&)> send, std::function<StateChange()> offset);
 
  private:
   struct Item {
@@ -100,6 +113,8 @@ class PartitionTask {
   std::unique_ptr<StateStore> store_;
   Processor processor_;
   std::unique_ptr<StateSession> session_;
+  std::function<void(const StateChanges&)> changelog_send_;
+  std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;
   std::array<std::deque<Item>, 4> queues_;  // clicks, referrals, orders, file
   std::array<std::optional<std::string>, kInputStreams> processed_;  // resume token of the last processed record

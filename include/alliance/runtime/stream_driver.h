@@ -48,6 +48,10 @@ struct DriverOptions {
 /// opened (state directory, changelog restore), and what it observes.
 struct DriverHooks {
   std::function<std::unique_ptr<PartitionTask>(std::int32_t partition)> open_task;
+  /// Between the two halves of a cycle's commits: every task's batch was
+  /// handed to the changelog; wait until it has them all (one round trip
+  /// per cycle, not one per task).
+  std::function<void()> before_apply;
   std::function<void(PartitionTask&, const TaskCycle&, double seconds)> on_commit;
   /// `oldest_append_ms`: broker append time of the cycle's oldest input (-1: unknown).
   std::function<void(const AcknowledgedCycle&, std::int64_t oldest_append_ms)> on_acknowledged;

@@ -28,6 +28,13 @@ struct OutboxEntry {
 
 using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
 
+/// A commit between its two halves: the batch is built (and may be on its
+/// way to the changelog) but not yet written to the store.
+struct PreparedCommit {
+  StateChanges batch;
+  std::vector<OutboxEntry> entries;
+};
+
 class StateSession {
  public:
   /// Restores every table of `p` from `store`.
@@ -35,7 +42,14 @@ class StateSession {
 
   /// Commits the Processor's changes, `meta` (input positions) and `outputs`
   /// atomically; returns the outputs as outbox entries to publish.
+  /// prepare() then apply(), with the changelog hook in between.
   std::vector<OutboxEntry> commit(std::vector<OutputRecord> outputs, const MetaUpdates& meta);
+  /// The first half of a commit: drains the Processor's changes into one
+  /// batch with `meta` and the outbox entries of `outputs`.
+  PreparedCommit prepare(std::vector<OutputRecord> outputs, const MetaUpdates& meta);
+  /// The second half: `extra` (the changelog offset) joins the batch, which
+  /// is written to the store atomically and durably; returns the entries.
+  std::vector<OutboxEntry> apply(PreparedCommit prepared, const std::vector<StateChange>& extra = {});
   /// Outbox entries committed but not acknowledged (resend after a restart).
   std::vector<OutboxEntry> pending();
   [[nodiscard]] std::size_t pending_count() const { return pending_.size(); }
