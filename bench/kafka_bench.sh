@@ -7,6 +7,9 @@
 #     input-append -> output-acknowledged from its histogram.
 # The mock keeps ~5 MB per partition, so the pre-load stays below that.
 # Usage: bench/kafka_bench.sh [EVENTS] [RATE] [PARTITIONS]   (default 40000 1000 1)
+# The input is the peak-hour stream: 40 000 users, one event every 4 ms of
+# event time (1 M events ~ 67 min), several campaigns, sources, partners and
+# two currencies (`alliance generate --users 40000 --gap-ms 4`).
 # With PARTITIONS > 1 the run uses the two stages (repartition topic).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +25,7 @@ $B broker --topology $T --partitions "$P" --bootstrap-file "$work/boot" > /dev/n
 broker=$!
 while [ ! -s "$work/boot" ]; do sleep 0.1; done
 BOOT=$(cat "$work/boot")
-$B generate --topology $T --events "$N" --seed 1 > "$work/events.jsonl"
+$B generate --topology $T --events "$N" --seed 1 --users 40000 --gap-ms 4 > "$work/events.jsonl"
 /usr/bin/python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]
@@ -44,15 +47,15 @@ build/bench/raw_consume "$BOOT" alliance.clicks alliance.referrals alliance.orde
 IDLE_MS=1000
 /usr/bin/time -f "%e %U %S %M" -o "$work/time" $B run --topology $T --bootstrap "$BOOT" --group bench \
   --state "$work/state" --metrics "" --stop-when-idle $IDLE_MS 2> "$work/run.err"
-grep "consumed" "$work/run.err" | sed 's/^alliance run: /alliance run: /'
+grep -E "consumed|where the time" "$work/run.err" | sed 's/^alliance run: /alliance run: /'
 read -r wall user sys rss < "$work/time"
 cpu=$(echo "$user + $sys" | bc -l)
 printf "alliance run (bounded, includes group join and %d ms idle tail): wall %.2f s, CPU %.2f s, peak RSS %d MiB\n" \
   $IDLE_MS "$wall" "$cpu" $((rss / 1024))
-printf "  => %.0f events per CPU-second (one core)\n" "$(echo "$N / $cpu" | bc -l)"
+printf "  => %.0f events per CPU-second (one core), %.2f CPU-microseconds per event\n" "$(echo "$N / $cpu" | bc -l)" "$(echo "$cpu * 1000000 / $N" | bc -l)"
 
 PORT=$((20000 + RANDOM % 20000))
-$B demo --topology $T --duration 40s --rate "$RATE" --metrics 127.0.0.1:$PORT --state "$work/demo" > /dev/null 2>&1 &
+$B demo --topology $T --duration 40s --rate "$RATE" --partitions "$P" --metrics 127.0.0.1:$PORT --state "$work/demo" > /dev/null 2>&1 &
 demo=$!
 sleep 35
 curl -s 127.0.0.1:$PORT/metrics > "$work/scrape.txt" || true

@@ -110,7 +110,10 @@ int run_replay(const ReplayOptions& o) {
         if (!o.state_dir.empty()) {
           const std::string fingerprint =
               topology.name + ":" + sha256_hex(read_file(o.topology_path)).substr(0, 16);
-          store = open_rocks_store(o.state_dir, fingerprint);
+          RocksOptions rocks;
+          rocks.block_cache_bytes = static_cast<std::size_t>(topology.state.block_cache_mb) << 20;
+          rocks.write_buffer_bytes = static_cast<std::size_t>(topology.state.write_buffer_mb) << 20;
+          store = open_rocks_store(o.state_dir, fingerprint, rocks);
         }
         auto task = std::make_unique<PartitionTask>(topology, TaskConfig{p, 1, /*file_order=*/true}, std::move(store));
         // The files are cut back to the sizes the state acknowledged.

@@ -1,6 +1,7 @@
 #include "alliance/runtime/stream_driver.h"
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -8,12 +9,23 @@ namespace alliance {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 }  // namespace
+
+std::string DriverProfile::describe() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "read %.2f s, process %.2f s, prepare %.2f s, changelog %.2f s, write %.2f s, publish %.2f s", read,
+                process, prepare, changelog, write, publish);
+  return buf;
+}
 
 StreamDriver::StreamDriver(RecordSource& source, RecordSink& sink, DriverOptions options, DriverHooks hooks)
     : source_(source), sink_(sink), options_(options), hooks_(std::move(hooks)) {}
@@ -42,18 +54,25 @@ void StreamDriver::take_ownership_changes() {
 }
 
 void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   std::vector<std::pair<PartitionTask*, PartitionTask::Prepared>> prepared;
   for (auto& [p, task] : tasks_)
     if (auto c = task->prepare(emit_running && !options_.emit_final)) prepared.emplace_back(task.get(), std::move(*c));
+  profile_.prepare += since(t0);
+  const auto t1 = Clock::now();
   if (!prepared.empty() && hooks_.before_apply) hooks_.before_apply();
+  profile_.changelog += since(t1);
   for (auto& [task, c] : prepared) {
+    const auto t2 = Clock::now();
     TaskCycle cycle = task->complete(std::move(c));
+    profile_.write += since(t2);
     if (hooks_.on_commit)
       hooks_.on_commit(*task, cycle, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     const std::int32_t p = task->partition();
     in_flight_[{p, cycle.id}] = InFlight{std::move(cycle.positions), cycle.oldest_append_ms};
+    const auto t3 = Clock::now();
     sink_.publish(p, cycle.id, std::move(cycle.entries));
+    profile_.publish += since(t3);
   }
   records_in_cycle_ = 0;
   last_commit_ms_ = now;
@@ -61,7 +80,10 @@ void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
 }
 
 void StreamDriver::collect_acknowledgements(int timeout_ms) {
-  for (AcknowledgedCycle& ack : sink_.poll(timeout_ms)) {
+  const auto t0 = Clock::now();
+  std::vector<AcknowledgedCycle> acks = sink_.poll(timeout_ms);
+  profile_.publish += since(t0);
+  for (AcknowledgedCycle& ack : acks) {
     auto task = tasks_.find(ack.partition);
     if (task == tasks_.end()) continue;  // revoked meanwhile: the next owner resends
     task->second->acknowledge(ack.entries, sink_.acknowledged_meta());
@@ -109,19 +131,23 @@ DriverResult StreamDriver::run() {
     const std::size_t budget = replay ? options_.cycle_records - records_in_cycle_
                                       : options_.max_cycle_records - std::min(records_in_cycle_, options_.max_cycle_records);
     if (sink_.in_flight() < options_.max_in_flight && budget > 0) {
+      const auto t0 = Clock::now();
       batch.clear();
       source_.poll(budget, replay ? 0 : 10, batch);
       for (InputRecord& r : batch) {
         auto it = tasks_.find(r.partition);
         if (it != tasks_.end()) it->second->enqueue(std::move(r), now);
       }
+      profile_.read += since(t0);
       if (replay) records_in_cycle_ += batch.size();
     } else {
       collect_acknowledgements(10);
     }
     std::size_t processed = 0;
+    const auto t_process = Clock::now();
     for (auto& [p, task] : tasks_)
       processed += task->drain(now, options_.idle_wait_ms, [&, p = p](InputStream s) { return source_.at_end(p, s); });
+    profile_.process += since(t_process);
     records_ += static_cast<std::int64_t>(processed);
     if (!replay) records_in_cycle_ += processed;
 
@@ -165,6 +191,7 @@ DriverResult StreamDriver::run() {
   while (sink_.in_flight() > 0 && wall_ms() < until) collect_acknowledgements(100);
   result.unacknowledged = outbox_size();
   result.records = records_;
+  result.profile = profile_;
   return result;
 }
 

@@ -35,6 +35,17 @@ namespace {
 
 constexpr const char* kFingerprintKey = "fingerprint";
 
+}  // namespace
+
+RocksMemory::RocksMemory(std::size_t block_cache_bytes, std::size_t write_buffer_bytes_)
+    : write_buffer_bytes(write_buffer_bytes_) {
+  auto c = rocksdb::NewLRUCache(block_cache_bytes);
+  cache = c;
+  write_buffers = std::make_shared<rocksdb::WriteBufferManager>(write_buffer_bytes_, c);
+}
+
+namespace {
+
 /// RocksDB's info log goes to stderr (warnings and above) instead of a LOG
 /// file in the state directory: on a full disk that file's writer aborts the
 /// process (an assertion in Debian's build), and operators read stderr.
@@ -55,7 +66,9 @@ class RocksStateStore final : public StateStore {
  public:
   RocksStateStore(const std::string& dir, const std::string& fingerprint, const RocksOptions& o)
       : dir_(dir), sync_(o.sync) {
-    cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+    std::shared_ptr<RocksMemory> memory = o.memory ? o.memory : std::make_shared<RocksMemory>(o.block_cache_bytes, o.write_buffer_bytes);
+    memory_ = memory;
+    cache_ = std::static_pointer_cast<rocksdb::Cache>(memory->cache);
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache_;
     table.cache_index_and_filter_blocks = true;
@@ -66,14 +79,13 @@ class RocksStateStore final : public StateStore {
     rocksdb::DBOptions db_opts;
     db_opts.create_if_missing = true;
     db_opts.create_missing_column_families = true;
-    db_opts.write_buffer_manager =
-        std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache_);
+    db_opts.write_buffer_manager = std::static_pointer_cast<rocksdb::WriteBufferManager>(memory->write_buffers);
     db_opts.max_background_jobs = 2;
     // 13 column families, several written rarely (meta, codes, campaigns):
     // without a cap, WAL files are kept until each of them fills a memtable
     // (measured: ~400 MB of WAL next to 43 MB of SST after 1 M events).
     // Past this size RocksDB flushes the column families holding the oldest WAL.
-    db_opts.max_total_wal_size = o.write_buffer_bytes;
+    db_opts.max_total_wal_size = memory->write_buffer_bytes;
     db_opts.info_log = std::make_shared<StderrLogger>();
 
     const bool exists = std::filesystem::exists(dir + "/CURRENT");
@@ -219,6 +231,7 @@ class RocksStateStore final : public StateStore {
   std::string dir_;
   bool sync_;
   bool failed_ = false;  // a write failed: never Close() (see the destructor)
+  std::shared_ptr<RocksMemory> memory_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_;

@@ -62,8 +62,20 @@ struct DriverHooks {
   std::function<std::string()> fatal;
 };
 
+/// Where a run's wall time went, in seconds (the driver's own thread).
+struct DriverProfile {
+  double read = 0;       // source.poll and enqueue (decode)
+  double process = 0;    // tasks' drain: the core
+  double prepare = 0;    // end of emit cycles, state changes collected and encoded
+  double changelog = 0;  // waiting for the changelog (before_apply)
+  double write = 0;      // state batches written (complete)
+  double publish = 0;    // handing cycles to the sink and collecting acknowledgements
+  [[nodiscard]] std::string describe() const;
+};
+
 /// How a run ended.
 struct DriverResult {
+  DriverProfile profile;
   bool stopped = false;         // by the stop flag, not by the end of input
   bool stage2_incomplete = false;  // input ended but stage 2 did not hear every source end
   std::size_t unacknowledged = 0;  // outputs left in the outbox for the next start
@@ -102,6 +114,7 @@ class StreamDriver {
   std::int64_t records_ = 0;
   std::int64_t last_commit_ms_ = 0;
   std::int64_t last_emit_ms_ = 0;
+  DriverProfile profile_;
 };
 
 }  // namespace alliance

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <memory>
 
 #include "alliance/state/state_changes.h"
 
@@ -46,10 +47,26 @@ class MemoryStateStore final : public StateStore {
   std::array<std::map<std::string, std::string>, kCfCount> cfs_;
 };
 
+/// The memory RocksDB may use in one process, shared by every store opened
+/// with it (all partitions of a run): one LRU block cache and one
+/// write-buffer manager charged to it (topology `state:`, SPEC §4).
+struct RocksMemory {
+  RocksMemory(std::size_t block_cache_bytes, std::size_t write_buffer_bytes);
+  std::shared_ptr<void> cache;           // rocksdb::Cache
+  std::shared_ptr<void> write_buffers;   // rocksdb::WriteBufferManager
+  std::size_t write_buffer_bytes;
+};
+
 struct RocksOptions {
   std::size_t block_cache_bytes = 64u << 20;   // one LRU cache shared by all column families
   std::size_t write_buffer_bytes = 64u << 20;  // memtables of all column families together
-  bool sync = true;                            // fsync the WAL on every batch
+  /// fsync the WAL on every batch. A Kafka run writes each batch to the
+  /// changelog topic first, which restores what a power loss could take
+  /// from the local store, so it does not wait for the disk (as Kafka
+  /// Streams' RocksDB stores do not); replay has no changelog and syncs.
+  bool sync = true;
+  /// Shared with other stores of the process; null: this store's own.
+  std::shared_ptr<RocksMemory> memory;
 };
 
 /// Opens (or creates) a RocksDB state directory. `fingerprint` identifies
