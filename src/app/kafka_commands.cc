@@ -15,6 +15,7 @@
 
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
+#include "alliance/dashboard/dashboard_command.h"
 #include "alliance/kafka/embedded_broker.h"
 
 namespace alliance {
@@ -170,6 +171,24 @@ int run_demo(const DemoOptions& o) {
                                 ? (std::filesystem::temp_directory_path() / ("alliance-demo-" + std::to_string(::getpid()))).string()
                                 : o.state_dir;
 
+  // The live web dashboard, reading the output topics like any consumer.
+  std::unique_ptr<dashboard::LiveDashboard> dash;
+  if (!o.dashboard_listen.empty()) {
+    try {
+      dashboard::DashboardOptions d;
+      d.bootstrap = boot;
+      d.listen = o.dashboard_listen;
+      dash = std::make_unique<dashboard::LiveDashboard>(t, d);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "alliance demo: %s\n", e.what());
+      return 2;
+    }
+    std::printf("dashboard: %s\n", dash->url().c_str());
+    std::fflush(stdout);
+  }
+  const std::string endpoints = (o.metrics_listen.empty() ? std::string("no /metrics") : "http://" + o.metrics_listen + "/metrics") +
+                                (dash ? "  |  dashboard " + dash->url() : std::string());
+
   // Traffic: event time follows the wall clock at `rate` events per second.
   std::atomic<std::int64_t> produced{0};
   std::thread traffic([&] {
@@ -200,7 +219,7 @@ int run_demo(const DemoOptions& o) {
   std::thread printer([&] {
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(o.refresh_ms));
-      view.print(produced.load(), boot, o.metrics_listen.empty() ? "no /metrics" : "http://" + o.metrics_listen + "/metrics");
+      view.print(produced.load(), boot, endpoints);
     }
   });
   std::thread timer;
