@@ -20,7 +20,7 @@ const ALL_FIELDS = [
 ];
 
 let charts = {};        // id -> uPlot
-let chartSources = '';  // the sources the charts were built for
+let chartSources = null;  // the sources the charts were built for (null: none built)
 let updates = 0;
 
 const $ = (id) => document.getElementById(id);
@@ -60,7 +60,7 @@ function allRowsTable(id, rows, what) {
     { key: 'key', label: what, text: true, get: (r) => r.key },
     { key: 'currency', label: 'Currency', text: true, get: (r) => r.currency },
     { key: 'orders', label: 'Orders', get: (r) => r.orders },
-    { key: 'conversions', label: 'Conversions', get: (r) => r.conversions },
+    { key: 'conversions', label: 'Conversions', get: (r) => r.conversions_text },
     { key: 'revenue', label: 'Revenue', get: (r) => money(r.revenue) },
     { key: 'refunds', label: 'Refunds', get: (r) => money(r.refunds) },
     ...extraColumns(rows),
@@ -83,7 +83,7 @@ function renderCharts(series) {
       const fmt = (u, v) => (v == null ? '—' : spec.percent ? (v * 100).toFixed(2) + ' %' : v.toFixed(spec.digits));
       charts[spec.id] = new uPlot({
         width: chartWidth(), height: 190,
-        legend: { show: true },
+        legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [{}, { size: 56, values: (u, vals) => vals.map((v) => (spec.percent ? (v * 100).toFixed(1) + ' %' : String(+v.toFixed(2)))) }],
@@ -115,7 +115,7 @@ function render(v) {
     { key: 'clicks', label: 'Clicks', get: (r) => r.clicks },
     { key: 'unique_users', label: 'Unique users', get: (r) => r.unique_users },
     { key: 'orders', label: 'Orders', get: (r) => r.orders },
-    { key: 'conversions', label: 'Conversions', get: (r) => r.conversions },
+    { key: 'conversions', label: 'Conversions', get: (r) => r.conversions_text },
     { key: 'conversion_rate', label: 'Conversion rate', get: (r) => r.conversion_rate_text },
     { key: 'revenue', label: 'Revenue', get: (r) => revenueText(r.revenue) },
   ], v.sources, (r) => r.key);
@@ -173,4 +173,6 @@ function connect() {
 }
 
 window.addEventListener('resize', () => { for (const c of Object.values(charts)) c.setSize({ width: chartWidth(), height: 190 }); });
+// For scripts and the browser test: the charts' data as drawn.
+window.dashboardCharts = () => Object.fromEntries(Object.entries(charts).map(([k, c]) => [k, { series: c.series.map((s) => s.label), data: c.data }]));
 connect();

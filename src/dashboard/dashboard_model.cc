@@ -235,6 +235,14 @@ std::optional<FieldValue> get_field(element o, std::string_view k) {
   return std::nullopt;
 }
 
+/// "97.000000" -> "97", "1.500000" -> "1.5": the same number, shorter.
+std::string decimal_text(std::string s) {
+  if (s.find('.') == std::string::npos) return s;
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
 double decimal_value(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
 }  // namespace
@@ -458,6 +466,7 @@ struct DashboardModel::Impl {
           .key("unique_users").num(m.unique_users)
           .key("orders").num(m.orders)
           .key("conversions").str(m.conversions)
+          .key("conversions_text").str(decimal_text(m.conversions))
           .key("revenue").money(m.revenue, m.currency)
           .key("refunds").money(m.refunds, m.currency)
           .key("final").boolean(m.final);
@@ -521,6 +530,7 @@ struct DashboardModel::Impl {
           .key("unique_users").num(c->unique_users)
           .key("orders").num(c->orders)
           .key("conversions").str(c->conversions)
+          .key("conversions_text").str(decimal_text(c->conversions))
           .key("conversion_rate").str(c->conversion_rate)
           .key("conversion_rate_text").str(percent_text(c->conversion_rate))
           .key("revenue").begin_array();

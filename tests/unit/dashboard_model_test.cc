@@ -109,6 +109,8 @@ TEST(DashboardModelTest, KeepsTheLatestRecordPerKey) {
   EXPECT_EQ(std::int64_t(src["clicks"]), 7);
   EXPECT_EQ(std::int64_t(src["unique_users"]), 4);
   EXPECT_EQ(std::string_view(src["conversion_rate_text"]), "25.0000 %");
+  EXPECT_EQ(std::string_view(src["conversions"]), "1.000000");
+  EXPECT_EQ(std::string_view(src["conversions_text"]), "1");
   EXPECT_EQ(std::string_view(src["revenue"].at(0)["text"]), "99.00");
   EXPECT_EQ(std::int64_t(v["watermark"]), kT0 + 9000);
   EXPECT_EQ(std::string_view(v["watermark_text"]), "2023-11-14 22:14:09 UTC");
