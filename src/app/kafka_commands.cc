@@ -180,7 +180,7 @@ int run_demo(const DemoOptions& o) {
       d.listen = o.dashboard_listen;
       dash = std::make_unique<dashboard::LiveDashboard>(t, d);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "alliance demo: %s\n", e.what());
+      std::fprintf(stderr, "alliance demo: %s (pick another address with --dashboard HOST:PORT, or '' for none)\n", e.what());
       return 2;
     }
     std::printf("dashboard: %s\n", dash->url().c_str());

@@ -12,9 +12,11 @@
 namespace alliance::dashboard {
 
 struct LiveDashboard::Parts {
+  // Destroyed in reverse: the consumer stops feeding, then the server ends
+  // its event streams, then the model goes.
   SharedDashboard shared;
-  DashboardServer server;      // destroyed before the consumer: no reader outlives the feed
-  DashboardConsumer consumer;  // declared last, destroyed first
+  DashboardServer server;
+  DashboardConsumer consumer;
 
   Parts(ModelOptions m, const DashboardOptions& o, std::vector<FeedTopic> topics)
       : shared(std::move(m)), server(o.listen, shared), consumer(o.bootstrap, std::move(topics), shared) {}
@@ -44,7 +46,7 @@ int run_dashboard(const Topology& topology, const DashboardOptions& options, std
   try {
     dash = std::make_unique<LiveDashboard>(topology, options);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "alliance dashboard: %s\n", e.what());
+    std::fprintf(stderr, "alliance dashboard: %s (pick another address with --listen HOST:PORT)\n", e.what());
     return 2;
   }
   std::printf("dashboard: %s\n", dash->url().c_str());

@@ -120,7 +120,7 @@ DashboardServer::DashboardServer(const std::string& listen, SharedDashboard& sha
         "listening_ports", listen, "num_threads", std::to_string(kMaxEventStreams + 4), "enable_keep_alive", "no"});
   } catch (const CivetException& e) {
     throw std::runtime_error("cannot serve the dashboard on " + listen + " (" + e.what() +
-                             "); is the port taken? pick another with --listen HOST:PORT");
+                             "); is the port taken?");
   }
   const auto ports = server_->getListeningPorts();
   port_ = ports.empty() ? 0 : ports.front();
