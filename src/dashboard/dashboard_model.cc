@@ -295,7 +295,8 @@ struct DashboardModel::Impl {
   std::deque<std::string> dlq_recent;  // newest last
   std::int64_t dlq_total = 0;
   bool dlq_dedupe_full = false;
-  std::optional<std::int64_t> watermark;
+  std::optional<std::int64_t> watermark;  // the largest below the end of input
+  bool end_of_input = false;
   std::optional<std::int64_t> evicted_at;  // watermark of the last sweep
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offset;
   std::map<Feed, std::int64_t> read, unreadable;
@@ -303,7 +304,10 @@ struct DashboardModel::Impl {
   std::string source_error;
 
   void note_watermark(std::int64_t w) {
-    if (!watermark || w > *watermark) watermark = w;
+    // The end-of-input watermark (a bounded run's last records) says every
+    // window is final; the event time reached stays the one before it.
+    if (w == INT64_MAX) end_of_input = true;
+    else if (!watermark || w > *watermark) watermark = w;
   }
 
   [[nodiscard]] std::int64_t cutoff() const {
@@ -629,8 +633,10 @@ struct DashboardModel::Impl {
 
   void write_watermark(Json& j) const {
     j.key("watermark");
-    if (watermark) j.num(*watermark).key("watermark_text").str(utc_text(*watermark));
-    else j.null().key("watermark_text").null();
+    const char* end = " (end of input: every window final)";
+    if (watermark) j.num(*watermark).key("watermark_text").str(utc_text(*watermark) + (end_of_input ? end : ""));
+    else j.null().key("watermark_text").str(end_of_input ? "end of input" : "");
+    j.key("end_of_input").boolean(end_of_input);
   }
 
   void write_positions(Json& j) const {

@@ -174,6 +174,13 @@ TEST(DashboardModelTest, DropsWindowsOlderThanTheRetentionBehindTheWatermark) {
   m.ingest(Feed::kMetrics, "t", 0, 3, "", metric("source", "social", kT0 + kMin, "1m", "CNY", 2, 1, "0.000000", "0.000000", 0, kT0 + 2 * kMin));
   EXPECT_EQ(m.kept(Feed::kMetrics), 2u);
   EXPECT_EQ(*m.watermark(), later);  // the watermark never goes back
+  // A bounded run ends with the end-of-input watermark: nothing is dropped for it.
+  m.ingest(Feed::kMetrics, "t", 0, 4, "", metric("source", "social", later, "1m", "CNY", 3, 1, "0.000000", "0.000000", 0, INT64_MAX));
+  EXPECT_EQ(m.kept(Feed::kMetrics), 2u);
+  EXPECT_EQ(*m.watermark(), later);
+  View v(m.view_json());
+  EXPECT_EQ(std::string_view(v["watermark_text"]), utc_text(later) + " (end of input: every window final)");
+  EXPECT_TRUE(bool(v["end_of_input"]));
 }
 
 TEST(DashboardModelTest, CampaignRowsShowTheOptionalFieldsOnlyWhenPresent) {
