@@ -8,7 +8,11 @@ PKGS=(
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libssl-dev libbenchmark-dev
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
+  chromium fonts-dejavu-core   # the dashboard's browser test (headless)
 )
+# node and npm (the dashboard's chart library and browser driver): Debian's,
+# unless a node with npm is already installed.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +22,14 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The dashboard's npm packages (pinned in web/package-lock.json), installed
+# into the clone: uPlot is embedded into the binary at build time,
+# playwright-core drives Debian's chromium in the browser test.
+WEB="$(cd "$(dirname "$0")/../web" && pwd)"
+if [ ! -f "$WEB/node_modules/uplot/package.json" ] || [ ! -f "$WEB/node_modules/playwright-core/package.json" ] ||
+   [ "$WEB/package-lock.json" -nt "$WEB/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in web/"
+  (cd "$WEB" && npm ci --cache ./.npm-cache --no-audit --no-fund --loglevel=error)
 fi

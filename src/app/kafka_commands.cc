@@ -17,6 +17,7 @@
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
 #include "alliance/core/money_format.h"
+#include "alliance/dashboard/dashboard_command.h"
 #include "alliance/kafka/embedded_broker.h"
 
 namespace alliance {
@@ -183,6 +184,25 @@ int run_demo(const DemoOptions& o) {
                                 ? (std::filesystem::temp_directory_path() / ("alliance-demo-" + std::to_string(::getpid()))).string()
                                 : o.state_dir;
 
+  // The live web dashboard, reading the output topics like any consumer.
+  std::unique_ptr<dashboard::LiveDashboard> dash;
+  if (!o.dashboard_listen.empty()) {
+    try {
+      dashboard::DashboardOptions d;
+      d.bootstrap = boot;
+      d.listen = o.dashboard_listen;
+      dash = std::make_unique<dashboard::LiveDashboard>(t, d);
+    } catch (const std::exception& e) {
+      // The demo goes on without it (a second demo, a test beside another).
+      std::fprintf(stderr, "alliance demo: no dashboard: %s (pick another address with --dashboard HOST:PORT)\n",
+                   e.what());
+    }
+    if (dash) std::printf("dashboard: %s\n", dash->url().c_str());
+    std::fflush(stdout);
+  }
+  const std::string endpoints = (o.metrics_listen.empty() ? std::string("no /metrics") : "http://" + o.metrics_listen + "/metrics") +
+                                (dash ? "  |  dashboard " + dash->url() : std::string());
+
   // Traffic: event time follows the wall clock at `rate` events per second.
   std::atomic<std::int64_t> produced{0};
   std::thread traffic([&] {
@@ -213,7 +233,7 @@ int run_demo(const DemoOptions& o) {
   std::thread printer([&] {
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(o.refresh_ms));
-      view.print(produced.load(), boot, o.metrics_listen.empty() ? "no /metrics" : "http://" + o.metrics_listen + "/metrics");
+      view.print(produced.load(), boot, endpoints);
     }
   });
   std::thread timer;

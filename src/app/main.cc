@@ -12,6 +12,7 @@
 #include "alliance/app/replay_command.h"
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
+#include "alliance/dashboard/dashboard_command.h"
 
 #ifndef ALLIANCE_VERSION
 #error "ALLIANCE_VERSION (CMake PROJECT_VERSION) must be defined"
@@ -125,6 +126,16 @@ int main(int argc, char** argv) {
   d->add_option("--metrics", demo.metrics_listen, "Prometheus /metrics listen address");
   d->add_option("--state", demo.state_dir, "RocksDB state directory (default: a temporary one)");
   d->add_option("--partitions", demo.partitions, "partitions per topic (>1: two stages)")->check(CLI::Range(1, 64));
+  d->add_option("--dashboard", demo.dashboard_listen, "the live web dashboard's listen address ('' for none)");
+
+  std::string dash_topology, dash_retain;
+  alliance::dashboard::DashboardOptions dash;
+  auto* w = app.add_subcommand("dashboard", "live web dashboard of the output topics (docs/OPERATIONS.md)");
+  w->add_option("--topology", dash_topology, "topology YAML file (output topic names, windows, currency)")->required();
+  w->add_option("--bootstrap", dash.bootstrap, "Kafka bootstrap servers host:port[,...]")->required();
+  w->add_option("--listen", dash.listen, "HTTP listen address (port 0: any free port)");
+  w->add_option("--retain", dash_retain, "windowed metrics kept behind the watermark, e.g. 6h (default)");
+  w->add_option("--balances-topic", dash.balances_topic, "partner-balances topic, read once it exists ('' for none)");
 
   // An unknown first word is a mistyped command: name it and list the commands
   // (CLI11 alone would only say "A subcommand is required").
@@ -165,6 +176,19 @@ int main(int argc, char** argv) {
     return alliance::run_kafka(*t, run);
   }
   if (b->parsed()) return alliance::run_broker(broker);
+  if (w->parsed()) {
+    const auto t = alliance::load_topology_or_explain(dash_topology, "dashboard");
+    if (!t) return 2;
+    if (!dash_retain.empty()) {
+      const auto retain = alliance::parse_duration(dash_retain);
+      if (!retain || *retain <= 0) {
+        std::fprintf(stderr, "alliance dashboard: --retain %s: write e.g. 6h, 90m\n", dash_retain.c_str());
+        return 2;
+      }
+      dash.retain_ms = *retain;
+    }
+    return alliance::dashboard::run_dashboard(*t, dash, alliance::stop_on_signals());
+  }
   if (d->parsed()) {
     if (!demo_duration.empty()) {
       auto dur = alliance::parse_duration(demo_duration);

@@ -1,6 +1,6 @@
 // CLI commands around the Kafka runtime: `alliance broker` (the mock cluster
 // in its own process) and `alliance demo` (broker, traffic, processor,
-// /metrics and a live table in one process). Run on the calling thread.
+// /metrics, the web dashboard and a live table in one process). Run on the calling thread.
 #pragma once
 
 #include <string>
@@ -24,6 +24,7 @@ struct DemoOptions {
   std::string state_dir;         // empty: a fresh temporary directory
   std::int64_t refresh_ms = 2000;
   int partitions = 1;            // >1: the two-stage run (docs/KAFKA.md)
+  std::string dashboard_listen = "127.0.0.1:8080";  // the live web dashboard; empty: none
 };
 int run_demo(const DemoOptions& o);
 

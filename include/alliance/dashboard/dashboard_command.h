@@ -1,0 +1,45 @@
+// `alliance dashboard` (and the dashboard inside `alliance demo`): a
+// SharedDashboard fed by a DashboardConsumer and served by a
+// DashboardServer.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "alliance/core/topology.h"
+
+namespace alliance::dashboard {
+
+struct DashboardOptions {
+  std::string bootstrap;
+  std::string listen = "127.0.0.1:8080";
+  std::int64_t retain_ms = 6 * 3'600'000;  // windowed metric records kept behind the watermark
+  std::size_t series_points = 30;          // windows on the chart
+  std::string balances_topic = "alliance.partner-balances";  // read once it exists ("" : never)
+};
+
+/// A running dashboard: consumer thread and HTTP server. Construct and
+/// destroy on one thread; destruction stops both.
+class LiveDashboard {
+ public:
+  /// Throws std::runtime_error when the address cannot be listened on or
+  /// librdkafka refuses the configuration.
+  LiveDashboard(const Topology& topology, const DashboardOptions& options);
+  ~LiveDashboard();
+  LiveDashboard(const LiveDashboard&) = delete;
+  LiveDashboard& operator=(const LiveDashboard&) = delete;
+  [[nodiscard]] std::string url() const;
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+/// `alliance dashboard`: runs until `stop` is set. Returns the exit code
+/// (2 when it cannot start, explained on stderr).
+int run_dashboard(const Topology& topology, const DashboardOptions& options, std::atomic<bool>& stop);
+
+}  // namespace alliance::dashboard

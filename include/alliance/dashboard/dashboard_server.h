@@ -1,0 +1,48 @@
+// The dashboard's HTTP side (civetweb): the page and its assets, embedded in
+// the binary, the JSON API under /api/ and the live updates as Server-Sent
+// Events (docs/OPERATIONS.md "Dashboard").
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "alliance/dashboard/shared_dashboard.h"
+
+class CivetServer;
+
+namespace alliance::dashboard {
+
+/// Owns the civetweb server and its request handler. Requests run on
+/// civetweb's threads and only read the SharedDashboard; an event stream
+/// holds one thread while its client is connected (at most
+/// `kMaxEventStreams` at once, so the API stays served). Constructed and
+/// destroyed on one thread; the destructor ends the event streams and waits
+/// for civetweb's threads.
+class DashboardServer {
+ public:
+  static constexpr int kMaxEventStreams = 8;
+  /// Listens on `listen` ("127.0.0.1:8080"; port 0 picks a free one). Throws
+  /// std::runtime_error naming the address when it cannot.
+  DashboardServer(const std::string& listen, SharedDashboard& shared);
+  ~DashboardServer();
+  DashboardServer(const DashboardServer&) = delete;
+  DashboardServer& operator=(const DashboardServer&) = delete;
+
+  /// The port listened on (the one picked for port 0).
+  [[nodiscard]] int port() const { return port_; }
+  /// "http://HOST:PORT/".
+  [[nodiscard]] std::string url() const;
+
+ private:
+  class Handler;
+  SharedDashboard& shared_;
+  std::string host_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> streams_{0};
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<CivetServer> server_;
+};
+
+}  // namespace alliance::dashboard
