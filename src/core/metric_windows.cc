@@ -225,7 +225,7 @@ void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& o
     if (get_be64(it->first) > watermark) break;
     emit_window(it->first, it->second, /*final=*/true, out);
     dirty_windows_.erase(it->first);
-    if (!it->second.users.empty() && tracking_) dropped_window_users_.emplace_back(it->first, std::move(it->second.users));
+    if (!it->second.users.empty() && tracking_) dropped_window_users_.emplace_back(it->first, std::move(it->second.user_chunks));
     it = windows_.erase(it);
   }
 }

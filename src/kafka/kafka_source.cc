@@ -247,7 +247,10 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
     ++consumed_;
     ++n;
   }
-  if (!out.empty()) last_message_ms_ = now_ms();
+  if (!out.empty()) {
+    last_message_ms_ = now_ms();
+    if (first_message_ms_ == 0) first_message_ms_ = last_message_ms_;
+  }
 }
 
 bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {

@@ -1,5 +1,6 @@
 #include "alliance/runtime/stream_driver.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -22,8 +23,8 @@ std::int64_t wall_ms() {
 std::string DriverProfile::describe() const {
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "read %.2f s, process %.2f s, prepare %.2f s, changelog %.2f s, write %.2f s, publish %.2f s", read,
-                process, prepare, changelog, write, publish);
+                "idle %.2f s, read %.2f s, process %.2f s, prepare %.2f s, changelog %.2f s, write %.2f s, publish %.2f s",
+                idle, read, process, prepare, changelog, write, publish);
   return buf;
 }
 
@@ -138,7 +139,7 @@ DriverResult StreamDriver::run() {
         auto it = tasks_.find(r.partition);
         if (it != tasks_.end()) it->second->enqueue(std::move(r), now);
       }
-      profile_.read += since(t0);
+      (batch.empty() ? profile_.idle : profile_.read) += since(t0);
       if (replay) records_in_cycle_ += batch.size();
     } else {
       collect_acknowledgements(10);
@@ -160,9 +161,12 @@ DriverResult StreamDriver::run() {
       }
     }
 
+    std::size_t most_in_a_task = 0;
+    for (const auto& [p, task] : tasks_) most_in_a_task = std::max(most_in_a_task, task->records_in_cycle());
     const bool cycle_due = replay ? records_in_cycle_ >= options_.cycle_records
                                   : now - last_commit_ms_ >= options_.commit_interval_ms ||
-                                        records_in_cycle_ >= options_.max_cycle_records;
+                                        records_in_cycle_ >= options_.max_cycle_records ||
+                                        most_in_a_task >= options_.max_task_cycle_records;
     if (cycle_due || ended_now) {
       const bool emit_running = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms ||
                                 ended_now;

@@ -1,5 +1,8 @@
 #include "alliance/state/state_codec.h"
 
+#include <map>
+#include <unordered_set>
+
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/forward_record.h"
 
@@ -245,26 +248,28 @@ void collect_changes(Processor& p, StateChanges& out) {
   drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return s; });
   drain(p.metrics().windows(), Cf::kWindows, out, by_encode);
   drain(p.metrics().campaigns(), Cf::kCampaigns, out, by_encode);
-  // A window opened and closed within one cycle (most one-minute windows of
-  // a large cycle) never reaches the store: its members' puts and deletes
-  // cancel out here instead of becoming two writes each.
-  std::unordered_map<std::string, UserSet> added_to_dropped;
-  for (const auto& [wkey, users] : p.metrics().dropped_window_users()) added_to_dropped[wkey];
+  // New members of a window are written as one chunk per commit (key: the
+  // chunk's first member; value: the members' fingerprints, 16 bytes each);
+  // closing a window deletes its chunks. A window opened and closed within
+  // one commit never reaches the store.
+  std::unordered_set<std::string> dropped;
+  for (const auto& [wkey, chunks] : p.metrics().dropped_window_users()) dropped.insert(wkey);
+  std::map<std::string, std::string> chunks;  // window key -> new members, in order
   for (const auto& [wkey, user] : p.metrics().new_window_users()) {
-    if (auto it = added_to_dropped.find(wkey); it != added_to_dropped.end()) {
-      it->second.insert(user);
-      continue;
-    }
-    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, user), std::string()});
+    if (dropped.count(wkey) != 0) continue;
+    std::string& c = chunks[wkey];
+    put_be64(c, static_cast<std::int64_t>(user.hi));
+    put_be64(c, static_cast<std::int64_t>(user.lo));
   }
   p.metrics().new_window_users().clear();
-  for (const auto& [wkey, users] : p.metrics().dropped_window_users()) {
-    UserSet& added = added_to_dropped[wkey];
-    users.for_each([&](const UserFingerprint& f) {
-      if (added.contains(f)) return;  // never written
-      out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, f), std::nullopt});
-    });
+  for (auto& [wkey, members] : chunks) {
+    const UserFingerprint first{static_cast<std::uint64_t>(get_be64(members)),
+                                static_cast<std::uint64_t>(get_be64(std::string_view(members).substr(8)))};
+    if (WindowAggregate* agg = p.metrics().windows().find(wkey)) agg->user_chunks.push_back(first);
+    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, first), std::move(members)});
   }
+  for (const auto& [wkey, ids] : p.metrics().dropped_window_users())
+    for (const UserFingerprint& id : ids) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, id), std::nullopt});
   p.metrics().dropped_window_users().clear();
   drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
         [](const CampaignUser& c) { return encode_i64(c.completed_orders); });
@@ -319,9 +324,13 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       if (key.size() != 8 + len + 16) throw CorruptState("window user key of the wrong size");
       WindowAggregate* agg = p.metrics().windows().find(key.substr(8, len));
       if (agg == nullptr) throw CorruptState("user of a window that does not exist");
-      const std::string_view f = std::string_view(key).substr(8 + len);
-      agg->users.insert(UserFingerprint{static_cast<std::uint64_t>(get_be64(f)),
-                                        static_cast<std::uint64_t>(get_be64(f.substr(8)))});
+      const std::string_view id = std::string_view(key).substr(8 + len);
+      agg->user_chunks.push_back(UserFingerprint{static_cast<std::uint64_t>(get_be64(id)),
+                                                 static_cast<std::uint64_t>(get_be64(id.substr(8)))});
+      if (v.size() % 16 != 0) throw CorruptState("window member chunk of " + std::to_string(v.size()) + " bytes");
+      for (std::size_t i = 0; i < v.size(); i += 16)
+        agg->users.insert(UserFingerprint{static_cast<std::uint64_t>(get_be64(v.substr(i))),
+                                          static_cast<std::uint64_t>(get_be64(v.substr(i + 8)))});
       break;
     }
     case Cf::kPartials: {

@@ -44,6 +44,10 @@ struct WindowAggregate {
   std::int64_t late_events = 0;
   std::int64_t unique_users = 0;  // exact: users_ holds the members
   UserSet users;  // windows only; "all" counts via campaign_users_
+  /// The state store keeps a window's members in chunks, one per commit that
+  /// added some, keyed by the chunk's first member: their ids, so closing
+  /// the window deletes a handful of keys (state adapter bookkeeping).
+  std::vector<UserFingerprint> user_chunks;
   std::map<std::string, MoneyTotals> money;  // by currency
   std::int64_t buyers = 0;         // "all" only
   std::int64_t repeat_buyers = 0;  // "all" only
@@ -106,11 +110,11 @@ class MetricWindows {
   /// Keys with a running update still to emit (persisted so a restart emits them too).
   std::set<std::string>& dirty_windows() { return dirty_windows_; }
   std::set<std::string>& dirty_campaigns() { return dirty_campaigns_; }
-  /// (window key, user) memberships added / windows dropped since the last
-  /// drain: the state store keeps users as one entry each, so a batch writes
-  /// only what changed, not whole user sets.
+  /// (window key, user) memberships added / windows dropped (with their
+  /// persisted member chunks) since the last drain: a batch writes the new
+  /// members of each window as one chunk, not whole user sets.
   std::vector<std::pair<std::string, UserFingerprint>>& new_window_users() { return new_window_users_; }
-  std::vector<std::pair<std::string, UserSet>>& dropped_window_users() { return dropped_window_users_; }
+  std::vector<std::pair<std::string, std::vector<UserFingerprint>>>& dropped_window_users() { return dropped_window_users_; }
   /// Change tracking for a state store (off: nothing is persisted).
   void track_changes(bool on);
 
@@ -127,7 +131,7 @@ class MetricWindows {
   std::set<std::string> dirty_windows_;
   std::set<std::string> dirty_campaigns_;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
-  std::vector<std::pair<std::string, UserSet>> dropped_window_users_;
+  std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;
   bool tracking_ = true;
 };
 

@@ -64,6 +64,8 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
   [[nodiscard]] std::size_t assigned_count() const { return assigned_.size(); }
   [[nodiscard]] std::int64_t consumed_total() const { return consumed_; }
+  /// Wall-clock ms of the first record read (0: none yet).
+  [[nodiscard]] std::int64_t first_message_ms() const { return first_message_ms_; }
   /// High watermark minus position of every assigned input partition.
   [[nodiscard]] std::map<std::pair<std::string, std::int32_t>, std::int64_t> lag();
   /// Leaves the group (commits nothing: offsets follow acknowledgements).
@@ -90,6 +92,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::string fatal_;
   std::int64_t consumed_ = 0;
   std::int64_t last_message_ms_ = 0;
+  std::int64_t first_message_ms_ = 0;
   std::int64_t assigned_at_ms_ = 0;
   std::int64_t last_trouble_ms_ = 0;
 };

@@ -88,6 +88,8 @@ class PartitionTask {
 
   [[nodiscard]] std::int32_t partition() const { return config_.partition; }
   [[nodiscard]] std::size_t buffered() const;
+  /// Input records processed since the last commit.
+  [[nodiscard]] std::size_t records_in_cycle() const { return events_in_cycle_; }
   [[nodiscard]] std::size_t buffered(InputStream stream) const;
   [[nodiscard]] const Processor& processor() const { return processor_; }
   [[nodiscard]] StateStore* store() { return store_.get(); }

@@ -29,6 +29,10 @@ struct DriverOptions {
   /// one cycle takes (batches grow with the backlog up to this).
   std::int64_t commit_interval_ms = 100;
   std::size_t max_cycle_records = 50'000;
+  /// ... and the most one task takes: its cycle's batch goes to the
+  /// changelog whole (~450 bytes a record), and the mock broker keeps only
+  /// ~5 MB per partition (docs/KAFKA.md "Changelog snapshots").
+  std::size_t max_task_cycle_records = 5'000;
   /// Running records at most this often (processing time; 0: every cycle).
   std::int64_t emit_interval_ms = 0;
   /// Topology `emit: final`: no running records at all.
@@ -64,7 +68,8 @@ struct DriverHooks {
 
 /// Where a run's wall time went, in seconds (the driver's own thread).
 struct DriverProfile {
-  double read = 0;       // source.poll and enqueue (decode)
+  double idle = 0;       // polls that returned nothing (waiting for input or an assignment)
+  double read = 0;       // polls that returned records, and enqueue (decode)
   double process = 0;    // tasks' drain: the core
   double prepare = 0;    // end of emit cycles, state changes collected and encoded
   double changelog = 0;  // waiting for the changelog (before_apply)
