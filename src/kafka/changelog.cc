@@ -128,6 +128,11 @@ void Changelog::flush() {
   }
 }
 
+bool Changelog::delivered() {
+  producer_->poll(0);
+  return producer_->outq_len() == 0;
+}
+
 StateChange Changelog::offset_meta(std::int32_t p) const {
   auto it = flushed_offset_.find(p);
   return StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(it == flushed_offset_.end() ? -1 : it->second).take()};

@@ -120,6 +120,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
       return task;
     };
     hooks.before_apply = [&] { changelog.flush(); };
+    hooks.changelog_delivered = [&] { return changelog.delivered(); };
     hooks.on_commit = [&](PartitionTask& task, const TaskCycle& cycle, double seconds) {
       metrics.observe(task.partition(), task.processor().stats());
       metrics.batch_events(cycle.events);

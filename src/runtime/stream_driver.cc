@@ -37,6 +37,8 @@ void StreamDriver::take_ownership_changes() {
     // owner restores the committed state and reads from its positions.
     tasks_.erase(p);
     sink_.forget(p);
+    // Its prepared batch is in the changelog; the next owner restores it.
+    std::erase_if(awaiting_changelog_, [p = p](const auto& a) { return a.first == p; });
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
       it = it->first.first == p ? in_flight_.erase(it) : std::next(it);
   }
@@ -55,29 +57,43 @@ void StreamDriver::take_ownership_changes() {
 }
 
 void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
+  // The previous cycle's batches are written first: batches reach each
+  // store in order.
+  complete_cycle(/*wait=*/true);
   const auto t0 = Clock::now();
-  std::vector<std::pair<PartitionTask*, PartitionTask::Prepared>> prepared;
   for (auto& [p, task] : tasks_)
-    if (auto c = task->prepare(emit_running && !options_.emit_final)) prepared.emplace_back(task.get(), std::move(*c));
+    if (auto c = task->prepare(emit_running && !options_.emit_final)) awaiting_changelog_.emplace_back(p, std::move(*c));
   profile_.prepare += since(t0);
+  prepared_at_ = t0;
+  // Without a changelog there is nothing to wait for.
+  if (!hooks_.changelog_delivered) complete_cycle(/*wait=*/true);
+  records_in_cycle_ = 0;
+  last_commit_ms_ = now;
+  if (emit_running) last_emit_ms_ = now;
+}
+
+void StreamDriver::complete_cycle(bool wait) {
+  if (awaiting_changelog_.empty()) return;
+  // Pipelined: the changelog has the batches on their way while the next
+  // batch is read and processed; only the next commit (or the end) waits.
+  if (!wait && hooks_.changelog_delivered && !hooks_.changelog_delivered()) return;
   const auto t1 = Clock::now();
-  if (!prepared.empty() && hooks_.before_apply) hooks_.before_apply();
+  if (hooks_.before_apply) hooks_.before_apply();
   profile_.changelog += since(t1);
-  for (auto& [task, c] : prepared) {
+  for (auto& [p, c] : awaiting_changelog_) {
+    auto task_it = tasks_.find(p);
+    if (task_it == tasks_.end()) continue;  // revoked: the changelog has its batch for the next owner
+    PartitionTask* task = task_it->second.get();
     const auto t2 = Clock::now();
     TaskCycle cycle = task->complete(std::move(c));
     profile_.write += since(t2);
-    if (hooks_.on_commit)
-      hooks_.on_commit(*task, cycle, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    const std::int32_t p = task->partition();
+    if (hooks_.on_commit) hooks_.on_commit(*task, cycle, since(prepared_at_));
     in_flight_[{p, cycle.id}] = InFlight{std::move(cycle.positions), cycle.oldest_append_ms};
     const auto t3 = Clock::now();
     sink_.publish(p, cycle.id, std::move(cycle.entries));
     profile_.publish += since(t3);
   }
-  records_in_cycle_ = 0;
-  last_commit_ms_ = now;
-  if (emit_running) last_emit_ms_ = now;
+  awaiting_changelog_.clear();
 }
 
 void StreamDriver::collect_acknowledgements(int timeout_ms) {
@@ -172,6 +188,7 @@ DriverResult StreamDriver::run() {
                                 ended_now;
       commit_cycle(now, emit_running);
     }
+    complete_cycle(/*wait=*/false);
     collect_acknowledgements(0);
     if (hooks_.on_tick) hooks_.on_tick(now);
 
@@ -182,6 +199,7 @@ DriverResult StreamDriver::run() {
     if (all_ended() && sink_.in_flight() == 0) {
       // A last cycle for whatever stage 2 produced after its end.
       commit_cycle(now, true);
+      complete_cycle(/*wait=*/true);
       if (sink_.in_flight() == 0) break;
     }
     if (ended_at != 0 && now - ended_at > options_.finish_wait_ms) {
@@ -191,6 +209,7 @@ DriverResult StreamDriver::run() {
   }
   // Everything committed should leave before the process does.
   commit_cycle(wall_ms(), true);
+  complete_cycle(/*wait=*/true);
   const std::int64_t until = wall_ms() + options_.finish_wait_ms / 2;
   while (sink_.in_flight() > 0 && wall_ms() < until) collect_acknowledgements(100);
   result.unacknowledged = outbox_size();

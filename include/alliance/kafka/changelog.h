@@ -29,6 +29,9 @@ class Changelog {
   /// Waits until the broker has every batch sent so far (resending a
   /// batch whose delivery failed). Throws StateError when it refuses them.
   void flush();
+  /// Serves delivery reports without waiting; true when nothing sent is
+  /// still on its way (flush() then returns at once, or resends failures).
+  bool delivered();
   /// The meta entry "changelog_offset" of partition p's last flushed batch,
   /// for the local write of that batch.
   [[nodiscard]] StateChange offset_meta(std::int32_t p) const;

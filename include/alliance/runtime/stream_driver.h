@@ -10,6 +10,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <vector>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,6 +58,10 @@ struct DriverHooks {
   /// handed to the changelog; wait until it has them all (one round trip
   /// per cycle, not one per task).
   std::function<void()> before_apply;
+  /// Whether everything handed to the changelog is on the broker (no wait).
+  /// Set: the driver goes on reading and processing while a cycle's
+  /// changelog batches are in flight, and writes them when they arrived.
+  std::function<bool()> changelog_delivered;
   std::function<void(PartitionTask&, const TaskCycle&, double seconds)> on_commit;
   /// `oldest_append_ms`: broker append time of the cycle's oldest input (-1: unknown).
   std::function<void(const AcknowledgedCycle&, std::int64_t oldest_append_ms)> on_acknowledged;
@@ -100,6 +106,9 @@ class StreamDriver {
  private:
   void take_ownership_changes();
   void commit_cycle(std::int64_t now, bool emit_running);
+  /// Writes and publishes the prepared cycle once its changelog batches
+  /// arrived (or waits for them when `wait`).
+  void complete_cycle(bool wait);
   void collect_acknowledgements(int timeout_ms);
   [[nodiscard]] std::size_t outbox_size() const;
   [[nodiscard]] bool all_ended() const;
@@ -120,6 +129,8 @@ class StreamDriver {
   std::int64_t last_commit_ms_ = 0;
   std::int64_t last_emit_ms_ = 0;
   DriverProfile profile_;
+  std::vector<std::pair<std::int32_t, PartitionTask::Prepared>> awaiting_changelog_;
+  std::chrono::steady_clock::time_point prepared_at_;
 };
 
 }  // namespace alliance
