@@ -69,6 +69,20 @@ class ScaleOut(h.KafkaHarness):
         want = finals(self.replay_records(events))
         self.assert_same_finals(got, want)
 
+    def test_preloaded_backlog_gives_the_records_of_one_replay(self):
+        """The whole input is on the broker before the run starts (a backlog),
+        written topic by topic, and read by one instance with the default
+        --idle-wait: the event-time merge must wait for inputs the broker still
+        holds instead of running ahead (KIP-695), so every settlement record,
+        final window and statement equals one replay of the same events."""
+        events, lines = self.generate(40000, 9, gap_ms=20)
+        self.produce(lines)
+        run = subprocess.run([h.ALLIANCE, "run", "--topology", h.TOPOLOGY, "--bootstrap", self.bootstrap, "--group", "backlog",
+                              "--state", os.path.join(self.work, "state"), "--metrics", "", "--session-timeout", "6000",
+                              "--stop-when-idle", "2000"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_same_finals(finals(self.consume_all("reader-backlog")), finals(self.replay_records(events)))
+
     def test_roundrobin_is_refused_for_several_partitions(self):
         p = subprocess.run([h.ALLIANCE, "run", "--topology", h.TOPOLOGY, "--bootstrap", self.bootstrap, "--metrics", "",
                             "--assignor", "roundrobin", "--state", os.path.join(self.work, "state-rr")],
