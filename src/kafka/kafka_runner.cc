@@ -149,8 +149,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
         const TimestampMs stream_time = task->processor().clock().stream_time;
         if (stream_time > 0) metrics.event_time_lag(p, static_cast<double>(now - stream_time) / 1000.0);
         if (StateStore* store = task->store()) {
-          const RocksStats rs = rocks_stats(*store);
-          metrics.rocksdb(p, rs.live_sst_bytes, rs.block_cache_usage, rs.pending_compaction_bytes);
+          metrics.rocksdb(p, rocks_stats(*store));
         }
       }
     };

@@ -279,7 +279,13 @@ void KafkaSource::acknowledge(std::int32_t partition, const std::vector<std::pai
     observer_.trouble("offset commit: " + RdKafka::err2str(e), false);
 }
 
-std::map<std::pair<std::string, std::int32_t>, std::int64_t> KafkaSource::lag() {
+std::int64_t KafkaSource::backlog() const {
+  std::int64_t total = 0;
+  for (const auto& [tp, records] : lag()) total += records;
+  return total;
+}
+
+std::map<std::pair<std::string, std::int32_t>, std::int64_t> KafkaSource::lag() const {
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> out;
   TopicPartitions tps;
   for (std::int32_t p : started_)

@@ -36,7 +36,9 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   e2e_ = &BuildHistogram().Name("alliance_end_to_end_seconds").Help("Input append to output acknowledged").Register(*registry_).Add({}, kLatencyBuckets);
   outbox_ = &BuildGauge().Name("alliance_outbox_depth").Help("Output records committed but not yet acknowledged").Register(*registry_).Add({});
   ready_ = &BuildGauge().Name("alliance_ready").Help("1 when partitions are assigned and restored and the broker is reachable").Register(*registry_).Add({});
-  rocks_family_ = &BuildGauge().Name("alliance_rocksdb_bytes").Help("RocksDB sizes per partition store: live_sst, block_cache, pending_compaction").Register(*registry_);
+  rocks_family_ = &BuildGauge().Name("alliance_rocksdb_bytes").Help("RocksDB sizes per partition store: live_sst, block_cache (shared by all stores), pending_compaction, memtable").Register(*registry_);
+  rocks_hit_family_ = &BuildGauge().Name("alliance_rocksdb_block_cache_hit_ratio").Help("Block-cache hits / lookups since the partition's store was opened").Register(*registry_);
+  rocks_stall_family_ = &BuildGauge().Name("alliance_rocksdb_stall_seconds").Help("Time RocksDB delayed or stopped writes (write stalls) since the partition's store was opened").Register(*registry_);
   conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
   rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
@@ -68,12 +70,15 @@ void RunMetrics::observe(std::int32_t partition, const ProcessorStats& now) {
   last = now;
 }
 
-void RunMetrics::rocksdb(std::int32_t partition, std::uint64_t live_sst, std::uint64_t block_cache,
-                         std::uint64_t pending_compaction) {
+void RunMetrics::rocksdb(std::int32_t partition, const RocksStats& s) {
   const std::string p = std::to_string(partition);
-  rocks_family_->Add({{"partition", p}, {"kind", "live_sst"}}).Set(static_cast<double>(live_sst));
-  rocks_family_->Add({{"partition", p}, {"kind", "block_cache"}}).Set(static_cast<double>(block_cache));
-  rocks_family_->Add({{"partition", p}, {"kind", "pending_compaction"}}).Set(static_cast<double>(pending_compaction));
+  rocks_family_->Add({{"partition", p}, {"kind", "live_sst"}}).Set(static_cast<double>(s.live_sst_bytes));
+  rocks_family_->Add({{"partition", p}, {"kind", "block_cache"}}).Set(static_cast<double>(s.block_cache_usage));
+  rocks_family_->Add({{"partition", p}, {"kind", "pending_compaction"}}).Set(static_cast<double>(s.pending_compaction_bytes));
+  rocks_family_->Add({{"partition", p}, {"kind", "memtable"}}).Set(static_cast<double>(s.memtable_bytes));
+  const double lookups = static_cast<double>(s.block_cache_hits + s.block_cache_misses);
+  rocks_hit_family_->Add({{"partition", p}}).Set(lookups > 0 ? static_cast<double>(s.block_cache_hits) / lookups : 1.0);
+  rocks_stall_family_->Add({{"partition", p}}).Set(static_cast<double>(s.stall_micros) / 1e6);
 }
 
 void RunMetrics::sample_process() {

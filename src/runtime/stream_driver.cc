@@ -179,9 +179,12 @@ DriverResult StreamDriver::run() {
 
     std::size_t most_in_a_task = 0;
     for (const auto& [p, task] : tasks_) most_in_a_task = std::max(most_in_a_task, task->records_in_cycle());
+    bool interval_passed = now - last_commit_ms_ >= options_.commit_interval_ms;
+    if (interval_passed && now - last_commit_ms_ < options_.backlog_commit_interval_ms &&
+        source_.backlog() > options_.backlog_records)
+      interval_passed = false;  // batches grow with the backlog
     const bool cycle_due = replay ? records_in_cycle_ >= options_.cycle_records
-                                  : now - last_commit_ms_ >= options_.commit_interval_ms ||
-                                        records_in_cycle_ >= options_.max_cycle_records ||
+                                  : interval_passed || records_in_cycle_ >= options_.max_cycle_records ||
                                         most_in_a_task >= options_.max_task_cycle_records;
     if (cycle_due || ended_now) {
       const bool emit_running = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms ||

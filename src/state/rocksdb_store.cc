@@ -1,6 +1,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/table.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
@@ -87,6 +88,9 @@ class RocksStateStore final : public StateStore {
     // Past this size RocksDB flushes the column families holding the oldest WAL.
     db_opts.max_total_wal_size = memory->write_buffer_bytes;
     db_opts.info_log = std::make_shared<StderrLogger>();
+    statistics_ = rocksdb::CreateDBStatistics();
+    statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimeForMutex);
+    db_opts.statistics = statistics_;
 
     const bool exists = std::filesystem::exists(dir + "/CURRENT");
     if (!exists && std::filesystem::exists(dir) && !std::filesystem::is_empty(dir))
@@ -222,6 +226,9 @@ class RocksStateStore final : public StateStore {
         st.pending_compaction_bytes += v;
     }
     st.block_cache_usage = cache_->GetUsage();
+    st.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+    st.block_cache_misses = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+    st.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
     return st;
   }
 
@@ -232,6 +239,7 @@ class RocksStateStore final : public StateStore {
   bool sync_;
   bool failed_ = false;  // a write failed: never Close() (see the destructor)
   std::shared_ptr<RocksMemory> memory_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_;

@@ -59,6 +59,9 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   [[nodiscard]] bool at_end(std::int32_t partition, InputStream stream) const override;
   [[nodiscard]] bool input_ended(std::int32_t partition) const override;
   void acknowledge(std::int32_t partition, const std::vector<std::pair<InputStream, std::string>>& positions) override;
+  /// Records between the consumer's position and the end of every assigned
+  /// input partition (from cached watermarks: no broker round trip).
+  [[nodiscard]] std::int64_t backlog() const override;
 
   /// Set when partitions were added while running: the run must stop.
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
@@ -67,7 +70,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   /// Wall-clock ms of the first record read (0: none yet).
   [[nodiscard]] std::int64_t first_message_ms() const { return first_message_ms_; }
   /// High watermark minus position of every assigned input partition.
-  [[nodiscard]] std::map<std::pair<std::string, std::int32_t>, std::int64_t> lag();
+  [[nodiscard]] std::map<std::pair<std::string, std::int32_t>, std::int64_t> lag() const;
   /// Leaves the group (commits nothing: offsets follow acknowledgements).
   void close();
 

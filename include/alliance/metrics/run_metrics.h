@@ -17,6 +17,7 @@
 #include "alliance/codec/record_encoder.h"
 #include "alliance/core/processor.h"
 #include "alliance/metrics/http_endpoint.h"
+#include "alliance/state/state_store.h"
 
 namespace alliance {
 
@@ -48,7 +49,7 @@ class RunMetrics {
   void ready(bool r, const std::string& why);
   void end_to_end_seconds(double s) { e2e_->Observe(s); }
   /// RocksDB figures of one partition's store.
-  void rocksdb(std::int32_t partition, std::uint64_t live_sst, std::uint64_t block_cache, std::uint64_t pending_compaction);
+  void rocksdb(std::int32_t partition, const RocksStats& s);
   /// Process RSS and CPU from /proc/self.
   void sample_process();
   /// Business gauges from published records: per-source conversion rate of
@@ -84,6 +85,8 @@ class RunMetrics {
   const Topology& topology_;
   std::string smallest_window_;
   prometheus::Family<prometheus::Gauge>* rocks_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_hit_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_stall_family_;
   prometheus::Family<prometheus::Gauge>* conversion_family_;
   prometheus::Family<prometheus::Counter>* partner_family_;
   prometheus::Gauge* rss_;

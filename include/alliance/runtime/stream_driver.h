@@ -30,6 +30,12 @@ struct DriverOptions {
   /// Kafka: processing time between commits, and the most input records
   /// one cycle takes (batches grow with the backlog up to this).
   std::int64_t commit_interval_ms = 100;
+  /// While the source reports a backlog (more than `backlog_records`
+  /// waiting), commits come at most this often instead: a commit's fixed
+  /// cost (a store write and a changelog batch per task) is spread over
+  /// more records, and nobody waits for a record that is minutes old anyway.
+  std::int64_t backlog_commit_interval_ms = 1000;
+  std::int64_t backlog_records = 10'000;
   std::size_t max_cycle_records = 50'000;
   /// ... and the most one task takes: its cycle's batch goes to the
   /// changelog whole (~450 bytes a record), and the mock broker keeps only

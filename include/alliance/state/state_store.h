@@ -81,6 +81,10 @@ struct RocksStats {
   std::uint64_t memtable_bytes = 0;
   std::uint64_t block_cache_usage = 0;
   std::uint64_t pending_compaction_bytes = 0;
+  // RocksDB's own statistics (counters since the store was opened).
+  std::uint64_t block_cache_hits = 0;
+  std::uint64_t block_cache_misses = 0;
+  std::uint64_t stall_micros = 0;  // writes delayed or stopped by RocksDB
 };
 RocksStats rocks_stats(StateStore& store);
 
