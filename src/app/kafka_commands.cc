@@ -213,7 +213,7 @@ int run_demo(const DemoOptions& o) {
     std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
     GeneratorOptions g;
     g.start_ms = wall_ms();
-    g.mean_gap_ms = std::max<DurationMs>(1, static_cast<DurationMs>(1000.0 / o.rate));
+    g.mean_gap_us = std::max<std::int64_t>(1, static_cast<std::int64_t>(1'000'000.0 / o.rate));
     g.users = 2000;
     TrafficGenerator gen(t, g);
     const std::array<std::string, 3> topics{t.inputs.clicks, t.inputs.referrals, t.inputs.orders};

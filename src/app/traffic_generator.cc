@@ -63,8 +63,14 @@ std::string TrafficGenerator::user_id(std::int64_t i) const {
 }
 
 GeneratedMessage TrafficGenerator::next(bool with_type) {
-  // Strictly increasing event times: file order and the event-time merge agree.
-  now_ += 1 + static_cast<DurationMs>(std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_ms))(rng_));
+  if (o_.mean_gap_us > 0) {
+    elapsed_us_ += 1 + static_cast<std::int64_t>(
+                           std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_us))(rng_));
+    now_ = o_.start_ms + elapsed_us_ / 1000;
+  } else {
+    // Strictly increasing event times: file order and the event-time merge agree.
+    now_ += 1 + static_cast<DurationMs>(std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_ms))(rng_));
+  }
   const double u = std::uniform_real_distribution<double>(0, 1)(rng_);
   if (u < o_.bad_rate) return bad(with_type);
   if (u < o_.bad_rate + o_.duplicate_rate && !last_.json.empty()) return last_;

@@ -53,6 +53,11 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
                          {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(options_.session_timeout_ms / 4, 100))},
                          {"fetch.max.bytes", "104857600"},
                          {"queued.max.messages.kbytes", "262144"},
+                         // A fetch that finds nothing new waits at most this
+                         // long: librdkafka's mock answers a waiting fetch only
+                         // when this expires (measured: 500 ms, the default,
+                         // put 0.5-1 s between an append and its output).
+                         {"fetch.wait.max.ms", "10"},
                          {"enable.partition.eof", "true"},
                          {"log_level", "3"}});
   std::string err;
@@ -251,10 +256,20 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
     last_message_ms_ = now_ms();
     if (first_message_ms_ == 0) first_message_ms_ = last_message_ms_;
   }
+  refresh_caught_up();
+}
+
+void KafkaSource::refresh_caught_up() {
+  caught_up_.clear();
+  for (const auto& [tp, records] : lag())
+    if (records == 0)
+      if (auto s = stream_of_topic(tp.first)) caught_up_.insert({*s, tp.second});
 }
 
 bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
-  return at_end_.count({stream, partition}) != 0;
+  // An EOF event, or the last fetch response's end already reached: a quiet
+  // input is not waited for until its long-poll fetch returns empty.
+  return at_end_.count({stream, partition}) != 0 || caught_up_.count({stream, partition}) != 0;
 }
 
 bool KafkaSource::input_ended(std::int32_t partition) const {

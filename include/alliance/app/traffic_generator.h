@@ -19,6 +19,9 @@ struct GeneratorOptions {
   std::int64_t users = 5000;            // active user population
   TimestampMs start_ms = 1'795'140'000'000;  // 2026-11-20T10:00:00+08:00
   DurationMs mean_gap_ms = 5;           // event time between events (200 events/s)
+  /// > 0: the mean gap in microseconds instead, for more than 1 000 events
+  /// per second of event time (the demo's --rate); event times may repeat.
+  std::int64_t mean_gap_us = 0;
   double bad_rate = 0.002;              // share of malformed / invalid messages
   double duplicate_rate = 0.002;        // share of re-sent events
 };
@@ -55,6 +58,7 @@ class TrafficGenerator {
   GeneratorOptions o_;
   std::mt19937_64 rng_;
   TimestampMs now_;
+  std::int64_t elapsed_us_ = 0;  // with mean_gap_us
   std::int64_t seq_ = 0;
   std::vector<std::string> campaigns_;
   std::vector<std::string> partners_;

@@ -92,6 +92,11 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::set<std::int32_t> started_;                  // ... whose task is restored
   std::vector<std::int32_t> newly_assigned_, newly_revoked_;
   std::set<std::pair<InputStream, std::int32_t>> at_end_;  // streams at their end (EOF)
+  /// Streams the consumer has read up to the broker's last known end (the
+  /// high watermark of the latest fetch response): caught up, even before
+  /// an EOF event arrives — Kafka Streams' KIP-695 lag check.
+  std::set<std::pair<InputStream, std::int32_t>> caught_up_;
+  void refresh_caught_up();
   std::string fatal_;
   std::int64_t consumed_ = 0;
   std::int64_t last_message_ms_ = 0;
