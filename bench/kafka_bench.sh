@@ -11,6 +11,7 @@
 # event time (1 M events ~ 67 min), several campaigns, sources, partners and
 # two currencies (`alliance generate --users 40000 --gap-ms 4`).
 # With PARTITIONS > 1 the run uses the two stages (repartition topic).
+# LIVE_PARTITIONS=N: partitions of the live (demo) part (default PARTITIONS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/src/app/alliance
@@ -56,7 +57,7 @@ printf "  => %.0f events per CPU-second (one core), %.2f CPU-microseconds per ev
 
 [ -n "${SKIP_LIVE:-}" ] && exit 0  # SKIP_LIVE=1: the pre-loaded run only
 PORT=$((20000 + RANDOM % 20000))
-$B demo --topology $T --duration 40s --rate "$RATE" --partitions "$P" --metrics 127.0.0.1:$PORT --state "$work/demo" > /dev/null 2>&1 &
+$B demo --topology $T --duration 40s --rate "$RATE" --partitions "${LIVE_PARTITIONS:-$P}" --dashboard "" --metrics 127.0.0.1:$PORT --state "$work/demo" > /dev/null 2>&1 &
 demo=$!
 sleep 35
 curl -s 127.0.0.1:$PORT/metrics > "$work/scrape.txt" || true
