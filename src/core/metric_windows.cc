@@ -116,14 +116,13 @@ ClvFactor clv_factor(const ClvConfig& c) {
   // A long horizon with a rate that does not reduce: A to 10^-30 (each term
   // floored from the previous one: n <= 1000 units of error at most), then
   // rounded half to even to 15 places.
-  constexpr U128 k30 = static_cast<U128>(1'000'000'000'000'000ULL) * 1'000'000'000'000'000ULL;  // 10^36
-  constexpr U128 kScale = k30 / 1'000'000;                                                       // 10^30
+  constexpr U128 k15 = 1'000'000'000'000'000ULL;
+  constexpr U128 kScale = k15 * k15;  // 10^30
   U128 term = kScale, sum = 0;
   for (std::int64_t t = 1; t <= c.periods; ++t) {
     term = term * q / p;  // term < 10^30, q <= 10^6: no overflow
     sum += term;
   }
-  constexpr U128 k15 = 1'000'000'000'000'000ULL;
   U128 a15 = sum / k15;
   const U128 rem = sum % k15;
   if (2 * rem > k15 || (2 * rem == k15 && a15 % 2 != 0)) a15 += 1;
