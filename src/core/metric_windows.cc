@@ -72,8 +72,8 @@ std::optional<std::int64_t> round_half_even_checked(__int128 num, __int128 den) 
     q -= 1;
     r += den;
   }
-  const __int128 twice = 2 * r;
-  if (twice > den || (twice == den && q % 2 != 0)) q += 1;
+  const __int128 rest = den - r;  // r vs den/2 without computing 2r (den may be near 2^127)
+  if (r > rest || (r == rest && q % 2 != 0)) q += 1;
   if (q > INT64_MAX || q < INT64_MIN) return std::nullopt;
   return static_cast<std::int64_t>(q);
 }
