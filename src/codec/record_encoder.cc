@@ -145,7 +145,17 @@ std::string encode(const MetricRecord& r) {
     o.num("buyers", r.buyers)
         .num("repeat_buyers", r.repeat_buyers)
         .str("repeat_rate", r.buyers == 0 ? format_micros(0) : format_ratio(r.repeat_buyers, r.buyers))
-        .opt_num("cost_minor", r.cost_minor);
+        .num("churned_buyers", r.churned_buyers)
+        .str("churn_rate", r.buyers == 0 ? format_micros(0) : format_ratio(r.churned_buyers, r.buyers));
+    // (R - T) / (R + T) = (repeat - churned) / (repeat + churned): from the
+    // exact counts, not from the rounded rates.
+    const __int128 r_plus_t = __int128{r.repeat_buyers} + r.churned_buyers;
+    if (r_plus_t > 0) o.str("loyalty", format_ratio(__int128{r.repeat_buyers} - r.churned_buyers, r_plus_t));
+    else o.null("loyalty");
+    o.opt_num("ltv_minor", r.ltv_minor).opt_num("clv_minor", r.clv_minor);
+  }
+  if (r.window_size == 0 && r.dim == "campaign") {
+    o.opt_num("cost_minor", r.cost_minor);
     if (r.cost_minor) {
       const MinorUnits net = r.revenue_minor - *r.cost_minor;
       o.num("net_benefit_minor", net);

@@ -441,7 +441,11 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
     if (top.has("clv")) {
       Reader c = top.sub("clv");
       c.expect_map({"discount_rate", "periods"});
-      if (c.has("discount_rate")) t.clv.discount_rate = c.real("discount_rate", 0.0, 1.0, "discount_rate: 0.10");
+      if (c.has("discount_rate")) {
+        t.clv.discount_rate = c.real("discount_rate", 0.0, 1.0, "discount_rate: 0.10");
+        // An exact rational for the core: the decimal to 6 places (ppm).
+        t.clv.discount_ppm = std::llround(t.clv.discount_rate * 1e6);
+      }
       if (c.has("periods")) t.clv.periods = c.integer("periods", 1, 1000, "periods: 3");
     }
     t.churn_after = top.duration("churn_after", t.churn_after);

@@ -20,6 +20,7 @@ void add_counts(MetricRecord& sum, const MetricRecord& p) {
   sum.late_events += p.late_events;
   sum.buyers += p.buyers;
   sum.repeat_buyers += p.repeat_buyers;
+  sum.churned_buyers += p.churned_buyers;  // users (so buyers) are partitioned: exact sums
   sum.window_end = std::max(sum.window_end, p.window_end);  // "all": newest event time
 }
 
@@ -46,7 +47,7 @@ std::int64_t source_of(const std::string& partial_key, std::size_t group_size) {
 }  // namespace
 
 AggregateStage::AggregateStage(const Topology& topology, std::int32_t sources)
-    : topology_(topology), sources_count_(sources), ledger_(topology) {}
+    : topology_(topology), sources_count_(sources), ledger_(topology), clv_(clv_factor(topology.clv)) {}
 
 TimestampMs AggregateStage::watermark() const {
   if (static_cast<std::int32_t>(sources_.size()) < sources_count_) return INT64_MIN;
@@ -135,12 +136,28 @@ void AggregateStage::sum(const std::string& group, bool final, std::vector<Outpu
   if (it == partials_.map().end() || !has_prefix(it->first, group)) return;
   MetricRecord total = it->second;
   total.clicks = total.unique_users = total.referrals = total.orders = total.conversions_micros = 0;
-  total.late_events = total.buyers = total.repeat_buyers = 0;
+  total.late_events = total.buyers = total.repeat_buyers = total.churned_buyers = 0;
+  total.active_last_orders.clear();
+  // At the end of every source the churn of an "all" record is counted at
+  // the newest event time over all sources, as one Processor counts it at
+  // its own: each source's final partial lists the last order times of the
+  // buyers it had not counted churned yet (docs/SEMANTICS.md).
+  const bool at_end = final && total.window_size == 0;
+  TimestampMs cutoff = INT64_MIN;
+  if (at_end) {
+    TimestampMs newest = INT64_MIN;
+    for (const auto& [s, p] : sources_) newest = std::max(newest, p.mark.stream_time);
+    if (__builtin_sub_overflow(newest, topology_.churn_after, &cutoff)) cutoff = INT64_MIN;
+  }
   std::map<std::string, std::pair<MinorUnits, MinorUnits>> money;  // currency -> revenue, refunds
   std::int64_t last_source = -1;
   for (; it != partials_.map().end() && has_prefix(it->first, group); ++it) {
     const std::int64_t source = source_of(it->first, group.size());
-    if (source != last_source) add_counts(total, it->second);
+    if (source != last_source) {
+      add_counts(total, it->second);
+      if (at_end)
+        for (TimestampMs last : it->second.active_last_orders) total.churned_buyers += last < cutoff ? 1 : 0;
+    }
     last_source = source;
     // Checked when each partial arrived (partial_sum_would_overflow).
     auto& m = money[it->second.currency.value_or("")];
@@ -154,8 +171,10 @@ void AggregateStage::sum(const std::string& group, bool final, std::vector<Outpu
     r.revenue_minor = m.first;
     r.refunds_minor = m.second;
     // cost belongs to the campaign's own currency record only
-    if (const CampaignConfig* cfg = r.window_size == 0 ? topology_.campaign(r.key) : nullptr)
+    r.cost_minor.reset();
+    if (const CampaignConfig* cfg = r.window_size == 0 && r.dim == "campaign" ? topology_.campaign(r.key) : nullptr)
       r.cost_minor = cfg->cost_minor && cfg->currency == currency ? cfg->cost_minor : std::nullopt;
+    if (r.window_size == 0) set_customer_measures(r, clv_);
     std::string key = metric_output_key(r);
     out.push_back({std::move(key), std::move(r)});
   }

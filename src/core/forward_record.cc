@@ -38,6 +38,9 @@ void write_metric(ByteWriter& w, const MetricRecord& r) {
   w.i64(r.clicks).i64(r.unique_users).i64(r.referrals).i64(r.orders).i64(r.conversions_micros);
   w.i64(r.revenue_minor).i64(r.refunds_minor).opt_str(r.currency).i64(r.late_events).u8(r.final ? 1 : 0);
   w.i64(r.buyers).i64(r.repeat_buyers).opt_i64(r.cost_minor);
+  // Appended later: a partial persisted before has none (read as 0 / empty).
+  w.i64(r.churned_buyers).i64(static_cast<std::int64_t>(r.active_last_orders.size()));
+  for (TimestampMs t : r.active_last_orders) w.i64(t);
 }
 
 MetricRecord read_metric(ByteReader& in) {
@@ -60,6 +63,12 @@ MetricRecord read_metric(ByteReader& in) {
   r.buyers = in.i64();
   r.repeat_buyers = in.i64();
   r.cost_minor = in.opt_i64();
+  if (!in.done()) {
+    r.churned_buyers = in.i64();
+    const std::int64_t n = in.i64();
+    if (n < 0) throw CorruptState("negative count of active buyers in a metric partial");
+    for (std::int64_t i = 0; i < n; ++i) r.active_last_orders.push_back(in.i64());
+  }
   return r;
 }
 

@@ -1,5 +1,7 @@
 #include "alliance/core/metric_windows.h"
 
+#include <numeric>
+
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/checked_money.h"
 
@@ -62,7 +64,92 @@ MoneyTotals money_of(const WindowAggregate* agg, const std::string& currency) {
   return it == agg->money.end() ? MoneyTotals{} : it->second;
 }
 
+/// round_half_even(num / den) for den > 0, or nothing outside int64.
+std::optional<std::int64_t> round_half_even_checked(__int128 num, __int128 den) {
+  __int128 q = num / den;
+  __int128 r = num % den;
+  if (r < 0) {  // floor
+    q -= 1;
+    r += den;
+  }
+  const __int128 rest = den - r;  // r vs den/2 without computing 2r (den may be near 2^127)
+  if (r > rest || (r == rest && q % 2 != 0)) q += 1;
+  if (q > INT64_MAX || q < INT64_MIN) return std::nullopt;
+  return static_cast<std::int64_t>(q);
+}
+
+/// The last completed order time of a buyer known from state written before
+/// it was kept (completed_orders only): the key's newest event time.
+TimestampMs last_order_of(const CampaignUser& cu, const WindowAggregate& agg) {
+  return cu.last_order_ts != INT64_MIN ? cu.last_order_ts : agg.as_of;
+}
+
+std::string all_key_of_user_key(const std::string& cu_key) {
+  const auto len = static_cast<std::size_t>(get_be64(cu_key));
+  return cu_key.substr(8, len);
+}
+
 }  // namespace
+
+ClvFactor clv_factor(const ClvConfig& c) {
+  using U128 = unsigned __int128;
+  constexpr U128 kMillion = 1'000'000;
+  constexpr U128 kLimit = U128{1} << 64;
+  const U128 one_plus = kMillion + static_cast<U128>(c.discount_ppm);
+  const auto g = static_cast<U128>(std::gcd(static_cast<std::uint64_t>(one_plus), std::uint64_t{1'000'000}));
+  const U128 p = one_plus / g, q = kMillion / g;  // 1 + d = p / q
+  // num_k = Σ_{t=1..k} q^t p^(k-t) = num_{k-1}·p + q^k; den_k = p^k.
+  ClvFactor f;
+  U128 num = 0, den = 1, qpow = 1;
+  bool fits = true;
+  for (std::int64_t k = 1; k <= c.periods && fits; ++k) {
+    qpow *= q;
+    num = num * p + qpow;
+    den *= p;
+    fits = num < kLimit && den < kLimit && qpow < kLimit;
+  }
+  if (fits) {
+    f.num = num;
+    f.den = den;
+    return f;
+  }
+  // A long horizon with a rate that does not reduce: A to 10^-30 (each term
+  // floored from the previous one: n <= 1000 units of error at most), then
+  // rounded half to even to 15 places.
+  constexpr U128 k15 = 1'000'000'000'000'000ULL;
+  constexpr U128 kScale = k15 * k15;  // 10^30
+  U128 term = kScale, sum = 0;
+  for (std::int64_t t = 1; t <= c.periods; ++t) {
+    term = term * q / p;  // term < 10^30, q <= 10^6: no overflow
+    sum += term;
+  }
+  U128 a15 = sum / k15;
+  const U128 rem = sum % k15;
+  if (2 * rem > k15 || (2 * rem == k15 && a15 % 2 != 0)) a15 += 1;
+  f.exact = false;
+  f.num = a15;
+  f.den = k15;
+  return f;
+}
+
+void set_customer_measures(MetricRecord& r, const ClvFactor& f) {
+  r.ltv_minor.reset();
+  r.clv_minor.reset();
+  if (r.buyers <= 0) return;
+  const __int128 net = static_cast<__int128>(r.revenue_minor) - r.refunds_minor;  // |net| <= 2^64
+  r.ltv_minor = round_half_even_checked(net, r.buyers);
+  // |net|·num < 2^64·2^64 (exact) or 2^64·10^18 (fixed point); buyers·den < 2^63·2^64: __int128 holds both.
+  const auto num = static_cast<__int128>(f.num), den = static_cast<__int128>(f.den);
+  __int128 top = 0, bottom = 0;
+  if (__builtin_mul_overflow(net, num, &top) || __builtin_mul_overflow(static_cast<__int128>(r.buyers), den, &bottom))
+    return;
+  r.clv_minor = round_half_even_checked(top, bottom);
+}
+
+std::string all_record_key(Dim dim, const std::string& key) {
+  if (dim == Dim::kCampaign) return key;
+  return std::string(1, '\x01') + key;
+}
 
 std::string metric_group_key(const MetricRecord& r) {
   std::string k;
@@ -79,7 +166,7 @@ std::string metric_output_key(const MetricRecord& r) {
   return metric_group_key(r).append("|").append(r.currency.value_or(""));
 }
 
-MetricWindows::MetricWindows(const Topology& topology) : topology_(topology) {}
+MetricWindows::MetricWindows(const Topology& topology) : topology_(topology), clv_(clv_factor(topology.clv)) {}
 
 void MetricWindows::track_changes(bool on) {
   tracking_ = on;
@@ -106,9 +193,10 @@ bool MetricWindows::would_overflow(const std::vector<MetricCredit>& credits, Tim
       if (fresh) it->second = money_of(windows_.find(wkey), c.delta.currency);
       if (!add_money(it->second, c.delta)) return true;
     }
-    if (c.dim != Dim::kCampaign) continue;
-    auto [it, fresh] = campaigns.try_emplace({c.key, c.delta.currency});
-    if (fresh) it->second = money_of(campaigns_.find(c.key), c.delta.currency);
+    if (c.dim != Dim::kCampaign && c.dim != Dim::kSource) continue;
+    const std::string akey = all_record_key(c.dim, c.key);
+    auto [it, fresh] = campaigns.try_emplace({akey, c.delta.currency});
+    if (fresh) it->second = money_of(campaigns_.find(akey), c.delta.currency);
     if (!add_money(it->second, c.delta)) return true;
   }
   return false;
@@ -141,23 +229,73 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
   return late;
 }
 
-void MetricWindows::apply_all(const std::string& campaign, const std::string& user,
+void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string& user,
                               TimestampMs ts, const MetricDelta& delta, bool new_order) {
-  WindowAggregate& agg = campaigns_.upsert(campaign);
+  if (dim != Dim::kCampaign && dim != Dim::kSource) return;
+  const std::string akey = all_record_key(dim, key);
+  WindowAggregate& agg = campaigns_.upsert(akey);
   add_delta(agg, delta);
-  agg.as_of = std::max(agg.as_of, ts);
   if (delta.counts_user) {
-    const std::string cu_key = campaign_user_key(campaign, user);
+    const std::string cu_key = campaign_user_key(akey, user);
     const bool seen = campaign_users_.find(cu_key) != nullptr;
     CampaignUser& cu = campaign_users_.upsert(cu_key);
     if (!seen) agg.unique_users += 1;
     if (new_order) {
+      std::optional<TimestampMs> old_last;
+      if (cu.completed_orders > 0) old_last = last_order_of(cu, agg);
       cu.completed_orders += 1;
+      cu.last_order_ts = old_last ? std::max(*old_last, ts) : ts;
       if (cu.completed_orders == 1) agg.buyers += 1;
       if (cu.completed_orders == 2) agg.repeat_buyers += 1;
+      reindex_buyer(akey, agg, old_last, cu.last_order_ts);
     }
   }
-  dirty_campaigns_.insert(campaign);
+  agg.as_of = std::max(agg.as_of, ts);
+  dirty_campaigns_.insert(akey);
+}
+
+void MetricWindows::reindex_buyer(const std::string& all_key, WindowAggregate& agg,
+                                  std::optional<TimestampMs> old_ts, TimestampMs new_ts) {
+  if (old_ts) {
+    if (*old_ts == new_ts) return;
+    auto it = churn_index_.find({*old_ts, all_key});
+    if (it != churn_index_.end() && --it->second == 0) churn_index_.erase(it);
+    if (*old_ts < churn_cutoff_) agg.churned -= 1;
+  }
+  churn_index_[{new_ts, all_key}] += 1;
+  if (new_ts < churn_cutoff_) agg.churned += 1;
+}
+
+void MetricWindows::advance_churn(TimestampMs eval) {
+  TimestampMs cutoff = 0;
+  if (__builtin_sub_overflow(eval, topology_.churn_after, &cutoff)) cutoff = INT64_MIN;
+  if (cutoff <= churn_cutoff_) return;
+  // Entries in [old cutoff, new cutoff) become churned.
+  auto it = churn_index_.lower_bound({churn_cutoff_, std::string()});
+  const auto end = churn_index_.lower_bound({cutoff, std::string()});
+  for (; it != end; ++it) {
+    if (WindowAggregate* agg = campaigns_.find(it->first.second)) {
+      // Derived and not persisted: no change record for the state store.
+      agg->churned += it->second;
+      dirty_campaigns_.insert(it->first.second);
+    }
+  }
+  churn_cutoff_ = cutoff;
+}
+
+void MetricWindows::rebuild_churn(TimestampMs eval) {
+  churn_index_.clear();
+  if (__builtin_sub_overflow(eval, topology_.churn_after, &churn_cutoff_)) churn_cutoff_ = INT64_MIN;
+  for (auto& [akey, agg] : campaigns_) agg.churned = 0;
+  for (const auto& [cu_key, cu] : campaign_users_.map()) {
+    if (cu.completed_orders <= 0) continue;
+    const std::string akey = all_key_of_user_key(cu_key);
+    WindowAggregate* agg = campaigns_.find(akey);
+    if (agg == nullptr) continue;
+    const TimestampMs last = last_order_of(cu, *agg);
+    churn_index_[{last, akey}] += 1;
+    if (last < churn_cutoff_) agg->churned += 1;
+  }
 }
 
 void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
@@ -190,10 +328,12 @@ void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& 
   }
 }
 
-void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggregate& agg,
-                                  bool final, std::vector<OutputRecord>& out) const {
+void MetricWindows::emit_all(const std::string& all_key, const WindowAggregate& agg,
+                             bool final, std::vector<OutputRecord>& out) const {
+  const bool source = !all_key.empty() && all_key[0] == '\x01';
+  const std::string campaign = source ? all_key.substr(1) : all_key;
   MetricRecord r;
-  r.dim = "campaign";
+  r.dim = source ? "source" : "campaign";
   r.key = campaign;
   r.window_start = 0;
   r.window_end = agg.as_of;
@@ -205,8 +345,15 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
   r.conversions_micros = agg.conversions_micros;
   r.buyers = agg.buyers;
   r.repeat_buyers = agg.repeat_buyers;
+  r.churned_buyers = agg.churned;
   r.final = final;
-  const CampaignConfig* cfg = topology_.campaign(campaign);
+  if (final && forward_active_) {
+    // Stage 2 counts churn at its own evaluation time: the last order times
+    // of the buyers not churned here (docs/SEMANTICS.md).
+    for (auto it = churn_index_.lower_bound({churn_cutoff_, std::string()}); it != churn_index_.end(); ++it)
+      if (it->first.second == all_key) r.active_last_orders.insert(r.active_last_orders.end(), it->second, it->first.first);
+  }
+  const CampaignConfig* cfg = source ? nullptr : topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;
   money.try_emplace(cfg != nullptr ? cfg->currency : topology_.default_currency);
   for (const auto& [currency, m] : money) {
@@ -215,6 +362,7 @@ void MetricWindows::emit_campaign(const std::string& campaign, const WindowAggre
     c.revenue_minor = m.revenue_minor;
     c.refunds_minor = m.refunds_minor;
     if (cfg != nullptr && cfg->cost_minor && cfg->currency == currency) c.cost_minor = cfg->cost_minor;
+    set_customer_measures(c, clv_);
     std::string okey = metric_output_key(c);
     out.push_back({std::move(okey), std::move(c)});
   }
@@ -240,13 +388,13 @@ void MetricWindows::emit_running(std::vector<OutputRecord>& out, bool running) {
     if (const WindowAggregate* agg = windows_.find(wkey)) emit_window(wkey, *agg, false, out);
   dirty_windows_.clear();
   for (const auto& c : dirty_campaigns_)
-    if (const WindowAggregate* agg = campaigns_.find(c)) emit_campaign(c, *agg, false, out);
+    if (const WindowAggregate* agg = campaigns_.find(c)) emit_all(c, *agg, false, out);
   dirty_campaigns_.clear();
 }
 
 void MetricWindows::finish(std::vector<OutputRecord>& out) {
   finalize(kEndOfTime, out);
-  for (const auto& [c, agg] : campaigns_.map()) emit_campaign(c, agg, true, out);
+  for (const auto& [c, agg] : campaigns_.map()) emit_all(c, agg, true, out);
   dirty_campaigns_.clear();
 }
 

@@ -26,7 +26,9 @@ Processor::Processor(const Topology& topology, Partitioning partitioning)
       partitioning_(partitioning),
       metrics_(topology),
       ledger_(topology),
-      aggregate_(topology, partitioning.partitions) {}
+      aggregate_(topology, partitioning.partitions) {
+  metrics_.set_forward_active_buyers(partitioning_.split());
+}
 
 ForwardedRecord Processor::forwarded(std::int32_t target, decltype(Forward::body) body) const {
   return {target, encode_forward(Forward{partitioning_.partition, std::move(body)})};
@@ -153,7 +155,7 @@ bool Processor::credit(Dim dim, const std::string& key, const std::string& user,
                        const MetricDelta& delta, bool new_order) {
   if (key.empty()) return false;
   const bool late = metrics_.apply(dim, key, user, ts, delta, watermark(), clock_.stream_time);
-  if (dim == Dim::kCampaign) metrics_.apply_all(key, user, ts, delta, new_order);
+  metrics_.apply_all(dim, key, user, ts, delta, new_order);
   event_late_ = event_late_ || late;
   return late;
 }
@@ -517,6 +519,8 @@ void Processor::advance(TimestampMs ts) {
   if (ts > clock_.stream_time) clock_.stream_time = ts;
   const TimestampMs wm = watermark();
   metrics_.finalize(wm, out_);
+  // Churn is counted at the watermark (at the end of input: the newest event time).
+  metrics_.advance_churn(std::min(wm, clock_.stream_time));
   ledger_.close_periods(wm, out_);
   // Running records leave once per emit cycle (end_cycle), not per event.
   const std::int64_t sweep_tick = floor_div(clock_.stream_time, kExpirySweepInterval);
@@ -558,6 +562,7 @@ void Processor::after_restore() {
   for (const auto& [id, ts] : dedupe_.map()) dedupe_expiry_.add(ts, id);
   order_expiry_.clear();
   for (const auto& [id, o] : orders_.map()) order_expiry_.add(o.last_ts, id);
+  metrics_.rebuild_churn(std::min(watermark(), clock_.stream_time));
 }
 
 void Processor::track_changes(bool on) {
@@ -591,6 +596,7 @@ void Processor::discard_changes() {
 void Processor::finish() {
   const std::size_t first_output = out_.size();
   clock_.finished = true;
+  metrics_.advance_churn(clock_.stream_time);
   metrics_.emit_running(out_);
   ledger_.emit_running(out_);
   metrics_.finish(out_);

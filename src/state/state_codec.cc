@@ -272,7 +272,7 @@ void collect_changes(Processor& p, StateChanges& out) {
     for (const UserFingerprint& id : ids) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, id), std::nullopt});
   p.metrics().dropped_window_users().clear();
   drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
-        [](const CampaignUser& c) { return encode_i64(c.completed_orders); });
+        [](const CampaignUser& c) { return encode_i64(c.completed_orders) + encode_i64(c.last_order_ts); });
   drain(p.ledger().statements(), Cf::kStatements, out, by_encode);
   drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
   out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
@@ -297,7 +297,13 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
     case Cf::kCodes: p.learned_codes().restore(key, std::string(v)); break;
     case Cf::kWindows: p.metrics().windows().restore(key, decode_window(v)); break;
     case Cf::kCampaigns: p.metrics().campaigns().restore(key, decode_window(v)); break;
-    case Cf::kCampaignUsers: p.metrics().campaign_users().restore(key, CampaignUser{decode_i64(v)}); break;
+    case Cf::kCampaignUsers: {
+      // 8 bytes: written before the last order time was kept (unknown).
+      if (v.size() != 8 && v.size() != 16) throw CorruptState("campaign user of " + std::to_string(v.size()) + " bytes");
+      p.metrics().campaign_users().restore(
+          key, CampaignUser{decode_i64(v.substr(0, 8)), v.size() == 16 ? decode_i64(v.substr(8)) : INT64_MIN});
+      break;
+    }
     case Cf::kStatements: p.ledger().statements().restore(key, decode_statement(v)); break;
     case Cf::kVolumes: p.ledger().volumes().restore(key, decode_volume(v)); break;
     case Cf::kMeta:

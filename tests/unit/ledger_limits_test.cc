@@ -111,8 +111,9 @@ partners: [{id: p, contract: {id: c, type: flat, per_conversion_minor: 900719925
 // order can still be refunded later in another period.
 TEST_F(ProcessorTest, ARefundThatWouldWrapTheReversedSumIsRefusedWhole) {
   use(kOnePartner);
-  // Two campaigns, so that the campaigns' all-time records hold 513 orders each.
-  std::vector<Event> events{click("c", kT0, "u", "cmp-a", "s", "p"), click("c2", kT0 + kDay, "u", "cmp-b", "s", "p")};
+  // Two campaigns and two sources, so that the campaigns' and the sources'
+  // all-time records hold 513 orders each.
+  std::vector<Event> events{click("c", kT0, "u", "cmp-a", "s", "p"), click("c2", kT0 + kDay, "u", "cmp-b", "s2", "p")};
   for (int i = 0; i < 1026; ++i)
     events.push_back(order("e" + std::to_string(i), kT0 + (i < 513 ? 0 : kDay) + 1 + i, "u",
                            "o" + std::to_string(i), OrderStatus::kCompleted, kMaxAmountMinor));

@@ -18,6 +18,8 @@ windows: [1m, 1h]
 grace: 30s
 settlement_tz: "+08:00"
 campaigns: [{id: cmp-a, cost_minor: 100000, currency: CNY}, {id: cmp-b}]
+churn_after: 30m  # buyers churn and come back within the traffic's hours
+clv: {discount_rate: 0.07, periods: 4}
 partners:
   - {id: p-books, referral_codes: [BOOK10], contract: {id: c-books, type: percent, rate_bp: 1000}}
   - {id: p-travel, contract: {id: c-travel, type: flat, per_conversion_minor: 500}}
@@ -109,7 +111,9 @@ bool same(const MetricRecord& a, const MetricRecord& b) {
   return a.clicks == b.clicks && a.unique_users == b.unique_users && a.referrals == b.referrals &&
          a.orders == b.orders && a.conversions_micros == b.conversions_micros && a.revenue_minor == b.revenue_minor &&
          a.refunds_minor == b.refunds_minor && a.late_events == b.late_events && a.buyers == b.buyers &&
-         a.repeat_buyers == b.repeat_buyers && a.cost_minor == b.cost_minor && a.window_end == b.window_end;
+         a.repeat_buyers == b.repeat_buyers && a.cost_minor == b.cost_minor && a.window_end == b.window_end &&
+         a.churned_buyers == b.churned_buyers && a.ltv_minor == b.ltv_minor && a.clv_minor == b.clv_minor &&
+         a.active_last_orders.empty() && b.active_last_orders.empty();
 }
 
 bool same(const StatementRecord& a, const StatementRecord& b) {
@@ -149,12 +153,23 @@ TEST_P(PartitionedCoreTest, NPartitionsGiveTheFinalRecordsOfOne) {
     EXPECT_EQ(split.settlements.at(id).attributed_minor, s.attributed_minor) << id;
     EXPECT_EQ(split.settlements.at(id).commission_minor, s.commission_minor) << id;
   }
+  // The customer measures are exercised: sources' all records, churn, clv.
+  std::int64_t churned = 0, source_alls = 0;
+  for (const auto& [k, m] : one.metrics) {
+    if (m.window_size != 0) continue;
+    churned += m.churned_buyers;
+    source_alls += m.dim == "source" ? 1 : 0;
+    if (m.buyers > 0) EXPECT_TRUE(m.clv_minor.has_value()) << k;
+  }
+  EXPECT_GT(churned, 0);
+  EXPECT_GT(source_alls, 2);
   ASSERT_EQ(split.metrics.size(), one.metrics.size());
   for (const auto& [k, m] : one.metrics) {
     ASSERT_TRUE(split.metrics.count(k)) << k;
     EXPECT_TRUE(same(split.metrics.at(k), m)) << k << ": users " << split.metrics.at(k).unique_users << " vs "
                                               << m.unique_users << ", clicks " << split.metrics.at(k).clicks
-                                              << " vs " << m.clicks;
+                                              << " vs " << m.clicks << ", churned " << split.metrics.at(k).churned_buyers
+                                              << " vs " << m.churned_buyers;
   }
   ASSERT_EQ(split.statements.size(), one.statements.size());
   for (const auto& [k, s] : one.statements) {

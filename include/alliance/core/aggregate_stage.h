@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "alliance/core/forward_record.h"
+#include "alliance/core/metric_windows.h"
 #include "alliance/core/output_record.h"
 #include "alliance/core/settlement_ledger.h"
 #include "alliance/core/state_table.h"
@@ -75,6 +76,7 @@ class AggregateStage {
   StateTable<MetricRecord> partials_;  // key: group key + be64(source) + currency
   std::set<std::string> dirty_;        // group keys changed since the last running emission
   SettlementLedger ledger_;
+  ClvFactor clv_;
   std::int64_t sweep_tick_ = 0;
   bool done_ = false;
 };

@@ -3,6 +3,7 @@
 // only from the core's thread.
 #pragma once
 
+#include <map>
 #include <set>
 #include <unordered_set>
 #include <string>
@@ -52,12 +53,40 @@ struct WindowAggregate {
   std::int64_t buyers = 0;         // "all" only
   std::int64_t repeat_buyers = 0;  // "all" only
   TimestampMs as_of = 0;           // "all" only: newest event time applied
+  /// "all" only: buyers whose last completed order is older than the churn
+  /// cutoff. Derived (the churn index), rebuilt on restore, not persisted.
+  std::int64_t churned = 0;
 };
 
-/// A campaign's relation to one user, for all-time unique users and buyers.
+/// A campaign's (or source's) relation to one user, for all-time unique
+/// users, buyers and the buyer's last completed order (churn).
 struct CampaignUser {
   std::int64_t completed_orders = 0;
+  TimestampMs last_order_ts = INT64_MIN;  // when completed_orders > 0; INT64_MIN: unknown (older state)
 };
+
+/// The CLV annuity factor A = Σ_{t=1..n} (1+d)^-t, d = discount_ppm / 10^6,
+/// as a fraction num/den: exact (1+d = p/q in lowest terms, num = Σ q^t
+/// p^(n-t), den = p^n) when both fit in 64 bits, else A rounded half to
+/// even to 15 decimal places (den = 10^15). docs/SEMANTICS.md.
+struct ClvFactor {
+  bool exact = true;
+  unsigned __int128 num = 0;
+  unsigned __int128 den = 1;
+};
+ClvFactor clv_factor(const ClvConfig& c);
+
+/// Sets ltv_minor = round_half_even((revenue - refunds) / buyers) and
+/// clv_minor = round_half_even((revenue - refunds) · A / buyers) of an "all"
+/// record from its own integers; both null without buyers (clv also null
+/// if it would leave int64).
+void set_customer_measures(MetricRecord& r, const ClvFactor& f);
+
+/// The key of a dimension's "all" record in MetricWindows::campaigns():
+/// the campaign id itself (state written before sources had "all" records
+/// stays valid), or \x01 + the source name (ids never hold control bytes).
+std::string all_record_key(Dim dim, const std::string& key);
+
 
 /// One metric key's part of an event, as the Processor will apply it.
 struct MetricCredit {
@@ -87,10 +116,22 @@ class MetricWindows {
   bool apply(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
              const MetricDelta& delta, TimestampMs watermark, TimestampMs stream_time);
 
-  /// Applies `delta` to the campaign's running "all" record. `new_order`
-  /// marks a completed order credited to the campaign (buyers, repeat buyers).
-  void apply_all(const std::string& campaign, const std::string& user, TimestampMs ts,
+  /// Applies `delta` to the campaign's or source's running "all" record
+  /// (other dimensions: nothing). `new_order` marks a completed order
+  /// credited to the key (buyers, repeat buyers, last order time).
+  void apply_all(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
                  const MetricDelta& delta, bool new_order);
+
+  /// Moves the churn cutoff to `eval` - churn_after (never backwards): the
+  /// buyers whose last order it passes count as churned and their keys get
+  /// a running update. Cost: the index entries passed, not the buyers.
+  void advance_churn(TimestampMs eval);
+  /// After a restore: rebuilds the churn index from the (key, user) state
+  /// and counts churn at `eval` without marking anything dirty.
+  void rebuild_churn(TimestampMs eval);
+  /// In a split run, stage 1's final "all" partials also carry the last
+  /// order times of their buyers not yet churned (for stage 2).
+  void set_forward_active_buyers(bool on) { forward_active_ = on; }
 
   /// Emits and drops every window whose end <= watermark (final: true).
   void finalize(TimestampMs watermark, std::vector<OutputRecord>& out);
@@ -110,6 +151,7 @@ class MetricWindows {
   /// Keys with a running update still to emit (persisted so a restart emits them too).
   std::set<std::string>& dirty_windows() { return dirty_windows_; }
   std::set<std::string>& dirty_campaigns() { return dirty_campaigns_; }
+  [[nodiscard]] TimestampMs churn_cutoff() const { return churn_cutoff_; }
   /// (window key, user) memberships added / windows dropped (with their
   /// persisted member chunks) since the last drain: a batch writes the new
   /// members of each window as one chunk, not whole user sets.
@@ -121,15 +163,25 @@ class MetricWindows {
  private:
   void emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
                    std::vector<OutputRecord>& out) const;
-  void emit_campaign(const std::string& campaign, const WindowAggregate& agg, bool final,
-                     std::vector<OutputRecord>& out) const;
+  void emit_all(const std::string& all_key, const WindowAggregate& agg, bool final,
+                std::vector<OutputRecord>& out) const;
+  /// Moves a buyer of `all_key` in the churn index from `old_ts` (none when
+  /// nullopt) to `new_ts`, keeping agg.churned exact.
+  void reindex_buyer(const std::string& all_key, WindowAggregate& agg, std::optional<TimestampMs> old_ts,
+                     TimestampMs new_ts);
 
   const Topology& topology_;
   StateTable<WindowAggregate> windows_;    // key: encode_window_key()
-  StateTable<WindowAggregate> campaigns_;  // key: campaign id ("all" records)
+  StateTable<WindowAggregate> campaigns_;  // key: all_record_key() ("all" records)
+  // key: campaign_user_key(all_record_key(), user)
   StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>> campaign_users_;
   std::set<std::string> dirty_windows_;
-  std::set<std::string> dirty_campaigns_;
+  std::set<std::string> dirty_campaigns_;  // all_record_key()s
+  ClvFactor clv_;
+  /// Buyers by (last completed order time, all_record_key): how many.
+  std::map<std::pair<TimestampMs, std::string>, std::int64_t> churn_index_;
+  TimestampMs churn_cutoff_ = INT64_MIN;  // last order < cutoff: churned
+  bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;
   bool tracking_ = true;

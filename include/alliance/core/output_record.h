@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event_time.h"
@@ -48,10 +49,21 @@ struct MetricRecord {
   std::int64_t late_events = 0;
   bool final = false;
   TimestampMs watermark = 0;  // event time up to which the inputs are complete
-  // Only on window_size "all" (campaign dimension).
+  // Only on window_size "all" (campaign and source dimensions).
   std::int64_t buyers = 0;
   std::int64_t repeat_buyers = 0;
-  std::optional<MinorUnits> cost_minor;
+  std::optional<MinorUnits> cost_minor;  // campaigns only
+  /// Buyers whose last completed order on the key is older than churn_after
+  /// at the churn evaluation time (docs/SEMANTICS.md, customer measures).
+  std::int64_t churned_buyers = 0;
+  /// Net attributed revenue per buyer and its discounted lifetime value,
+  /// from the record's own integers (set_customer_measures); null: no buyers.
+  std::optional<MinorUnits> ltv_minor;
+  std::optional<MinorUnits> clv_minor;
+  /// Stage 1 -> stage 2 only, on a partition's final "all" partial: the last
+  /// completed order times (sorted) of its buyers not yet churned, so stage
+  /// 2 can count churn at its own, later evaluation time. Never published.
+  std::vector<TimestampMs> active_last_orders;
 };
 
 /// SPEC §5.3: a partner's totals for one settlement day and currency.

@@ -83,6 +83,9 @@ struct StateBudget {
 /// Customer-lifetime-value parameters of the `all` metric records (SPEC §5.2).
 struct ClvConfig {
   double discount_rate = 0.10;  // per period; a rate, not money
+  /// discount_rate as an exact rational: parts per million, set at load
+  /// (the YAML decimal rounded to 6 places). The CLV uses only this.
+  std::int64_t discount_ppm = 100'000;
   std::int64_t periods = 3;
 };
 
