@@ -76,6 +76,10 @@ class RocksStateStore final : public StateStore {
     rocksdb::ColumnFamilyOptions cf_opts;
     cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_opts.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / 4, 1u << 20);
+    // A replay cycle writes 100 000 records at once: room for memtables
+    // waiting for their flush instead of a write stall (the manager still
+    // caps their total).
+    cf_opts.max_write_buffer_number = 4;
 
     rocksdb::DBOptions db_opts;
     db_opts.create_if_missing = true;
