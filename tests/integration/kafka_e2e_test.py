@@ -4,6 +4,8 @@ embedded broker runs as its own process (`alliance broker`), kcat produces
 the input, `alliance run` processes it as a bounded run, and Debian's python3
 confluent_kafka reads every output topic. The outputs (latest record per id)
 must equal `alliance replay` on the same events."""
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -204,6 +206,38 @@ class KafkaEndToEnd(KafkaHarness):
                             for _, r in sorted(recs.items(), key=lambda kv: kv[0][3]) if r["final"]}
         self.assertEqual(net(got["settlement-statements"]), net(want["settlement-statements"]))
         self.assertGreater(len(want["settlements"]), 300)
+
+    def test_one_huge_input_message_does_not_stall_the_partition(self):
+        """Issue 16 item 3: an 800 KB click used to give a dead letter too large
+        to produce, and the whole batch was re-sent forever. Its dead letter
+        now holds the first 64 KiB with the size and SHA-256, and the run ends
+        with the records of a replay of the other events."""
+        events, lines = self.generate(3000, 21)
+        huge = json.dumps({"type": "click", "event_id": "huge", "ts": 1795140000500, "user_id": "u-huge",
+                           "campaign_id": "cmp-spring", "source": "social", "padding": "x" * 800_000})
+        path = os.path.join(self.work, "huge.txt")
+        with open(path, "w") as f:
+            f.write("u-huge\t" + huge + "\n")
+        self.produce(lines[:1500])
+        subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", INPUTS["click"], "-K", "\t", "-l", path], check=True)
+        self.produce(lines[1500:])
+        run = subprocess.run([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap, "--group", "huge",
+                              "--state", os.path.join(self.work, "state"), "--metrics", "",
+                              "--stop-when-idle", "3000", "--session-timeout", "6000"],
+                             capture_output=True, text=True, timeout=180)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        got = self.consume_all("reader-huge")
+        dead = [r for r in got["dlq"] if r["reason"] == "oversized"]
+        self.assertEqual(len({(r["partition"], r["offset"]) for r in dead}), 1, "one dead letter for the huge message")
+        d = dead[0]
+        self.assertEqual(d["payload_bytes"], len(huge.encode()))
+        self.assertEqual(len(base64.b64decode(d["payload"])), 64 * 1024)
+        self.assertEqual(d["payload_sha256"], hashlib.sha256(huge.encode()).hexdigest())
+        # Nothing re-sent forever: each settlement record once or as identical duplicates.
+        ids = [r["record_id"] for r in got["settlements"]]
+        self.assertLess(len(ids), 2 * len(set(ids)) + 1)
+        ref = self.replay_records(events)
+        self.assertEqual(set(ids), {r["record_id"] for r in ref["settlements"]})
 
     def test_bad_configuration_is_explained(self):
         bad = os.path.join(self.work, "bad.yaml")
