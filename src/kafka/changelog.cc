@@ -103,8 +103,12 @@ void Changelog::send(std::int32_t p, const std::string& bytes, std::uint8_t flag
         break;
       }
     }
-    while (producer_->flush(5000) == RdKafka::ERR__TIMED_OUT)
-      std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
+    for (int waited = 0; producer_->flush(1000) == RdKafka::ERR__TIMED_OUT; ++waited) {
+      if (waited % 5 == 4)
+        std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
+      if (on_waiting_) on_waiting_("changelog " + topic_ + " [" + std::to_string(p) + "] not acknowledged for " +
+                                   std::to_string(waited + 1) + " s (broker down?)");
+    }
     if (delivery_.error.empty()) break;
     if (attempt >= 5) throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.error);
   }

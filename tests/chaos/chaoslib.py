@@ -173,6 +173,7 @@ class Producer:
 
 class Instance:
     """One `alliance run`; restartable; stderr of every life goes to one log."""
+    everyone = []  # killed at the end of a scenario, whatever happened
 
     def __init__(self, work, name, bootstrap, group="chaos", idle_ms=6000, metrics=False, extra=()):
         self.work, self.name = work, name
@@ -185,6 +186,7 @@ class Instance:
         self.proc = None
         self.lives = 0
         self.life_start = 0  # offset into the log where this life begins
+        Instance.everyone.append(self)
 
     def start(self):
         check(self.proc is None or self.proc.poll() is not None, f"{self.name} is still running")
@@ -284,4 +286,9 @@ def main_wrapper(fn):
     except Failure as e:
         log(f"FAILED: {e}")
         return 1
+    finally:
+        for inst in Instance.everyone:
+            if inst.alive():
+                inst.proc.kill()
+                inst.proc.wait()
     return rc or 0

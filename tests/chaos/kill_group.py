@@ -73,7 +73,7 @@ def main():
         restored = logs.count("restored")
         c.check(restored > 0, "no partition was ever restored from the changelog: the scenario did not move state")
         for inst in (inst_a, inst_b):
-            c.check("not acknowledged yet" not in inst.life_log(), f"{inst.name} left outputs in the outbox")
+            c.check("committed outputs are not acknowledged yet" not in inst.life_log(), f"{inst.name} left outputs in the outbox")
             c.check("stage 2 did not hear" not in inst.life_log(), f"{inst.name}: stage 2 incomplete")
         fig = c.verify(work, events, broker.bootstrap, "kill_group")
         fig.update(scenario="kill_group", kills=kills, lives_b=inst_b.lives, restores=restored,

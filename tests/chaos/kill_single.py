@@ -65,7 +65,7 @@ def main():
         rc = inst.wait(timeout=300)
         c.check(rc == 0, f"the last life exited {rc}; log {inst.log_path}")
         last = inst.life_log()
-        c.check("not acknowledged yet" not in last, "the last life left outputs in the outbox")
+        c.check("committed outputs are not acknowledged yet" not in last, "the last life left outputs in the outbox")
         fig = c.verify(work, events, broker.bootstrap, "kill_single")
         fig.update(scenario="kill_single", kills=kills, lives=inst.lives, seed=a.seed)
         c.record_figures(fig)
