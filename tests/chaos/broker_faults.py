@@ -38,14 +38,15 @@ def main():
     slow_s, outages, rtt_ms = (30, 3, 300) if a.long else (10, 1, 300)
     work = c.Work("broker")
     c.log(f"broker_faults: rtt {rtt_ms} ms for {slow_s} s, {outages} outage(s) of ~10 s, seed {a.seed}, work {work.dir}")
-    rate = 150
-    n = 6000 + outages * 25 * rate + slow_s * rate
+    # The stream lasts through the faults (slow, each outage ~10 s plus the
+    # way back to ready, gaps between) and a little after.
+    rate, backlog = 120, 2000
+    n = backlog + rate * (5 + slow_s + outages * 32 + 10)
     events, lines = c.generate(work, n, a.seed)
     broker = c.Broker(work, partitions=1)
     prod = None
     try:
         prod = c.Producer(broker.bootstrap)
-        backlog = len(lines) // 4
         prod.produce(lines[:backlog])
         prod.start_stream(lines[backlog:], rate)
         # A long idle stop: the outages must not end the bounded run.

@@ -175,9 +175,9 @@ class Instance:
     """One `alliance run`; restartable; stderr of every life goes to one log."""
     everyone = []  # killed at the end of a scenario, whatever happened
 
-    def __init__(self, work, name, bootstrap, group="chaos", idle_ms=6000, metrics=False, extra=()):
+    def __init__(self, work, name, bootstrap, group="chaos", idle_ms=6000, metrics=False, extra=(), state=None):
         self.work, self.name = work, name
-        self.state = work.path(f"state-{name}")
+        self.state = state or work.path(f"state-{name}")
         self.port = free_port() if metrics else None
         self.args = [ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", bootstrap, "--group", group,
                      "--state", self.state, "--metrics", f"127.0.0.1:{self.port}" if metrics else "",

@@ -94,12 +94,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--seed", type=int, default=5505)
+    ap.add_argument("--size-mb", type=int, default=8)
     a = ap.parse_args()
     fills = 3 if a.long else 1
     work = c.Work("disk")
     tiny = work.path("tiny")
     os.makedirs(tiny)
-    mnt = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", tiny], capture_output=True, text=True)
+    mnt = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={a.size_mb}m", "tmpfs", tiny], capture_output=True, text=True)
     if mnt.returncode != 0:
         c.log(f"SKIPPED disk_full: cannot mount a tmpfs here ({mnt.stderr.strip()}); needs root or CAP_SYS_ADMIN")
         work.cleanup()
@@ -110,14 +111,18 @@ def main():
         events, lines = c.generate(work, 24000, a.seed)
         broker = c.Broker(work, partitions=1)
         prod = c.Producer(broker.bootstrap)
-        prod.produce(lines)
-        prod = None
+        # A steady stream once the run owns its partition, so it commits many
+        # small cycles before the disk is full (the WAL takes ~1 KB per event).
+        prod.produce(lines[:500])
         state = os.path.join(tiny, "state")
-        inst = c.Instance(work, "a", broker.bootstrap, idle_ms=4000)
+        inst = c.Instance(work, "a", broker.bootstrap, idle_ms=4000, state=state)
         checked_lines = checked_records = 0
-        size_mb = 3
+        size_mb = a.size_mb
         for k in range(fills):
             inst.start()
+            if k == 0:
+                c.check(inst.wait_for("assigned", 60), f"never assigned; log {inst.log_path}")
+                prod.start_stream(lines[500:], 1500)
             rc = inst.wait(timeout=300)
             life = inst.life_log()
             c.check(rc == 2, f"fill-up {k + 1}: exit {rc}, expected 2 (disk full); log {inst.log_path}. "
@@ -132,6 +137,8 @@ def main():
             checked_lines, checked_records = n_lines, n_recs
             size_mb += 2 if k + 1 < fills else 200  # a little more room, then plenty
             subprocess.run(["mount", "-o", f"remount,size={size_mb}m", tiny], check=True)
+        prod.join(timeout=300)
+        prod = None
         inst.start()
         rc = inst.wait(timeout=300)
         c.check(rc == 0, f"after space returned: exit {rc}; log {inst.log_path}")
@@ -160,7 +167,7 @@ def main():
             with open(os.path.join(corrupt, "p-0", m), "r+b") as f:
                 f.seek(0)
                 f.write(b"\xde\xad\xbe\xef" * 64)
-        expect_refusal(work, broker.bootstrap, corrupt, "corrupt store", ["corrupt", "move it away"])
+        expect_refusal(work, broker.bootstrap, corrupt, "corrupt store", ["corrupt", "move"])
         c.record_figures(fig)
         c.log(f"PASSED disk_full: {fills} fill-up(s), resumed after space returned; "
               f"{fig['settlement_records']} settlement records")
