@@ -45,7 +45,18 @@ class Work:
     """A scratch directory, kept when the scenario fails."""
 
     def __init__(self, name):
-        self.dir = tempfile.mkdtemp(prefix=f"alliance-chaos-{name}-")
+        self.dir = tempfile.mkdtemp(prefix=f"chaos-{name}-")
+
+    def binary(self, role):
+        """ALLIANCE under another name (a symlink), so that a broad
+        `pkill -f 'alliance broker'` by someone else on a shared machine does
+        not hit the processes of a scenario (seen: brokers stopped by a stray
+        SIGTERM in the middle of a run)."""
+        os.makedirs(self.path("bin"), exist_ok=True)
+        link = self.path("bin", f"chaos-{role}")
+        if not os.path.exists(link):
+            os.symlink(ALLIANCE, link)
+        return link
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
@@ -56,13 +67,20 @@ class Work:
 
 class Broker:
     """`alliance broker` as its own process; stdin takes fault commands."""
+    everyone = []
 
     def __init__(self, work, partitions=1):
+        Broker.everyone.append(self)
         boot = work.path("bootstrap")
         self.log = open(work.path("broker.log"), "w")
-        self.proc = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--partitions", str(partitions),
+        # A crash of the mock cluster leaves a core file in the work directory.
+        import resource
+
+        def allow_core():
+            resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        self.proc = subprocess.Popen([work.binary("mock"), "broker", "--topology", TOPOLOGY, "--partitions", str(partitions),
                                       "--bootstrap-file", boot], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=self.log, text=True)
+                                     stderr=self.log, text=True, cwd=work.dir, preexec_fn=allow_core)
         for _ in range(400):
             if os.path.exists(boot):
                 break
@@ -72,10 +90,22 @@ class Broker:
             self.bootstrap = f.read().strip()
 
     def cmd(self, line):
+        check(self.proc.poll() is None, f"the broker process is gone ({self.status()})")
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
+    def status(self):
+        rc = self.proc.poll()
+        if rc is None:
+            return "running"
+        if rc < 0:
+            return f"killed by signal {-rc} ({signal.Signals(-rc).name})"
+        return f"exited {rc}"
+
     def stop(self):
+        if self.proc.poll() is not None:
+            log(f"the broker process was already gone: {self.status()}")
+        self.stopped = True
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -179,7 +209,7 @@ class Instance:
         self.work, self.name = work, name
         self.state = state or work.path(f"state-{name}")
         self.port = free_port() if metrics else None
-        self.args = [ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", bootstrap, "--group", group,
+        self.args = [work.binary("proc"), "run", "--topology", TOPOLOGY, "--bootstrap", bootstrap, "--group", group,
                      "--state", self.state, "--metrics", f"127.0.0.1:{self.port}" if metrics else "",
                      "--session-timeout", "6000", "--stop-when-idle", str(idle_ms), *extra]
         self.log_path = work.path(f"run-{name}.log")
@@ -285,6 +315,9 @@ def main_wrapper(fn):
         rc = fn()
     except Failure as e:
         log(f"FAILED: {e}")
+        for b in Broker.everyone:
+            if b.proc.poll() is not None and b.proc.returncode != 0 and not getattr(b, "stopped", False):
+                log(f"note: the broker process had died before the end: {b.status()}")
         return 1
     finally:
         for inst in Instance.everyone:

@@ -29,8 +29,10 @@ def main():
     work = c.Work("kill-single")
     c.log(f"kill_single: {kills_wanted} kills, seed {a.seed}, work {work.dir}")
     # ~8 s per life: 6 s for the group to drop the killed member, then work.
-    rate = 120
-    n = int(min(30000, max(6000, kills_wanted * 9 * rate)))
+    # ~12 s of stream per kill; at most 24 000 lines, which the mock broker's
+    # retention holds on one partition (inputs and outputs).
+    rate = 80
+    n = int(min(24000, max(6000, kills_wanted * 12 * rate)))
     events, lines = c.generate(work, n, a.seed)
     broker = c.Broker(work, partitions=1)
     try:

@@ -393,7 +393,9 @@ def compare_reference(got, want, report, metrics):
         lost += n
         report.bad("lost_dead_letter", f"{n}× {k[0]} (payload sha256 {str(k[1])[:16]}…) missing")
     for k, n in (gd - wd).items():
-        report.bad("extra_dead_letter", f"{n}× {k[0]} (payload sha256 {str(k[1])[:16]}…) not in the clean replay")
+        where = [(r["topic"], r["partition"], r["offset"], base64.b64decode(r.get("payload", ""))[:160], r.get("detail"))
+                 for r in got["dlq"].values() if (r["reason"], r.get("payload_sha256")) == k]
+        report.bad("extra_dead_letter", f"{n}× {k[0]} (payload sha256 {str(k[1])[:16]}…) not in the clean replay: {where[:3]}")
     if metrics:
         gm = {k: strip(v, "watermark") for k, v in got["metrics"].items()}
         wm = {k: strip(v, "watermark") for k, v in want["metrics"].items()}
