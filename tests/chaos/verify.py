@@ -459,8 +459,9 @@ def main(argv=None):
 
     lost = 0
     ref_dir = a.reference
+    made_ref = None
     if ref_dir is None and a.alliance:
-        ref_dir = make_reference(a.alliance, a.topology, a.events, a.reference_partitions)
+        ref_dir = made_ref = make_reference(a.alliance, a.topology, a.events, a.reference_partitions)
     if ref_dir:
         ref_report = Report()
         want = {}
@@ -472,6 +473,9 @@ def main(argv=None):
             print("verify: the clean replay itself is inconsistent", file=sys.stderr)
             report.bad("reference_inconsistent", "see above")
         lost = compare_reference(got, want, report, not a.no_metrics)
+        if made_ref:
+            import shutil
+            shutil.rmtree(made_ref, ignore_errors=True)
 
     differing = report.counts["differing_duplicate"]
     n_read = sum(len(v) for v in raw.values())
