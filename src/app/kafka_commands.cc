@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -156,15 +157,28 @@ int run_broker(const BrokerOptions& o) {
   std::printf("%s\n", boot.c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "alliance broker: librdkafka mock cluster with the topics of %s (%d partitions each); "
-               "type 'down' / 'up' to take the brokers down / up; Ctrl-C stops\n", t.name.c_str(), o.partitions);
+               "type 'down' / 'up' to take the brokers down / up, 'rtt <ms>' to delay their responses "
+               "('rtt 0': normal again); Ctrl-C stops\n", t.name.c_str(), o.partitions);
   // Fault injection for tests: commands on stdin (a detached reader thread:
   // it may block in getline when stdin stays open).
   std::thread([&broker, &stop] {
     std::string cmd;
     while (!stop.load() && std::getline(std::cin, cmd)) {
+      if (!cmd.empty() && cmd.back() == '\r') cmd.pop_back();
       if (cmd == "down" || cmd == "up") {
         broker.set_down(cmd == "down");
         std::fprintf(stderr, "alliance broker: brokers %s\n", cmd.c_str());
+      } else if (cmd.rfind("rtt ", 0) == 0) {
+        char* end = nullptr;
+        const long ms = std::strtol(cmd.c_str() + 4, &end, 10);
+        if (end == cmd.c_str() + 4 || *end != '\0' || ms < 0 || ms > 600'000) {
+          std::fprintf(stderr, "alliance broker: 'rtt <ms>' takes 0..600000 ms, not '%s'\n", cmd.c_str() + 4);
+        } else {
+          broker.set_rtt(static_cast<int>(ms));
+          std::fprintf(stderr, "alliance broker: response delay %ld ms\n", ms);
+        }
+      } else if (!cmd.empty()) {
+        std::fprintf(stderr, "alliance broker: unknown command '%s' (down, up, rtt <ms>)\n", cmd.c_str());
       }
     }
   }).detach();

@@ -104,8 +104,14 @@ void Changelog::produce_chunks(const Unconfirmed& u) {
 
 void Changelog::flush() {
   for (int attempt = 0; !unconfirmed_.empty(); ++attempt) {
-    while (producer_->flush(5000) == RdKafka::ERR__TIMED_OUT)
-      std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
+    for (int waited = 0; producer_->flush(1000) == RdKafka::ERR__TIMED_OUT; ++waited) {
+      if (waited % 5 == 4)
+        std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
+      // The commit cycle waits here while the broker is away: readiness
+      // hears about it (found by tests/chaos/broker_faults.py).
+      if (on_waiting_) on_waiting_("changelog " + topic_ + " not acknowledged for " + std::to_string(waited + 1) +
+                                   " s (broker down?)");
+    }
     if (delivery_.failed.empty()) {
       for (const auto& [p, off] : delivery_.last_offset) flushed_offset_[p] = off;
       delivery_.last_offset.clear();

@@ -49,4 +49,8 @@ void EmbeddedBroker::set_down(bool down) {
   }
 }
 
+void EmbeddedBroker::set_rtt(int ms) {
+  for (int id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_rtt(cluster_, id, ms);
+}
+
 }  // namespace alliance

@@ -85,6 +85,12 @@ int run_kafka(const Topology& t, const RunOptions& o) {
                                            log});
     source.connect(o.stop);
     Changelog changelog(o.bootstrap, t.name + ".changelog");
+    // A commit waits in the changelog flush while the broker is away: on_tick does not
+    // run then, so readiness is updated from here (found by tests/chaos).
+    changelog.on_waiting([&](const std::string& what) {
+      readiness.trouble(what, true);
+      readiness.update(now_ms(), source.assigned_count());
+    });
     KafkaSink sink(t, o.bootstrap, o.guarantee == "exactly_once", o.group + "-" + std::to_string(::getpid()),
                    KafkaSinkObserver{[&](const std::string& w) {
                                        metrics.producer_error();

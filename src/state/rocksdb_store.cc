@@ -112,9 +112,14 @@ class RocksStateStore final : public StateStore {
                                     "; if it is corrupt, move it away and let alliance rebuild");
       for (std::size_t i = 0; i < kCfCount; ++i)
         if (std::find(names.begin(), names.end(), std::string(cf_name(static_cast<Cf>(i)))) == names.end())
-          throw StateError(dir + ": a RocksDB database, but not an alliance state directory (column "
-                           "family \"" + std::string(cf_name(static_cast<Cf>(i))) +
-                           "\" is missing); pass another --state directory");
+          // A foreign RocksDB database and one whose MANIFEST is corrupt
+          // (RocksDB then lists only the families it could read) look alike
+          // here: say both (found by tests/chaos/disk_full.py).
+          throw StateError(dir + ": a RocksDB database without alliance's column family \"" +
+                           std::string(cf_name(static_cast<Cf>(i))) +
+                           "\": either another program's database (pass another --state directory) or a "
+                           "corrupt alliance store (its MANIFEST is damaged: move the directory away to rebuild it, "
+                           "from the changelog in `alliance run`)");
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;

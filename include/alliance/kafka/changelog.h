@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -44,6 +45,9 @@ class Changelog {
   std::size_t catch_up(std::int32_t p, StateStore& store);
 
   [[nodiscard]] const std::string& topic() const { return topic_; }
+  /// Called about every second while flush() waits for the broker to take a
+  /// batch (an outage blocks the commit cycle there): readiness reports it.
+  void on_waiting(std::function<void(const std::string& what)> fn) { on_waiting_ = std::move(fn); }
 
  private:
   /// Delivery reports, served inside flush(): per partition the last
@@ -75,6 +79,7 @@ class Changelog {
   std::map<std::int32_t, std::int64_t> flushed_offset_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::mt19937_64 ids_;
+  std::function<void(const std::string&)> on_waiting_;
 };
 
 }  // namespace alliance

@@ -30,6 +30,9 @@ class EmbeddedBroker {
   [[nodiscard]] std::string bootstraps() const;
   /// Takes every broker down / up (fault injection).
   void set_down(bool down);
+  /// Delays every broker's responses by `ms` (0: back to normal): a slow
+  /// network or an overloaded cluster (fault injection; data is kept).
+  void set_rtt(int ms);
 
  private:
   rd_kafka_s* rk_ = nullptr;
