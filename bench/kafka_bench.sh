@@ -22,25 +22,7 @@ P=${3:-1}
 work="$(mktemp -d /tmp/alliance-kbench-XXXX)"
 cleanup() { kill "$broker" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-$B broker --topology $T --partitions "$P" --bootstrap-file "$work/boot" > /dev/null 2>&1 < /dev/null &
-broker=$!
-while [ ! -s "$work/boot" ]; do sleep 0.1; done
-BOOT=$(cat "$work/boot")
-$B generate --topology $T --events "$N" --seed 1 --users 40000 --gap-ms 4 > "$work/events.jsonl"
-/usr/bin/python3 - "$work" <<'PY'
-import json, sys
-w = sys.argv[1]
-out = {k: open(f"{w}/{k}.txt", "w") for k in ("click", "referral", "order")}
-for line in open(f"{w}/events.jsonl"):
-    try:
-        e = json.loads(line); k = e.get("type") if e.get("type") in out else "order"; key = e.get("user_id", "u")
-    except ValueError:
-        k, key = "order", "u-bad"
-    out[k].write(key + "\t" + line)
-PY
-for k in click:alliance.clicks referral:alliance.referrals order:alliance.orders; do
-  kcat -P -b "$BOOT" -t "${k#*:}" -K '\t' -l "$work/${k%%:*}.txt"
-done
+source bench/preload.sh
 echo "input: $N events on $BOOT, $P partition(s) per topic"
 
 build/bench/raw_consume "$BOOT" alliance.clicks alliance.referrals alliance.orders
