@@ -82,6 +82,16 @@ class JsonObject {
     out_ += v ? "true" : "false";
     return *this;
   }
+  JsonObject& str_array(std::string_view k, const std::vector<std::string>& v) {
+    key(k);
+    out_.push_back('[');
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out_.push_back(',');
+      append_json_string(out_, v[i]);
+    }
+    out_.push_back(']');
+    return *this;
+  }
   JsonObject& null(std::string_view k) {
     key(k);
     out_ += "null";
@@ -117,6 +127,8 @@ std::string encode(const SettlementRecord& r) {
       .num("event_ts", r.event_ts)
       .str("period", r.period)
       .opt_str("contract_id", r.contract_id)
+      .str("event_id", r.event_id)
+      .str_array("touchpoint_ids", r.touchpoint_ids)
       .done();
 }
 

@@ -17,6 +17,7 @@ struct Credit {
   std::string source;
   std::string campaign_id;
   std::string partner_id;
+  std::string touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
 };
 
 }  // namespace
@@ -323,7 +324,12 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     std::string campaign = o.campaign_id.value_or("");
     for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
       if (it->partner_id == *owner) campaign = it->campaign_id;
-    credits.push_back({"referral", campaign, *owner});
+    // The referral event behind the code: the owner's newest referral
+    // touchpoint of this user within lookback, if there is one.
+    std::string referral_event;
+    for (auto it = eligible.rbegin(); referral_event.empty() && it != eligible.rend(); ++it)
+      if (it->partner_id == *owner && it->kind == EventKind::kReferral) referral_event = it->event_id;
+    credits.push_back({"referral", campaign, *owner, referral_event});
     w.num = {1};
     w.den = 1;
     model = "referral_code";
@@ -331,12 +337,12 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     std::vector<TimestampMs> ts;
     for (const auto& tp : eligible) {
       ts.push_back(tp.ts);
-      credits.push_back({tp.source, tp.campaign_id, tp.partner_id});
+      credits.push_back({tp.source, tp.campaign_id, tp.partner_id, tp.event_id});
     }
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
     model = std::string(to_string(topology_.model));
   } else {
-    credits.push_back({"direct", o.campaign_id.value_or(""), ""});
+    credits.push_back({"direct", o.campaign_id.value_or(""), "", ""});
     w.num = {1};
     w.den = 1;
     model = "unattributed";
@@ -363,6 +369,10 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     }
     if (ps.attributed_minor <= 0) continue;
     ps.weight_micros = weight_micros(w, idx);
+    for (std::size_t i : idx) {
+      const bool weighted = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
+      if (weighted && !credits[i].touchpoint_id.empty()) ps.touchpoint_ids.push_back(credits[i].touchpoint_id);
+    }
     if (o.campaign_id) ps.campaign_id = o.campaign_id;
     else if (!credits[best].campaign_id.empty()) ps.campaign_id = credits[best].campaign_id;
     const PartnerConfig* cfg = topology_.partner(partner);
@@ -392,6 +402,8 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     r.event_ts = e.ts;
     r.period = period_of(r.event_ts, topology_.settlement_offset);
     r.contract_id = ps.contract_id;
+    r.event_id = e.event_id;
+    r.touchpoint_ids = ps.touchpoint_ids;
     fx.records.push_back(std::move(r));
   }
 
@@ -475,6 +487,8 @@ bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits ne
     r.event_ts = e.ts;
     r.period = period_of(r.event_ts, topology_.settlement_offset);
     r.contract_id = ps.contract_id;
+    r.event_id = e.event_id;
+    r.touchpoint_ids = ps.touchpoint_ids;
     fx.records.push_back(std::move(r));
   }
   for (DimShare& ds : dims) {

@@ -81,7 +81,9 @@ std::string encode(const OrderState& o) {
   for (const auto& p : o.partners)
     w.str(p.partner_id).opt_str(p.campaign_id).opt_str(p.contract_id).i64(p.weight_micros)
         .i64(p.attributed_minor).opt_i64(p.commission_minor).i64(p.reversed_minor)
-        .i64(p.commission_reversed_minor);
+        .i64(p.commission_reversed_minor).i64(static_cast<std::int64_t>(p.touchpoint_ids.size()));
+  for (const auto& p : o.partners)
+    for (const auto& id : p.touchpoint_ids) w.str(id);
   w.i64(static_cast<std::int64_t>(o.dims.size()));
   for (const auto& d : o.dims)
     w.u8(static_cast<std::uint8_t>(d.dim)).str(d.key).i64(d.amount_minor).i64(d.reversed_minor);
@@ -111,8 +113,11 @@ OrderState decode_order(std::string_view v) {
     p.commission_minor = r.opt_i64();
     p.reversed_minor = r.i64();
     p.commission_reversed_minor = r.i64();
+    p.touchpoint_ids.resize(static_cast<std::size_t>(r.i64()));
     o.partners.push_back(std::move(p));
   }
+  for (auto& p : o.partners)
+    for (auto& id : p.touchpoint_ids) id = r.str();
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
     DimShare d;
     d.dim = static_cast<Dim>(r.u8());

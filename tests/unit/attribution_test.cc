@@ -161,3 +161,47 @@ TEST_F(ProcessorTest, UnpartneredTouchpointsKeepTheirShareOutOfSettlement) {
 
 }  // namespace
 }  // namespace alliance::testing
+
+namespace alliance::testing {
+namespace {
+
+// SPEC §5.1: a settlement record names the event that caused it and the
+// partner's credited touchpoints; a reversal keeps the accrual's touchpoints.
+TEST_F(ProcessorTest, SettlementRecordsNameTheirEventAndCreditedTouchpoints) {
+  use(R"(
+name: t
+attribution: {model: linear}
+partners: [{id: pA, referral_codes: [CODE]}, {id: pB}]
+)");
+  feed({click("c1", kT0, "u", "cmp", "s", "pA"), click("c2", kT0 + 1, "u", "cmp", "s", "pB"),
+        click("c3", kT0 + 2, "u", "cmp", "s", "pA"), click("c4", kT0 + 3, "u", "cmp", "s"),
+        order("done", kT0 + 4, "u", "o1", OrderStatus::kCompleted, 1000),
+        order("back", kT0 + 5, "u", "o1", OrderStatus::kRefunded, 1000, "CNY", 400)});
+  std::map<std::string, SettlementRecord> by_id;
+  for (const auto& r : settlements()) by_id[r.record_id] = r;
+  ASSERT_EQ(by_id.count("o1:accrual:0:pA"), 1u);
+  EXPECT_EQ(by_id["o1:accrual:0:pA"].event_id, "done");
+  EXPECT_EQ(by_id["o1:accrual:0:pA"].touchpoint_ids, (std::vector<std::string>{"c1", "c3"}));
+  EXPECT_EQ(by_id["o1:accrual:0:pB"].touchpoint_ids, (std::vector<std::string>{"c2"}));
+  ASSERT_EQ(by_id.count("o1:reversal:1:pA"), 1u);
+  EXPECT_EQ(by_id["o1:reversal:1:pA"].event_id, "back");
+  EXPECT_EQ(by_id["o1:reversal:1:pA"].touchpoint_ids, (std::vector<std::string>{"c1", "c3"}));
+}
+
+TEST_F(ProcessorTest, ACodeCreditsTheOwnersReferralTouchpointOrNone) {
+  use(R"(
+name: t
+partners: [{id: pA, referral_codes: [CODE]}]
+)");
+  feed({referral("r1", kT0, "u", "pA"), click("c1", kT0 + 1, "u", "cmp", "s", "pA"),
+        order("o1done", kT0 + 2, "u", "o1", OrderStatus::kCompleted, 1000, "CNY", std::nullopt, "CODE"),
+        order("o2done", kT0 + 3, "v", "o2", OrderStatus::kCompleted, 1000, "CNY", std::nullopt, "CODE")});
+  std::map<std::string, SettlementRecord> by_id;
+  for (const auto& r : settlements()) by_id[r.record_id] = r;
+  EXPECT_EQ(by_id["o1:accrual:0:pA"].model, "referral_code");
+  EXPECT_EQ(by_id["o1:accrual:0:pA"].touchpoint_ids, (std::vector<std::string>{"r1"}));
+  EXPECT_TRUE(by_id["o2:accrual:0:pA"].touchpoint_ids.empty());
+}
+
+}  // namespace
+}  // namespace alliance::testing

@@ -356,8 +356,10 @@ TEST(Encoder, SettlementRecordFieldOrderAndDecimals) {
   r.currency = "CNY";
   r.event_ts = 7;
   r.period = "2026-11-20";
+  r.event_id = "e9";
+  r.touchpoint_ids = {"c1", "c\"2"};
   EXPECT_EQ(encode_record(OutputRecord{"p", r}),
-            R"({"record_id":"o1:accrual:0:p","kind":"accrual","order_id":"o1","user_id":"u","partner_id":"p","campaign_id":null,"model":"linear","weight":"0.333333","attributed_minor":3300,"commission_minor":null,"currency":"CNY","event_ts":7,"period":"2026-11-20","contract_id":null})");
+            R"({"record_id":"o1:accrual:0:p","kind":"accrual","order_id":"o1","user_id":"u","partner_id":"p","campaign_id":null,"model":"linear","weight":"0.333333","attributed_minor":3300,"commission_minor":null,"currency":"CNY","event_ts":7,"period":"2026-11-20","contract_id":null,"event_id":"e9","touchpoint_ids":["c1","c\"2"]})");
 }
 
 }  // namespace

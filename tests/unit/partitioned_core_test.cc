@@ -159,7 +159,9 @@ TEST_P(PartitionedCoreTest, NPartitionsGiveTheFinalRecordsOfOne) {
     if (m.window_size != 0) continue;
     churned += m.churned_buyers;
     source_alls += m.dim == "source" ? 1 : 0;
-    if (m.buyers > 0) EXPECT_TRUE(m.clv_minor.has_value()) << k;
+    if (m.buyers > 0) {
+      EXPECT_TRUE(m.clv_minor.has_value()) << k;
+    }
   }
   EXPECT_GT(churned, 0);
   EXPECT_GT(source_alls, 2);

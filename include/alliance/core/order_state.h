@@ -29,6 +29,7 @@ struct PartnerShare {
   std::optional<MinorUnits> commission_minor;
   MinorUnits reversed_minor = 0;             // cumulative, positive
   MinorUnits commission_reversed_minor = 0;  // cumulative, positive
+  std::vector<std::string> touchpoint_ids;   // credited touchpoints, chronological
 };
 
 /// What one metric key (source, campaign or partner) was credited, for refunds.

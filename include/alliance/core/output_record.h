@@ -6,6 +6,7 @@
 #include <string>
 #include <variant>
 #include <vector>
+#include <vector>
 
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event_time.h"
@@ -29,6 +30,11 @@ struct SettlementRecord {
   TimestampMs event_ts = 0;
   std::string period;
   std::optional<std::string> contract_id;
+  std::string event_id;  // the event that caused the record
+  /// The partner's credited touchpoints (chronological), the same on the
+  /// accrual and its reversals; for a referral code, the owner's referral
+  /// touchpoint if the user has one within lookback.
+  std::vector<std::string> touchpoint_ids;
 };
 
 /// SPEC §5.2: the numbers of one (dimension, key, window, currency).
