@@ -102,9 +102,10 @@ void Changelog::produce_chunks(const Unconfirmed& u) {
   }
 }
 
-void Changelog::flush() {
+bool Changelog::flush(const std::atomic<bool>* stop) {
   for (int attempt = 0; !unconfirmed_.empty(); ++attempt) {
     for (int waited = 0; producer_->flush(1000) == RdKafka::ERR__TIMED_OUT; ++waited) {
+      if (stop != nullptr && stop->load()) return false;
       if (waited % 5 == 4)
         std::fprintf(stderr, "alliance run: changelog %s not acknowledged yet (broker down?); waiting\n", topic_.c_str());
       // The commit cycle waits here while the broker is away: readiness
@@ -116,7 +117,7 @@ void Changelog::flush() {
       for (const auto& [p, off] : delivery_.last_offset) flushed_offset_[p] = off;
       delivery_.last_offset.clear();
       unconfirmed_.clear();
-      return;
+      return true;
     }
     if (attempt >= 5)
       throw StateError("changelog " + topic_ + " refuses writes: " + delivery_.failed.begin()->second);
@@ -132,6 +133,7 @@ void Changelog::flush() {
     unconfirmed_ = std::move(again);
     for (const auto& u : unconfirmed_) produce_chunks(u);
   }
+  return true;
 }
 
 bool Changelog::delivered() {

@@ -125,7 +125,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
                           [&changelog, p] { return changelog.offset_meta(p); });
       return task;
     };
-    hooks.before_apply = [&] { changelog.flush(); };
+    hooks.before_apply = [&] { return changelog.flush(o.stop); };
     hooks.changelog_delivered = [&] { return changelog.delivered(); };
     hooks.on_commit = [&](PartitionTask& task, const TaskCycle& cycle, double seconds) {
       metrics.observe(task.partition(), task.processor().stats());

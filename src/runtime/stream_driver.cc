@@ -78,8 +78,12 @@ void StreamDriver::complete_cycle(bool wait) {
   // batch is read and processed; only the next commit (or the end) waits.
   if (!wait && hooks_.changelog_delivered && !hooks_.changelog_delivered()) return;
   const auto t1 = Clock::now();
-  if (hooks_.before_apply) hooks_.before_apply();
+  const bool confirmed = !hooks_.before_apply || hooks_.before_apply();
   profile_.changelog += since(t1);
+  if (!confirmed) {
+    awaiting_changelog_.clear();
+    return;
+  }
   for (auto& [p, c] : awaiting_changelog_) {
     auto task_it = tasks_.find(p);
     if (task_it == tasks_.end()) continue;  // revoked: the changelog has its batch for the next owner

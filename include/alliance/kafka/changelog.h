@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <functional>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <random>
@@ -29,7 +30,9 @@ class Changelog {
   void send(std::int32_t p, const StateChanges& batch, StateStore& store);
   /// Waits until the broker has every batch sent so far (resending a
   /// batch whose delivery failed). Throws StateError when it refuses them.
-  void flush();
+  /// Returns false, leaving them unconfirmed, when `stop` is set while it
+  /// waits (a shutdown during a broker outage does not wait for the broker).
+  bool flush(const std::atomic<bool>* stop = nullptr);
   /// Serves delivery reports without waiting; true when nothing sent is
   /// still on its way (flush() then returns at once, or resends failures).
   bool delivered();

@@ -62,8 +62,10 @@ struct DriverHooks {
   std::function<std::unique_ptr<PartitionTask>(std::int32_t partition)> open_task;
   /// Between the two halves of a cycle's commits: every task's batch was
   /// handed to the changelog; wait until it has them all (one round trip
-  /// per cycle, not one per task).
-  std::function<void()> before_apply;
+  /// per cycle, not one per task). False: the wait was abandoned (stopping
+  /// during a broker outage): the batches are not written; a restart
+  /// restores whatever the changelog got and redoes the rest.
+  std::function<bool()> before_apply;
   /// Whether everything handed to the changelog is on the broker (no wait).
   /// Set: the driver goes on reading and processing while a cycle's
   /// changelog batches are in flight, and writes them when they arrived.
