@@ -201,6 +201,7 @@ class HostileKafka(unittest.TestCase):
                 p.poll(0)
             self.assertEqual(p.flush(60), 0)
             self.assertEqual(errors, [])
+            del p  # closed before the broker stops
 
             t0 = time.monotonic()
             run = subprocess.run(["/usr/bin/time", "-f", "%M", ALLIANCE, "run", "--topology", TOPOLOGY,
