@@ -2,7 +2,8 @@
 // of the sample topology, as a restart or a changelog restore does. Input:
 // a column family byte, a key length byte, the key, then the value. Any
 // value is either restored or rejected with CorruptState; after_restore()
-// runs on whatever was restored.
+// runs on whatever was restored (and may throw CorruptState too: a
+// statement key is split there; StateSession reports both as StateError).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;  // the store reports the corrupt entry and stops
     }
   }
-  p.after_restore();
+  try {
+    p.after_restore();  // re-indexes by key: may also find a corrupt key
+  } catch (const CorruptState&) {
+  }
   return 0;
 }
