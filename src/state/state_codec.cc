@@ -321,6 +321,10 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         ByteReader r(v);
         ProcessorClock& c = p.mutable_clock();
         c.stream_time = r.i64();
+        // Event times are 0..kMaxTimestampMs (SPEC §2); anything else would
+        // overflow the watermark arithmetic (found by fuzz_state_restore).
+        if (c.stream_time < 0 || c.stream_time > kMaxTimestampMs)
+          throw CorruptState("stream time " + std::to_string(c.stream_time) + " out of range");
         c.emit_tick = r.i64();
         c.sweep_tick = r.i64();
         c.finished = r.u8() != 0;
