@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev libbenchmark-dev
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
   chromium fonts-dejavu-core   # the dashboard's browser test (headless)
+  clang                        # the libFuzzer targets (tests/fuzz/run.sh)
 )
 # node and npm (the dashboard's chart library and browser driver): Debian's,
 # unless a node with npm is already installed.

@@ -85,6 +85,8 @@ TimestampMs last_order_of(const CampaignUser& cu, const WindowAggregate& agg) {
 }
 
 std::string all_key_of_user_key(const std::string& cu_key) {
+  // A restored key that is too short is corrupt state, not out_of_range (fuzz_state_restore).
+  if (cu_key.size() < 8) throw CorruptState("campaign user key of " + std::to_string(cu_key.size()) + " bytes");
   const auto len = static_cast<std::size_t>(get_be64(cu_key));
   return cu_key.substr(8, len);
 }

@@ -113,7 +113,12 @@ OrderState decode_order(std::string_view v) {
     p.commission_minor = r.opt_i64();
     p.reversed_minor = r.i64();
     p.commission_reversed_minor = r.i64();
-    p.touchpoint_ids.resize(static_cast<std::size_t>(r.i64()));
+    // Each id takes at least its 8-byte length: a larger count is corrupt
+    // (not a length_error or a huge allocation; found by fuzz_state_restore).
+    const std::int64_t ids = r.i64();
+    if (ids < 0 || static_cast<std::uint64_t>(ids) > r.remaining() / 8)
+      throw CorruptState("touchpoint id count " + std::to_string(ids) + " beyond the value");
+    p.touchpoint_ids.resize(static_cast<std::size_t>(ids));
     o.partners.push_back(std::move(p));
   }
   for (auto& p : o.partners)
@@ -316,6 +321,10 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         ByteReader r(v);
         ProcessorClock& c = p.mutable_clock();
         c.stream_time = r.i64();
+        // Event times are 0..kMaxTimestampMs (SPEC §2); anything else would
+        // overflow the watermark arithmetic (found by fuzz_state_restore).
+        if (c.stream_time < 0 || c.stream_time > kMaxTimestampMs)
+          throw CorruptState("stream time " + std::to_string(c.stream_time) + " out of range");
         c.emit_tick = r.i64();
         c.sweep_tick = r.i64();
         c.finished = r.u8() != 0;

@@ -28,7 +28,12 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
       }
     });
   }
-  p.after_restore();
+  try {
+    p.after_restore();  // rebuilds indexes from the keys: a corrupt key throws here (found by fuzz_state_restore)
+  } catch (const CorruptState& e) {
+    throw StateError(std::string("the state holds a key it cannot decode (") + e.what() +
+                     "); the state directory is corrupt or from another version");
+  }
   discard_changes(p);
   // The outbox is read once; afterwards only this session changes it, so
   // pending() never scans the deletions piling up in the column family.

@@ -135,6 +135,7 @@ class ByteReader {
     return i64();
   }
   [[nodiscard]] bool done() const { return pos_ == in_.size(); }
+  [[nodiscard]] std::size_t remaining() const { return in_.size() - pos_; }
 
  private:
   void need(std::size_t n) const {
