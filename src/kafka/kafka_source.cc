@@ -261,9 +261,12 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
 
 void KafkaSource::refresh_caught_up() {
   caught_up_.clear();
-  for (const auto& [tp, records] : lag())
+  backlog_ = 0;
+  for (const auto& [tp, records] : lag()) {
+    backlog_ += records;
     if (records == 0)
       if (auto s = stream_of_topic(tp.first)) caught_up_.insert({*s, tp.second});
+  }
 }
 
 bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
@@ -292,12 +295,6 @@ void KafkaSource::acknowledge(std::int32_t partition, const std::vector<std::pai
   // the state's own positions are what a task resumes from.
   if (auto e = consumer_->commitAsync(tps.list); e != RdKafka::ERR_NO_ERROR && e != RdKafka::ERR__NO_OFFSET)
     observer_.trouble("offset commit: " + RdKafka::err2str(e), false);
-}
-
-std::int64_t KafkaSource::backlog() const {
-  std::int64_t total = 0;
-  for (const auto& [tp, records] : lag()) total += records;
-  return total;
 }
 
 std::map<std::pair<std::string, std::int32_t>, std::int64_t> KafkaSource::lag() const {

@@ -60,8 +60,8 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   [[nodiscard]] bool input_ended(std::int32_t partition) const override;
   void acknowledge(std::int32_t partition, const std::vector<std::pair<InputStream, std::string>>& positions) override;
   /// Records between the consumer's position and the end of every assigned
-  /// input partition (from cached watermarks: no broker round trip).
-  [[nodiscard]] std::int64_t backlog() const override;
+  /// input partition, as of the last poll (computed with caught_up_).
+  [[nodiscard]] std::int64_t backlog() const override { return backlog_; }
 
   /// Set when partitions were added while running: the run must stop.
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
@@ -96,6 +96,8 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   /// high watermark of the latest fetch response): caught up, even before
   /// an EOF event arrives — Kafka Streams' KIP-695 lag check.
   std::set<std::pair<InputStream, std::int32_t>> caught_up_;
+  std::int64_t backlog_ = 0;
+  /// After each poll: caught_up_ and backlog_ from one lag() reading.
   void refresh_caught_up();
   std::string fatal_;
   std::int64_t consumed_ = 0;
