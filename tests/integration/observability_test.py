@@ -86,7 +86,9 @@ class LiveScrape(unittest.TestCase):
         for family in ("alliance_events_total", "alliance_dead_letters_total", "alliance_consumer_lag_records",
                        "alliance_batch_seconds_bucket", "alliance_commit_seconds_bucket", "alliance_outbox_depth",
                        "alliance_records_produced_total", "alliance_partner_settled_minor_total", "alliance_ready",
-                       "alliance_records_consumed_total", "alliance_consumer_lag_seconds", "alliance_batch_events_bucket"):
+                       "alliance_records_consumed_total", "alliance_consumer_lag_seconds", "alliance_batch_events_bucket",
+                       "alliance_state_cache_bytes", "alliance_changelog_bytes_total",
+                       "alliance_rocksdb_expired_values_dropped"):
             self.assertIn(family, self.scrape)
         self.assertNotIn('user_id', self.scrape)
         self.assertEqual(get(f"http://127.0.0.1:{self.port}/healthz"), "ok\n")

@@ -112,6 +112,10 @@ class SharedStore final : public StateStore {
   }
   std::optional<std::string> get(Cf cf, const std::string& k) override { return s_.get(cf, k); }
   void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override { s_.scan(cf, fn); }
+  void scan_from(Cf cf, const std::string& from,
+                 const std::function<bool(const std::string&, std::string_view)>& fn) override {
+    s_.scan_from(cf, from, fn);
+  }
 
  private:
   MemoryStateStore& s_;
