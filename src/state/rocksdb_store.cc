@@ -1,5 +1,6 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
@@ -48,6 +49,12 @@ void MemoryStateStore::scan_from(Cf cf, const std::string& from,
 namespace {
 
 constexpr const char* kFingerprintKey = "fingerprint";
+
+bool lz4_supported() {
+  for (auto c : rocksdb::GetSupportedCompressions())
+    if (c == rocksdb::kLZ4Compression) return true;
+  return false;
+}
 constexpr const char* kStateFormatKey = "state_format";
 
 /// Deletes values of an Expiry::kEventTime table whose expiry time (the i64
@@ -84,7 +91,9 @@ class ExpiredValueFilter final : public rocksdb::CompactionFilter {
 
 RocksMemory::RocksMemory(std::size_t block_cache_bytes, std::size_t write_buffer_bytes_)
     : write_buffer_bytes(write_buffer_bytes_) {
-  auto c = rocksdb::NewLRUCache(block_cache_bytes);
+  // Half of it reserved for index and filter blocks (high priority).
+  auto c = rocksdb::NewLRUCache(block_cache_bytes, /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
+                                /*high_pri_pool_ratio=*/0.5);
   cache = c;
   write_buffers = std::make_shared<rocksdb::WriteBufferManager>(write_buffer_bytes_, c);
 }
@@ -121,6 +130,17 @@ class RocksStateStore final : public StateStore {
     // event id, a new user): a bloom filter answers them without a data block.
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.optimize_filters_for_memory = true;
+    // Index and filters partitioned into block-sized pieces, kept in the
+    // cache's high-priority pool: with state larger than the block cache, a
+    // whole-file filter or index evicted by data blocks had to be read again
+    // for the next lookup (measured at 2.5 M users: 26 % of the time copying
+    // file data, the run slowing down to ~6 k events/s as the state grew).
+    table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+    table.partition_filters = true;
+    table.metadata_block_size = 4096;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_top_level_index_and_filter = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
     rocksdb::ColumnFamilyOptions cf_opts;
     cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_opts.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / 4, 1u << 20);
@@ -128,6 +148,9 @@ class RocksStateStore final : public StateStore {
     // waiting for their flush instead of a write stall (the manager still
     // caps their total).
     cf_opts.max_write_buffer_number = 4;
+    // LZ4 decompresses several times faster than Snappy: random reads of
+    // the cached tables decompress a block each.
+    if (lz4_supported()) cf_opts.compression = rocksdb::kLZ4Compression;
 
     rocksdb::DBOptions db_opts;
     db_opts.create_if_missing = true;
@@ -258,7 +281,11 @@ class RocksStateStore final : public StateStore {
     std::stable_sort(order.begin(), order.end(), [](const StateChange* a, const StateChange* b) {
       return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
     });
-    rocksdb::WriteBatch wb;
+    // Reserved whole: growing the batch by doubling held up to twice its
+    // size at once (a replay cycle's batch is tens of MB).
+    std::size_t bytes = 64;
+    for (const auto& c : batch) bytes += c.key.size() + (c.value ? c.value->size() : 0) + 16;
+    rocksdb::WriteBatch wb(bytes);
     for (const StateChange* cp : order) {
       const StateChange& c = *cp;
       auto* h = handle(c.cf);

@@ -332,6 +332,51 @@ TEST_F(StreamDriverTest, CommitsWithinAnEmitCycleChangeNoRecordEvenAcrossACrash)
   EXPECT_GT(running, 0u);
 }
 
+// A commit that does not end the emit cycle (Kafka: before emit_interval
+// has passed) keeps the keys it changed marked, in the store too: the
+// running records of keys changed in any commit of a cycle leave at its end
+// (before, such a commit dropped them).
+TEST_F(StreamDriverTest, KeysChangedInACommitInsideTheEmitCycleGetTheirRunningRecordAtItsEnd) {
+  auto running_keys = [](const std::vector<OutboxEntry>& entries) {
+    std::set<std::string> keys;
+    for (const auto& e : entries)
+      if (e.kind == OutputKind::kMetrics && e.body.find("\"final\":false") != std::string::npos) keys.insert(e.key);
+    return keys;
+  };
+  auto feed = [&](PartitionTask& t, std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      InputRecord r;
+      r.stream = InputStream::kFile;
+      r.topic = "mem";
+      r.offset = static_cast<std::int64_t>(i);
+      r.payload = lines_[i];
+      r.resume = ByteWriter().i64(static_cast<std::int64_t>(i + 1)).take();
+      t.enqueue(std::move(r), 0);
+    }
+    t.drain(0, 0, [](InputStream) { return true; });
+  };
+  // Reference: one commit, which ends the cycle.
+  PartitionTask ref(topology_, TaskConfig{0, 1, true}, std::make_unique<MemoryStateStore>());
+  feed(ref, 0, 151);
+  const std::set<std::string> want = running_keys(ref.commit(CycleEnd::kRunning)->entries);
+  ASSERT_FALSE(want.empty());
+  // The same records over two commits, the first inside the cycle; the task
+  // is even reopened on its store in between (a restart).
+  MemoryStateStore store;
+  std::set<std::string> got;
+  {
+    PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
+    feed(t, 0, 150);
+    got = running_keys(t.commit(CycleEnd::kContinue)->entries);
+    EXPECT_TRUE(got.empty()) << "running records before the emit cycle ended";
+  }
+  PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
+  feed(t, 150, 151);  // one event: most keys changed only in the first commit
+  got = running_keys(t.commit(CycleEnd::kRunning)->entries);
+  EXPECT_EQ(got, want);
+  EXPECT_GT(want.size(), 6u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Steps, CrashStep, ::testing::Values(0, 1, 2),
                          [](const auto& info) {
                            return std::string(info.param == 0 ? "BeforeDurable"
