@@ -11,6 +11,7 @@ std::string_view to_string(InputStream s) {
     case InputStream::kOrders: return "order";
     case InputStream::kFile: return "file";
     case InputStream::kRepartition: return "repartition";
+    case InputStream::kPayouts: return "payout";
   }
   return "?";
 }
@@ -20,6 +21,7 @@ InputStream stream_of(EventKind kind) {
     case EventKind::kClick: return InputStream::kClicks;
     case EventKind::kReferral: return InputStream::kReferrals;
     case EventKind::kOrder: return InputStream::kOrders;
+    case EventKind::kPayout: return InputStream::kPayouts;
   }
   return InputStream::kFile;
 }
@@ -40,6 +42,7 @@ EventKind kind_of(InputStream s) {
   switch (s) {
     case InputStream::kReferrals: return EventKind::kReferral;
     case InputStream::kOrders: return EventKind::kOrder;
+    case InputStream::kPayouts: return EventKind::kPayout;
     default: return EventKind::kClick;
   }
 }
@@ -121,6 +124,12 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
     }
     return n;
   }
+  // Payouts are not merged in event time (docs/FINANCE.md): they act on
+  // the balances as they are when they arrive.
+  while (!queues_[static_cast<std::size_t>(InputStream::kPayouts)].empty()) {
+    process(InputStream::kPayouts);
+    ++n;
+  }
   for (;;) {
     std::optional<InputStream> pick;
     bool all_have = true;
@@ -164,7 +173,9 @@ void PartitionTask::finish() {
 }
 
 std::size_t PartitionTask::buffered() const {
-  return queues_[0].size() + queues_[1].size() + queues_[2].size() + queues_[3].size();
+  std::size_t n = 0;
+  for (const auto& q : queues_) n += q.size();
+  return n;
 }
 
 std::size_t PartitionTask::buffered(InputStream s) const {

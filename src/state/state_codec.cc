@@ -5,13 +5,14 @@
 
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/forward_record.h"
+#include "alliance/state/balance_codec.h"
 
 namespace alliance {
 
 std::string_view cf_name(Cf cf) {
   static constexpr std::array<std::string_view, kCfCount> kNames{
       "users", "orders", "dedupe", "codes", "windows", "campaigns", "campaign_users",
-      "statements", "volumes", "meta", "outbox", "window_users", "partials"};
+      "statements", "volumes", "meta", "outbox", "window_users", "partials", "balances", "payouts"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 
@@ -172,6 +173,7 @@ std::string encode(const StatementState& s) {
       .i64(s.revision).u8(s.closed ? 1 : 0).i64(static_cast<std::int64_t>(s.record_ids.size()));
   for (const auto& id : s.record_ids) w.str(id);
   w.i64(s.record_count).str(s.base_digest);
+  append_statement_finance(w, s);
   return w.take();
 }
 
@@ -187,6 +189,7 @@ StatementState decode_statement(std::string_view v) {
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) s.record_ids.push_back(r.str());
   s.record_count = r.i64();
   s.base_digest = r.str();
+  read_statement_finance(r, s);
   return s;
 }
 
@@ -194,6 +197,7 @@ std::string encode(const CampaignVolume& v) {
   ByteWriter w;
   w.i64(v.revenue_minor).i64(static_cast<std::int64_t>(v.by_partner.size()));
   for (const auto& [p, a] : v.by_partner) w.str(p).i64(a);
+  append_volume_finance(w, v);
   return w.take();
 }
 
@@ -205,6 +209,7 @@ CampaignVolume decode_volume(std::string_view v) {
     std::string p = r.str();
     c.by_partner[p] = r.i64();
   }
+  read_volume_finance(r, c);
   return c;
 }
 
@@ -289,6 +294,7 @@ void collect_changes(Processor& p, StateChanges& out) {
   out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
   out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_set(p.metrics().dirty_campaigns())});
   out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_set(p.ledger().dirty())});
+  collect_balance_changes(p.ledger().balances(), out);
   if (p.partitioning().split()) {
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
       ByteWriter w;
@@ -334,6 +340,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         decode_set(v, p.metrics().dirty_campaigns());
       } else if (key == "dirty_statements") {
         decode_set(v, p.ledger().dirty());
+      } else if (key == kDirtyBalancesKey) {
+        decode_set(v, p.ledger().balances().dirty());
       } else if (key == "stage2") {
         p.aggregate().decode_progress(v);
       }
@@ -358,6 +366,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       p.aggregate().partials().restore(key, read_metric(r));
       break;
     }
+    case Cf::kBalances:
+    case Cf::kPayouts: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
     case Cf::kOutbox: break;
   }
 }

@@ -29,8 +29,10 @@ enum class Cf : std::uint8_t {
   kOutbox,
   kWindowUsers,  // be64(len(window key)) + window key + user -> ""
   kPartials,     // stage 2: partial sum key + be64(source) -> metric record
+  kBalances,     // partner, currency (length-prefixed) -> balance (balance_codec.h)
+  kPayouts,      // payout_id -> balance key, for duplicate_payout
 };
-inline constexpr std::size_t kCfCount = 13;
+inline constexpr std::size_t kCfCount = 15;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {
