@@ -81,6 +81,7 @@ ProcessorStats PartitionedCore::stats() const {
     total.settlement_records += s.settlement_records;
     total.metric_records += s.metric_records;
     total.statement_records += s.statement_records;
+    total.balance_records += s.balance_records;
   }
   return total;
 }

@@ -176,6 +176,7 @@ void Processor::count_outputs(std::size_t from) {
       stats_.metric_records += 1;
     }
     if (std::holds_alternative<StatementRecord>(b)) stats_.statement_records += 1;
+    if (std::holds_alternative<BalanceRecord>(b)) stats_.balance_records += 1;
   }
 }
 

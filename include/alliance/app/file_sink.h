@@ -48,7 +48,7 @@ class FileSink final : public RecordSink {
   std::string dir_;
   bool durable_;
   std::vector<AcknowledgedCycle> acknowledged_;
-  std::array<std::FILE*, 4> files_{};
+  std::array<std::FILE*, kOutputFiles> files_{};
   std::array<std::int64_t, kOutputFiles> sizes_{};
 };
 

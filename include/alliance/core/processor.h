@@ -38,6 +38,7 @@ struct ProcessorStats {
   std::int64_t settlement_records = 0;
   std::int64_t metric_records = 0;
   std::int64_t statement_records = 0;
+  std::int64_t balance_records = 0;
 };
 
 /// Meta state: stream time and emission tick.
