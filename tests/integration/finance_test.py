@@ -78,6 +78,15 @@ def doc_block(name):
     return m.group(1)
 
 
+def doc_table(name):
+    """The rows of the markdown table after `<!-- name -->` in docs/FINANCE.md."""
+    with open(FINANCE_MD) as f:
+        text = f.read()
+    m = re.search(r"<!-- " + re.escape(name) + r" -->\n((?:\|.*\n)+)", text)
+    assert m, f"docs/FINANCE.md has no table {name}"
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in m.group(1).strip().splitlines()[2:]]
+
+
 class Balances(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -118,8 +127,7 @@ class Balances(unittest.TestCase):
         self.assertEqual(batch, doc_block("payout-batch"))
         got = {k: (b["accrued_minor"], b["reversed_minor"], b["pending_minor"], b["payable_minor"], b["paid_minor"])
                for k, b in latest_balances(self.out).items()}
-        rows = [line.split("|")[1:-1] for line in doc_block("balances").strip().splitlines()[2:]]
-        expect = {(r[0].strip(), r[1].strip()): tuple(int(x.strip().replace(" ", "")) for x in r[2:7]) for r in rows}
+        expect = {(r[0], r[1]): tuple(int(x.replace(" ", "")) for x in r[2:7]) for r in doc_table("balances")}
         self.assertEqual(got, expect)
 
 
