@@ -124,12 +124,6 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
     }
     return n;
   }
-  // Payouts are not merged in event time (docs/FINANCE.md): they act on
-  // the balances as they are when they arrive.
-  while (!queues_[static_cast<std::size_t>(InputStream::kPayouts)].empty()) {
-    process(InputStream::kPayouts);
-    ++n;
-  }
   for (;;) {
     std::optional<InputStream> pick;
     bool all_have = true;
@@ -150,6 +144,19 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
       }
       // Smallest head time first; equal times keep click < referral < order.
       if (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts) pick = s;
+    }
+    // Payouts join the merge by their time (after user events of the same
+    // time), but an empty payouts topic never holds it back: it is quiet
+    // most of the time (docs/FINANCE.md).
+    if (const auto& pq = queues_[static_cast<std::size_t>(InputStream::kPayouts)]; !pq.empty()) {
+      const Item& head = pq.front();
+      const bool reject_first = pick && !queues_[static_cast<std::size_t>(*pick)].front().event;
+      if (!head.event) {
+        if (!reject_first) pick = InputStream::kPayouts;
+      } else if (!reject_first && (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts)) {
+        pick = InputStream::kPayouts;
+      }
+      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
     }
     if (!pick) break;
     const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
