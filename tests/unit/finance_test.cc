@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "alliance/codec/event_decoder.h"
 #include "alliance/codec/record_encoder.h"
 #include "alliance/core/partitioned_core.h"
 #include "processor_fixture.h"
@@ -378,6 +379,81 @@ INSTANTIATE_TEST_SUITE_P(Seeds, FinanceProperty, ::testing::ValuesIn(shapes()),
                            return "seed" + std::to_string(info.param.seed) +
                                   (info.param.cancel_everything ? "_cancelled" : "");
                          });
+
+}  // namespace
+}  // namespace alliance::testing
+
+namespace alliance::testing {
+namespace {
+
+TEST(PayoutDecoding, APayoutNeedsNoUserAndItsEventIdIsItsPayoutId) {
+  EventDecoder d;
+  const DecodeResult ok = d.decode(
+      R"({"type":"payout","payout_id":"po-1","ts":"2027-01-05T10:00:00+08:00","partner_id":"p-books",)"
+      R"("amount_minor":300,"currency":"CNY","reference":"p-books:CNY:paid-to:300"})",
+      std::nullopt);
+  ASSERT_TRUE(ok.ok()) << ok.reason;
+  EXPECT_EQ(ok.event->event_id, "po-1");
+  EXPECT_EQ(ok.event->kind(), EventKind::kPayout);
+  const auto& p = std::get<Payout>(ok.event->body);
+  EXPECT_EQ(p.partner_id, "p-books");
+  EXPECT_EQ(p.amount_minor, 300);
+  EXPECT_EQ(p.reference, "p-books:CNY:paid-to:300");
+  // On the payouts topic `type` may be left out.
+  EXPECT_TRUE(d.decode(R"({"payout_id":"po-2","ts":1,"partner_id":"p","amount_minor":0,"currency":"USD"})",
+                       EventKind::kPayout)
+                  .ok());
+}
+
+TEST(PayoutDecoding, BadPayoutsGetTheirReasons) {
+  EventDecoder d;
+  auto reason = [&](std::string_view json) { return d.decode(json, std::nullopt).reason; };
+  EXPECT_EQ(reason(R"({"type":"payout","ts":1,"partner_id":"p","amount_minor":1,"currency":"CNY"})"),
+            "missing_field:payout_id");
+  EXPECT_EQ(reason(R"({"type":"payout","payout_id":"a","ts":1,"partner_id":"p","currency":"CNY"})"),
+            "missing_field:amount_minor");
+  EXPECT_EQ(reason(R"({"type":"payout","payout_id":"a","ts":1,"partner_id":"p","amount_minor":-1,"currency":"CNY"})"),
+            "bad_amount");
+  EXPECT_EQ(reason(R"({"type":"payout","payout_id":"a","event_id":"b","ts":1,"partner_id":"p","amount_minor":1,"currency":"CNY"})"),
+            "bad_value:event_id");
+  EXPECT_EQ(reason(R"({"type":"payout","payout_id":"a","ts":1,"partner_id":"p","amount_minor":1,"currency":"cny"})"),
+            "bad_value:currency");
+  EXPECT_EQ(d.decode(R"({"type":"payout","payout_id":"a","ts":1,"partner_id":"p","amount_minor":1,"currency":"CNY"})",
+                     EventKind::kOrder)
+                .reason,
+            "type_mismatch");
+}
+
+}  // namespace
+}  // namespace alliance::testing
+
+namespace alliance::testing {
+namespace {
+
+TEST(FinanceTopology, AContractsHoldingPeriodWinsOverTheTopologys) {
+  const Topology t = parse_topology(
+      "name: t\nholding_period: 14d\npartners:\n"
+      "  - {id: a, contract: {id: ca, type: percent, rate_bp: 100, holding_period: 0s}}\n"
+      "  - {id: b, contract: {id: cb, type: percent, rate_bp: 100, holding_period: 7d}}\n"
+      "  - {id: c, contract: {id: cc, type: percent, rate_bp: 100}}\n",
+      "t.yaml");
+  EXPECT_EQ(t.holding_of("a"), 0);
+  EXPECT_EQ(t.holding_of("b"), 7 * kDay);
+  EXPECT_EQ(t.holding_of("c"), 14 * kDay);
+  EXPECT_EQ(t.holding_of("nobody"), 14 * kDay);
+  EXPECT_THROW(parse_topology("name: t\npartners: [{id: a, contract: {id: ca, type: flat, per_conversion_minor: 1, "
+                              "holding_period: soon}}]\n",
+                              "t.yaml"),
+               ConfigError);
+}
+
+TEST(FinanceTopology, TheSampleTopologySettlesMonthly) {
+  const Topology t = load_topology_file(std::string(ALLIANCE_SOURCE_DIR) + "/topologies/spring-alliance.yaml");
+  EXPECT_EQ(t.settlement_period, SettlementPeriod::kMonth);
+  EXPECT_EQ(t.holding_period, 30 * kDay);
+  EXPECT_EQ(t.inputs.payouts, "alliance.payouts");
+  EXPECT_EQ(t.outputs.balances, "alliance.partner-balances");
+}
 
 }  // namespace
 }  // namespace alliance::testing
