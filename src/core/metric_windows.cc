@@ -84,13 +84,6 @@ TimestampMs last_order_of(const CampaignUser& cu, const WindowAggregate& agg) {
   return cu.last_order_ts != INT64_MIN ? cu.last_order_ts : agg.as_of;
 }
 
-std::string all_key_of_user_key(const std::string& cu_key) {
-  // A restored key that is too short is corrupt state, not out_of_range (fuzz_state_restore).
-  if (cu_key.size() < 8) throw CorruptState("campaign user key of " + std::to_string(cu_key.size()) + " bytes");
-  const auto len = static_cast<std::size_t>(get_be64(cu_key));
-  return cu_key.substr(8, len);
-}
-
 }  // namespace
 
 ClvFactor clv_factor(const ClvConfig& c) {
@@ -160,6 +153,13 @@ std::string metric_group_key(const MetricRecord& r) {
   return k;
 }
 
+std::string churn_index_key(TimestampMs last_order, const std::string& all_key) {
+  std::string k;
+  k.reserve(8 + all_key.size());
+  put_be64(k, last_order);
+  return k.append(all_key);
+}
+
 std::string campaign_user_key(const std::string& campaign, const std::string& user) {
   return composite_key(campaign, user);
 }
@@ -175,6 +175,7 @@ void MetricWindows::track_changes(bool on) {
   windows_.track_changes(on);
   campaigns_.track_changes(on);
   campaign_users_.track_changes(on);
+  churn_index_.track_changes(on);
   if (!on) {
     new_window_users_.clear();
     dropped_window_users_.clear();
@@ -260,11 +261,14 @@ void MetricWindows::reindex_buyer(const std::string& all_key, WindowAggregate& a
                                   std::optional<TimestampMs> old_ts, TimestampMs new_ts) {
   if (old_ts) {
     if (*old_ts == new_ts) return;
-    auto it = churn_index_.find({*old_ts, all_key});
-    if (it != churn_index_.end() && --it->second == 0) churn_index_.erase(it);
+    const std::string old_key = churn_index_key(*old_ts, all_key);
+    if (const std::int64_t* n = churn_index_.find(old_key)) {
+      if (*n <= 1) churn_index_.erase(old_key);
+      else churn_index_.upsert(old_key) -= 1;
+    }
     if (*old_ts < churn_cutoff_) agg.churned -= 1;
   }
-  churn_index_[{new_ts, all_key}] += 1;
+  churn_index_.upsert(churn_index_key(new_ts, all_key)) += 1;
   if (new_ts < churn_cutoff_) agg.churned += 1;
 }
 
@@ -273,30 +277,29 @@ void MetricWindows::advance_churn(TimestampMs eval) {
   if (__builtin_sub_overflow(eval, topology_.churn_after, &cutoff)) cutoff = INT64_MIN;
   if (cutoff <= churn_cutoff_) return;
   // Entries in [old cutoff, new cutoff) become churned.
-  auto it = churn_index_.lower_bound({churn_cutoff_, std::string()});
-  const auto end = churn_index_.lower_bound({cutoff, std::string()});
+  const auto& index = churn_index_.map();
+  auto it = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));
+  const auto end = index.lower_bound(churn_index_key(cutoff, std::string()));
   for (; it != end; ++it) {
-    if (WindowAggregate* agg = campaigns_.find(it->first.second)) {
+    const std::string akey = it->first.substr(8);
+    if (WindowAggregate* agg = campaigns_.find(akey)) {
       // Derived and not persisted: no change record for the state store.
       agg->churned += it->second;
-      dirty_campaigns_.insert(it->first.second);
+      dirty_campaigns_.insert(akey);
     }
   }
   churn_cutoff_ = cutoff;
 }
 
 void MetricWindows::rebuild_churn(TimestampMs eval) {
-  churn_index_.clear();
   if (__builtin_sub_overflow(eval, topology_.churn_after, &churn_cutoff_)) churn_cutoff_ = INT64_MIN;
   for (auto& [akey, agg] : campaigns_) agg.churned = 0;
-  for (const auto& [cu_key, cu] : campaign_users_.map()) {
-    if (cu.completed_orders <= 0) continue;
-    const std::string akey = all_key_of_user_key(cu_key);
-    WindowAggregate* agg = campaigns_.find(akey);
-    if (agg == nullptr) continue;
-    const TimestampMs last = last_order_of(cu, *agg);
-    churn_index_[{last, akey}] += 1;
-    if (last < churn_cutoff_) agg->churned += 1;
+  const auto& index = churn_index_.map();
+  const auto end = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));
+  for (auto it = index.begin(); it != end; ++it) {
+    // A restored key that is too short is corrupt state (fuzz_state_restore).
+    if (it->first.size() < 8) throw CorruptState("churn index key of " + std::to_string(it->first.size()) + " bytes");
+    if (WindowAggregate* agg = campaigns_.find(it->first.substr(8))) agg->churned += it->second;
   }
 }
 
@@ -352,8 +355,10 @@ void MetricWindows::emit_all(const std::string& all_key, const WindowAggregate& 
   if (final && forward_active_) {
     // Stage 2 counts churn at its own evaluation time: the last order times
     // of the buyers not churned here (docs/SEMANTICS.md).
-    for (auto it = churn_index_.lower_bound({churn_cutoff_, std::string()}); it != churn_index_.end(); ++it)
-      if (it->first.second == all_key) r.active_last_orders.insert(r.active_last_orders.end(), it->second, it->first.first);
+    const auto& index = churn_index_.map();
+    for (auto it = index.lower_bound(churn_index_key(churn_cutoff_, std::string())); it != index.end(); ++it)
+      if (std::string_view(it->first).substr(8) == all_key)
+        r.active_last_orders.insert(r.active_last_orders.end(), static_cast<std::size_t>(it->second), get_be64(it->first));
   }
   const CampaignConfig* cfg = source ? nullptr : topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;

@@ -20,11 +20,37 @@ struct Credit {
   std::string touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
 };
 
+// Expiry times and approximate heap weights of the store-backed tables.
+TimestampMs user_expiry(const UserTouchpoints& u) { return u.newest_ts(); }
+TimestampMs order_expiry(const OrderState& o) { return o.last_ts; }
+TimestampMs dedupe_expiry(const TimestampMs& ts) { return ts; }
+
+std::size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+std::size_t user_weight(const UserTouchpoints& u) {
+  std::size_t b = u.newest_first().capacity() * sizeof(Touchpoint);
+  for (const auto& tp : u.newest_first()) b += heap(tp.event_id) + heap(tp.campaign_id) + heap(tp.source) + heap(tp.partner_id);
+  return b;
+}
+std::size_t order_weight(const OrderState& o) {
+  std::size_t b = heap(o.user_id) + heap(o.currency) + heap(o.model) + o.event_ids.capacity() * sizeof(std::string) +
+                  o.partners.capacity() * sizeof(PartnerShare) + o.dims.capacity() * sizeof(DimShare);
+  for (const auto& id : o.event_ids) b += heap(id);
+  for (const auto& p : o.partners) {
+    b += heap(p.partner_id) + p.touchpoint_ids.capacity() * sizeof(std::string);
+    for (const auto& id : p.touchpoint_ids) b += heap(id);
+  }
+  for (const auto& d : o.dims) b += heap(d.key);
+  return b;
+}
+
 }  // namespace
 
 Processor::Processor(const Topology& topology, Partitioning partitioning)
     : topology_(topology),
       partitioning_(partitioning),
+      users_(&user_expiry, &user_weight),
+      orders_(&order_expiry, &order_weight),
+      dedupe_(&dedupe_expiry),
       metrics_(topology),
       ledger_(topology),
       aggregate_(topology, partitioning.partitions) {
@@ -136,7 +162,7 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   }
   if (accepted) {
     dedupe_.upsert(e.event_id) = e.ts;
-    dedupe_expiry_.add(e.ts, e.event_id);
+    if (!dedupe_.backed()) dedupe_expiry_.add(e.ts, e.event_id);
     stats_.events_by_kind[std::string(to_string(e.kind()))] += 1;
     if (event_late_) stats_.late_events += 1;
   }
@@ -237,9 +263,21 @@ bool Processor::on_order(const Event& e, const Order& o, const SourcePosition& p
   // The newest event about an order starts its retention (order_retention).
   if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts) {
     orders_.upsert(o.order_id).last_ts = e.ts;
-    order_expiry_.add(e.ts, o.order_id);
+    if (!orders_.backed()) order_expiry_.add(e.ts, o.order_id);
   }
   return true;
+}
+
+OrderState& Processor::order_for(const std::string& order_id, TimestampMs ts) {
+  // A new order's retention starts with its first event: set at once, or a
+  // store-backed table would see it as expired (last_ts 0) before on_order
+  // sets it.
+  OrderState& st = orders_.upsert(order_id);
+  if (st.last_ts < ts) {
+    st.last_ts = ts;
+    if (!orders_.backed()) order_expiry_.add(ts, order_id);
+  }
+  return st;
 }
 
 void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
@@ -266,7 +304,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         stats_.duplicate_transitions += 1;
         return;
       }
-      OrderState& st = orders_.upsert(o.order_id);
+      OrderState& st = order_for(o.order_id, e.ts);
       st.amount_minor = o.amount_minor;
       st.currency = o.currency;
       applied(st);
@@ -284,7 +322,7 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
     }
     case OrderStatus::kRefunded: {
       if (!completed) {
-        OrderState& st = orders_.upsert(o.order_id);
+        OrderState& st = order_for(o.order_id, e.ts);
         st.phase = OrderPhase::kClosedUncompleted;
         st.currency = o.currency;
         st.amount_minor = o.amount_minor;
@@ -302,12 +340,12 @@ void Processor::apply_order(const Event& e, const Order& o, const SourcePosition
         return;
       }
       if (!reverse(e, *existing, existing->refunded_minor + refund, pos, raw)) return;
-      applied(orders_.upsert(o.order_id));
+      applied(order_for(o.order_id, e.ts));
       return;
     }
     case OrderStatus::kCancelled: {
       if (completed && !reverse(e, *existing, existing->amount_minor, pos, raw)) return;
-      OrderState& st = orders_.upsert(o.order_id);
+      OrderState& st = order_for(o.order_id, e.ts);
       applied(st);
       if (!completed) {
         st.currency = o.currency;
@@ -470,7 +508,7 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     return;
   }
 
-  OrderState& st = orders_.upsert(o.order_id);
+  OrderState& st = order_for(o.order_id, e.ts);
   st.phase = OrderPhase::kCompleted;
   st.amount_minor = o.amount_minor;
   st.currency = o.currency;
@@ -538,7 +576,7 @@ bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits ne
     return false;
   }
 
-  OrderState& st = orders_.upsert(order_id);
+  OrderState& st = order_for(order_id, e.ts);
   st.refunded_minor = new_refunded;
   st.applied_reversals = applied_reversals;
   st.partners = std::move(partners);
@@ -575,39 +613,75 @@ void Processor::advance(TimestampMs ts) {
 }
 
 void Processor::sweep() {
-  dedupe_expiry_.sweep(
-      clock_.stream_time - topology_.dedupe_retention,
-      [&](const std::string& id) -> std::optional<TimestampMs> {
-        const TimestampMs* ts = dedupe_.find(id);
-        return ts != nullptr ? std::optional<TimestampMs>(*ts) : std::nullopt;
-      },
-      [&](const std::string& id) { dedupe_.erase(id); });
-  std::vector<std::string> drop;
-  // A user whose newest event is older than lookback + grace can no longer
-  // lend a touchpoint to an in-order completion.
-  const TimestampMs user_horizon = clock_.stream_time - topology_.lookback - topology_.grace;
-  for (const auto& [id, u] : users_.map())
-    if (u.newest_ts() < user_horizon) drop.push_back(id);
-  for (const auto& id : drop) users_.erase(id);
-  drop.clear();
-  order_expiry_.sweep(
-      clock_.stream_time - topology_.order_retention,
-      [&](const std::string& id) -> std::optional<TimestampMs> {
-        const OrderState* o = orders_.find(id);
-        return o != nullptr ? std::optional<TimestampMs>(o->last_ts) : std::nullopt;
-      },
-      [&](const std::string& id) { orders_.erase(id); });
+  clock_.swept_at = clock_.stream_time;
+  set_horizons();
+  // With a state store the expired values are absent for the core from now
+  // on (CachedTable's horizon); RocksDB's compaction filter deletes them and
+  // the caches evict them. In memory the sweep frees them here.
+  if (!dedupe_.backed())
+    dedupe_expiry_.sweep(
+        dedupe_.horizon(),
+        [&](const std::string& id) -> std::optional<TimestampMs> {
+          const TimestampMs* ts = dedupe_.peek(id);
+          return ts != nullptr ? std::optional<TimestampMs>(*ts) : std::nullopt;
+        },
+        [&](const std::string& id) { dedupe_.erase(id); });
+  if (!users_.backed()) {
+    // A user whose newest event is older than lookback + grace can no longer
+    // lend a touchpoint to an in-order completion.
+    std::vector<std::string> drop;
+    users_.for_each_expired([&](const std::string& id) { drop.push_back(id); });
+    for (const auto& id : drop) users_.erase(id);
+  }
+  if (!orders_.backed())
+    order_expiry_.sweep(
+        orders_.horizon(),
+        [&](const std::string& id) -> std::optional<TimestampMs> {
+          const OrderState* o = orders_.peek(id);
+          return o != nullptr ? std::optional<TimestampMs>(o->last_ts) : std::nullopt;
+        },
+        [&](const std::string& id) { orders_.erase(id); });
   ledger_.expire(clock_.stream_time - topology_.statement_retention);
+}
+
+void Processor::set_horizons() {
+  if (clock_.swept_at == INT64_MIN) return;
+  users_.set_horizon(clock_.swept_at - topology_.lookback - topology_.grace);
+  dedupe_.set_horizon(clock_.swept_at - topology_.dedupe_retention);
+  orders_.set_horizon(clock_.swept_at - topology_.order_retention);
 }
 
 void Processor::after_restore() {
   ledger().reindex();
   ledger().balances().reindex();
+  set_horizons();
   dedupe_expiry_.clear();
-  for (const auto& [id, ts] : dedupe_.map()) dedupe_expiry_.add(ts, id);
   order_expiry_.clear();
-  for (const auto& [id, o] : orders_.map()) order_expiry_.add(o.last_ts, id);
+  if (!dedupe_.backed()) dedupe_.for_each([&](const std::string& id, TimestampMs ts) { dedupe_expiry_.add(ts, id); });
+  if (!orders_.backed()) orders_.for_each([&](const std::string& id, const OrderState& o) { order_expiry_.add(o.last_ts, id); });
   metrics_.rebuild_churn(std::min(watermark(), clock_.stream_time));
+}
+
+void Processor::trim_caches(std::size_t budget_bytes) {
+  const std::size_t total = cache_bytes();
+  if (total > budget_bytes) {
+    // Each table down to its share of three quarters of the budget, so the
+    // next cycles do not evict again at once.
+    const double keep = 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(total);
+    auto target = [&](std::size_t b) { return static_cast<std::size_t>(static_cast<double>(b) * keep); };
+    users_.evict_to(target(users_.bytes()));
+    orders_.evict_to(target(orders_.bytes()));
+    dedupe_.evict_to(target(dedupe_.bytes()));
+    metrics_.campaign_users().evict_to(target(metrics_.campaign_users().bytes()));
+  }
+  users_.next_cycle();
+  orders_.next_cycle();
+  dedupe_.next_cycle();
+  metrics_.campaign_users().next_cycle();
+}
+
+std::size_t Processor::cache_bytes() const {
+  return users_.bytes() + orders_.bytes() + dedupe_.bytes() + metrics_.campaign_users_bytes();
 }
 
 void Processor::track_changes(bool on) {
@@ -635,6 +709,7 @@ void Processor::discard_changes() {
   metrics_.windows().clear_changes();
   metrics_.campaigns().clear_changes();
   metrics_.campaign_users().clear_changes();
+  metrics_.churn_index().clear_changes();
   metrics_.new_window_users().clear();
   metrics_.dropped_window_users().clear();
   ledger().statements().clear_changes();

@@ -168,6 +168,7 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   s.record_commission_minor = add_exact(s.record_commission_minor, r.commission_minor.value_or(0));
   s.record_count += 1;
   s.record_ids.insert(std::upper_bound(s.record_ids.begin(), s.record_ids.end(), r.record_id), r.record_id);
+  if (statements_.tracking()) s.unsaved_ids.push_back(r.record_id);
   s.digest.clear();
   dirty_.insert(skey);
   // A reversal of an accrual from another period undoes its commission at
@@ -378,6 +379,8 @@ void SettlementLedger::expire(TimestampMs horizon) {
     StatementState& s = statements_.upsert(k);
     s.base_digest = statement_digest(s);
     s.digest = s.base_digest;
+    if (statements_.tracking()) s.dropped_ids = std::move(s.record_ids);
+    s.unsaved_ids.clear();
     s.record_ids.clear();
     s.record_ids.shrink_to_fit();
   }

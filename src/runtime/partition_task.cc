@@ -1,5 +1,7 @@
 #include "alliance/runtime/partition_task.h"
 
+#include <algorithm>
+
 #include "alliance/core/byte_codec.h"
 
 namespace alliance {
@@ -54,7 +56,8 @@ PartitionTask::PartitionTask(const Topology& topology, TaskConfig config, std::u
       config_(config),
       store_(std::move(store)),
       processor_(topology, config.partitions > 1 ? Partitioning{config.partition, config.partitions} : Partitioning{}) {
-  if (store_) session_ = std::make_unique<StateSession>(*store_, processor_);
+  if (store_)
+    session_ = std::make_unique<StateSession>(*store_, processor_, static_cast<std::size_t>(topology.state.cache_mb) << 20);
   else processor_.track_changes(false);
 }
 
@@ -95,10 +98,34 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
     const std::optional<EventKind> kind =
         r.stream == InputStream::kFile ? std::nullopt : std::optional<EventKind>(kind_of(r.stream));
     DecodeResult d = decoder_.decode(item.raw, kind);
-    if (d.ok()) item.event = std::move(d.event);
+    if (d.ok()) {
+      item.event = std::move(d.event);
+      if (session_) note_reads(*item.event);
+    }
     else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
   }
   queues_[static_cast<std::size_t>(r.stream)].push_back(std::move(item));
+}
+
+void PartitionTask::note_reads(const Event& e) {
+  // The reads the core will make of the cached tables for this event, so
+  // the batch's misses are one MultiGet per table instead of a Get each.
+  if (reads_.empty()) reads_ = {{Cf::kDedupe, {}}, {Cf::kUsers, {}}, {Cf::kOrders, {}}};
+  Processor& p = processor_;
+  if (!p.dedupe().cached(e.event_id)) reads_[0].second.push_back(e.event_id);
+  if (!p.users().cached(e.user_id)) reads_[1].second.push_back(e.user_id);
+  if (const auto* o = std::get_if<Order>(&e.body); o != nullptr && !p.orders().cached(o->order_id))
+    reads_[2].second.push_back(o->order_id);
+}
+
+void PartitionTask::prefetch() {
+  if (!session_ || reads_.empty()) return;
+  for (auto& [cf, keys] : reads_) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  }
+  session_->prefetch(reads_);
+  reads_.clear();
 }
 
 void PartitionTask::process(InputStream stream) {
@@ -117,6 +144,7 @@ void PartitionTask::process(InputStream stream) {
 std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
                                  const std::function<bool(InputStream)>& at_end) {
   std::size_t n = 0;
+  prefetch();
   if (config_.file_order) {
     while (!queues_[3].empty()) {
       process(InputStream::kFile);

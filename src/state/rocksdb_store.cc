@@ -1,5 +1,7 @@
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
@@ -9,7 +11,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <atomic>
+#include <cstring>
+
 #include "alliance/state/state_store.h"
+#include "alliance/state/state_tables.h"
 
 namespace alliance {
 
@@ -35,6 +41,37 @@ void MemoryStateStore::scan(Cf cf, const std::function<void(const std::string&, 
 namespace {
 
 constexpr const char* kFingerprintKey = "fingerprint";
+constexpr const char* kStateFormatKey = "state_format";
+
+/// Deletes values of an Expiry::kEventTime table whose expiry time (the i64
+/// after the format byte) is before the horizon the state session published
+/// after its last write. The core treats such values as absent already
+/// (CachedTable's horizon), so when compaction runs changes no result.
+/// Called from RocksDB's compaction threads: the horizon is atomic.
+class ExpiredValueFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredValueFilter(Cf cf) : cf_(cf) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value, std::string* /*new_value*/,
+              bool* /*value_changed*/) const override {
+    const std::int64_t horizon = horizon_.load(std::memory_order_relaxed);
+    if (horizon == INT64_MIN || value.size() < 9 ||
+        static_cast<std::uint8_t>(value.data()[0]) != table_spec(cf_).format)
+      return false;  // no horizon yet, or a value this filter does not know: keep
+    std::int64_t ts = 0;
+    std::memcpy(&ts, value.data() + 1, 8);  // ByteWriter::i64's layout
+    if (ts >= horizon) return false;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const char* Name() const override { return "alliance.ExpiredValueFilter"; }
+  void set_horizon(std::int64_t h) { horizon_.store(h, std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  Cf cf_;
+  std::atomic<std::int64_t> horizon_{INT64_MIN};
+  mutable std::atomic<std::uint64_t> dropped_{0};
+};
 
 }  // namespace
 
@@ -73,6 +110,10 @@ class RocksStateStore final : public StateStore {
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache_;
     table.cache_index_and_filter_blocks = true;
+    // Most reads of the cached tables are for keys that do not exist (a new
+    // event id, a new user): a bloom filter answers them without a data block.
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.optimize_filters_for_memory = true;
     rocksdb::ColumnFamilyOptions cf_opts;
     cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_opts.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / 4, 1u << 20);
@@ -102,8 +143,14 @@ class RocksStateStore final : public StateStore {
                        "database); pass an empty or new --state directory");
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
     descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
-    for (std::size_t i = 0; i < kCfCount; ++i)
-      descs.emplace_back(std::string(cf_name(static_cast<Cf>(i))), cf_opts);
+    for (const TableSpec& t : kStateTables) {
+      rocksdb::ColumnFamilyOptions o = cf_opts;
+      if (t.expiry == Expiry::kEventTime) {
+        filters_[static_cast<std::size_t>(t.cf)] = std::make_unique<ExpiredValueFilter>(t.cf);
+        o.compaction_filter = filters_[static_cast<std::size_t>(t.cf)].get();
+      }
+      descs.emplace_back(std::string(t.name), o);
+    }
     if (!exists) create_whole(dir, db_opts, descs, fingerprint);
     {
       std::vector<std::string> names;
@@ -132,8 +179,15 @@ class RocksStateStore final : public StateStore {
     for (std::size_t i = 0; i < kCfCount; ++i) handles_[i].reset(handles[i + 1]);
 
     const auto have = get(Cf::kMeta, kFingerprintKey);
+    const auto format = get(Cf::kMeta, kStateFormatKey);
+    const std::string want_format = std::to_string(kStateFormat);
+    if (have && format != want_format)
+      throw StateError(dir + ": this state directory has state format " + format.value_or("1") +
+                       "; this alliance reads format " + want_format +
+                       ". Move the directory away and let alliance rebuild it (from the changelog in `alliance run`, "
+                       "from the input in replay)");
     if (!have) {
-      write({StateChange{Cf::kMeta, kFingerprintKey, fingerprint}});
+      write({StateChange{Cf::kMeta, kFingerprintKey, fingerprint}, StateChange{Cf::kMeta, kStateFormatKey, want_format}});
     } else if (*have != fingerprint) {
       throw StateError(dir + ": this state was written by topology \"" + *have +
                        "\", not \"" + fingerprint + "\"; use a new --state directory for a changed topology");
@@ -156,6 +210,8 @@ class RocksStateStore final : public StateStore {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = db->Put(wo, handles[1 + static_cast<std::size_t>(Cf::kMeta)], kFingerprintKey, fingerprint);
+    if (s.ok())
+      s = db->Put(wo, handles[1 + static_cast<std::size_t>(Cf::kMeta)], kStateFormatKey, std::to_string(kStateFormat));
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db->Close().PermitUncheckedError();
     delete db;
@@ -173,6 +229,7 @@ class RocksStateStore final : public StateStore {
       // The last complete batch is durable; the torn WAL tail is dropped by
       // point-in-time recovery on the next open.
       for (auto& h : handles_) (void)h.release();
+      for (auto& f : filters_) (void)f.release();  // compaction threads may still hold them
       (void)default_.release();
       (void)db_.release();
       return;
@@ -218,6 +275,26 @@ class RocksStateStore final : public StateStore {
     return v;
   }
 
+  std::vector<std::optional<std::string>> multi_get(Cf cf, const std::vector<std::string>& keys) override {
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    // Keys are sorted by the caller (PartitionTask::prefetch).
+    db_->MultiGet(rocksdb::ReadOptions(), handle(cf), keys.size(), slices.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
+    std::vector<std::optional<std::string>> out(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) throw StateError(dir_ + ": state read failed: " + statuses[i].ToString());
+      out[i] = values[i].ToString();
+    }
+    return out;
+  }
+
+  void set_expiry_horizon(Cf cf, std::int64_t horizon) override {
+    if (auto& f = filters_[static_cast<std::size_t>(cf)]) f->set_horizon(horizon);
+  }
+
   void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
     for (it->SeekToFirst(); it->Valid(); it->Next())
@@ -238,6 +315,8 @@ class RocksStateStore final : public StateStore {
     st.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     st.block_cache_misses = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
     st.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+    for (const auto& f : filters_)
+      if (f) st.expired_values_dropped += f->dropped();
     return st;
   }
 
@@ -250,6 +329,9 @@ class RocksStateStore final : public StateStore {
   std::shared_ptr<RocksMemory> memory_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::shared_ptr<rocksdb::Cache> cache_;
+  // Declared before db_ so they outlive the DB (the column families'
+  // options point at them).
+  std::array<std::unique_ptr<ExpiredValueFilter>, kCfCount> filters_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_;
   std::array<std::unique_ptr<rocksdb::ColumnFamilyHandle>, kCfCount> handles_;

@@ -6,14 +6,31 @@
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/forward_record.h"
 #include "alliance/state/balance_codec.h"
+#include "alliance/state/state_tables.h"
 
 namespace alliance {
 
-std::string_view cf_name(Cf cf) {
-  static constexpr std::array<std::string_view, kCfCount> kNames{
-      "users", "orders", "dedupe", "codes", "windows", "campaigns", "campaign_users",
-      "statements", "volumes", "meta", "outbox", "window_users", "partials", "balances", "payouts"};
-  return kNames[static_cast<std::size_t>(cf)];
+std::string_view cf_name(Cf cf) { return table_spec(cf).name; }
+
+std::string unknown_format_message(Cf cf, std::uint8_t found) {
+  const TableSpec& t = table_spec(cf);
+  return "state table \"" + std::string(t.name) + "\" holds a value of format " + std::to_string(found) +
+         "; this alliance reads format " + std::to_string(t.format) +
+         ": the state was written by another version of alliance. Move the state directory away and let "
+         "alliance rebuild it (from the changelog in `alliance run`, from the input in replay)";
+}
+
+ByteWriter value_writer(Cf cf) {
+  ByteWriter w;
+  w.u8(table_spec(cf).format);
+  return w;
+}
+
+ByteReader value_reader(Cf cf, std::string_view v) {
+  const std::uint8_t want = table_spec(cf).format;
+  if (v.empty()) throw CorruptState("an empty value in state table " + std::string(cf_name(cf)));
+  if (static_cast<std::uint8_t>(v[0]) != want) throw CorruptState(unknown_format_message(cf, static_cast<std::uint8_t>(v[0])));
+  return ByteReader(v.substr(1));
 }
 
 std::string encode_changelog(const StateChanges& changes) {
@@ -44,7 +61,7 @@ namespace {
 // ---- value encodings ----------------------------------------------------
 
 std::string encode(const UserTouchpoints& u) {
-  ByteWriter w;
+  ByteWriter w = value_writer(Cf::kUsers);
   w.i64(u.newest_ts()).i64(static_cast<std::int64_t>(u.newest_first().size()));
   for (const auto& tp : u.newest_first())
     w.i64(tp.ts).str(tp.event_id).u8(static_cast<std::uint8_t>(tp.kind)).str(tp.campaign_id)
@@ -53,7 +70,7 @@ std::string encode(const UserTouchpoints& u) {
 }
 
 UserTouchpoints decode_user(std::string_view v) {
-  ByteReader r(v);
+  ByteReader r = value_reader(Cf::kUsers, v);
   const TimestampMs newest = r.i64();
   const std::int64_t n = r.i64();
   std::vector<Touchpoint> items;
@@ -73,11 +90,12 @@ UserTouchpoints decode_user(std::string_view v) {
 }
 
 std::string encode(const OrderState& o) {
-  ByteWriter w;
+  ByteWriter w = value_writer(Cf::kOrders);
+  w.i64(o.last_ts);  // the expiry time first (compaction filter)
   w.u8(static_cast<std::uint8_t>(o.phase)).str(o.user_id).i64(static_cast<std::int64_t>(o.event_ids.size()));
   for (const auto& id : o.event_ids) w.str(id);
   w.str(o.currency).i64(o.amount_minor).i64(o.completed_ts)
-      .i64(o.last_ts).str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
+      .str(o.model).i64(o.refunded_minor).i64(o.applied_reversals)
       .i64(static_cast<std::int64_t>(o.partners.size()));
   for (const auto& p : o.partners)
     w.str(p.partner_id).opt_str(p.campaign_id).opt_str(p.contract_id).i64(p.weight_micros)
@@ -92,15 +110,15 @@ std::string encode(const OrderState& o) {
 }
 
 OrderState decode_order(std::string_view v) {
-  ByteReader r(v);
+  ByteReader r = value_reader(Cf::kOrders, v);
   OrderState o;
+  o.last_ts = r.i64();
   o.phase = static_cast<OrderPhase>(r.u8());
   o.user_id = r.str();
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) o.event_ids.push_back(r.str());
   o.currency = r.str();
   o.amount_minor = r.i64();
   o.completed_ts = r.i64();
-  o.last_ts = r.i64();
   o.model = r.str();
   o.refunded_minor = r.i64();
   o.applied_reversals = r.i64();
@@ -135,8 +153,8 @@ OrderState decode_order(std::string_view v) {
   return o;
 }
 
-std::string encode(const WindowAggregate& a) {
-  ByteWriter w;
+std::string encode(const WindowAggregate& a, Cf cf) {
+  ByteWriter w = value_writer(cf);
   w.i64(a.clicks).i64(a.referrals).i64(a.orders).i64(a.conversions_micros).i64(a.late_events)
       .i64(a.unique_users).i64(a.buyers).i64(a.repeat_buyers).i64(a.as_of)
       ;
@@ -145,8 +163,8 @@ std::string encode(const WindowAggregate& a) {
   return w.take();
 }
 
-WindowAggregate decode_window(std::string_view v) {
-  ByteReader r(v);
+WindowAggregate decode_window(std::string_view v, Cf cf) {
+  ByteReader r = value_reader(cf, v);
   WindowAggregate a;
   a.clicks = r.i64();
   a.referrals = r.i64();
@@ -167,18 +185,17 @@ WindowAggregate decode_window(std::string_view v) {
   return a;
 }
 
+/// The statement without its record ids (one key each in statement_ids).
 std::string encode(const StatementState& s) {
-  ByteWriter w;
+  ByteWriter w = value_writer(Cf::kStatements);
   w.i64(s.period_end).i64(s.accrued_minor).i64(s.reversed_minor).i64(s.record_commission_minor)
-      .i64(s.revision).u8(s.closed ? 1 : 0).i64(static_cast<std::int64_t>(s.record_ids.size()));
-  for (const auto& id : s.record_ids) w.str(id);
-  w.i64(s.record_count).str(s.base_digest);
+      .i64(s.revision).u8(s.closed ? 1 : 0).i64(s.record_count).str(s.base_digest);
   append_statement_finance(w, s);
   return w.take();
 }
 
 StatementState decode_statement(std::string_view v) {
-  ByteReader r(v);
+  ByteReader r = value_reader(Cf::kStatements, v);
   StatementState s;
   s.period_end = r.i64();
   s.accrued_minor = r.i64();
@@ -186,7 +203,6 @@ StatementState decode_statement(std::string_view v) {
   s.record_commission_minor = r.i64();
   s.revision = r.i64();
   s.closed = r.u8() != 0;
-  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) s.record_ids.push_back(r.str());
   s.record_count = r.i64();
   s.base_digest = r.str();
   read_statement_finance(r, s);
@@ -194,7 +210,7 @@ StatementState decode_statement(std::string_view v) {
 }
 
 std::string encode(const CampaignVolume& v) {
-  ByteWriter w;
+  ByteWriter w = value_writer(Cf::kVolumes);
   w.i64(v.revenue_minor).i64(static_cast<std::int64_t>(v.by_partner.size()));
   for (const auto& [p, a] : v.by_partner) w.str(p).i64(a);
   append_volume_finance(w, v);
@@ -202,7 +218,7 @@ std::string encode(const CampaignVolume& v) {
 }
 
 CampaignVolume decode_volume(std::string_view v) {
-  ByteReader r(v);
+  ByteReader r = value_reader(Cf::kVolumes, v);
   CampaignVolume c;
   c.revenue_minor = r.i64();
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {
@@ -223,14 +239,27 @@ std::string window_user_key(const std::string& wkey, const UserFingerprint& f) {
   return k;
 }
 
-std::string encode_i64(std::int64_t v) { return ByteWriter().i64(v).take(); }
-std::int64_t decode_i64(std::string_view v) {
-  ByteReader r(v);
-  return r.i64();
+std::string encode_i64(Cf cf, std::int64_t v) { return value_writer(cf).i64(v).take(); }
+std::int64_t decode_i64(Cf cf, std::string_view v) {
+  ByteReader r = value_reader(cf, v);
+  const std::int64_t x = r.i64();
+  if (!r.done()) throw CorruptState("trailing bytes in a " + std::string(cf_name(cf)) + " value");
+  return x;
+}
+
+std::string encode(const CampaignUser& c) {
+  return value_writer(Cf::kCampaignUsers).i64(c.completed_orders).i64(c.last_order_ts).take();
+}
+CampaignUser decode_campaign_user(std::string_view v) {
+  ByteReader r = value_reader(Cf::kCampaignUsers, v);
+  CampaignUser c;
+  c.completed_orders = r.i64();
+  c.last_order_ts = r.i64();
+  return c;
 }
 
 std::string encode(const ProcessorClock& c) {
-  return ByteWriter().i64(c.stream_time).i64(c.emit_tick).i64(c.sweep_tick).u8(c.finished ? 1 : 0).take();
+  return ByteWriter().i64(c.stream_time).i64(c.emit_tick).i64(c.sweep_tick).u8(c.finished ? 1 : 0).i64(c.swept_at).take();
 }
 
 std::string encode_set(const std::set<std::string>& s) {
@@ -259,10 +288,10 @@ void collect_changes(Processor& p, StateChanges& out) {
   auto by_encode = [](const auto& v) { return encode(v); };
   drain(p.users(), Cf::kUsers, out, by_encode);
   drain(p.orders(), Cf::kOrders, out, by_encode);
-  drain(p.dedupe(), Cf::kDedupe, out, [](TimestampMs ts) { return encode_i64(ts); });
-  drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return s; });
-  drain(p.metrics().windows(), Cf::kWindows, out, by_encode);
-  drain(p.metrics().campaigns(), Cf::kCampaigns, out, by_encode);
+  drain(p.dedupe(), Cf::kDedupe, out, [](TimestampMs ts) { return encode_i64(Cf::kDedupe, ts); });
+  drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return value_writer(Cf::kCodes).take() + s; });
+  drain(p.metrics().windows(), Cf::kWindows, out, [](const WindowAggregate& a) { return encode(a, Cf::kWindows); });
+  drain(p.metrics().campaigns(), Cf::kCampaigns, out, [](const WindowAggregate& a) { return encode(a, Cf::kCampaigns); });
   // New members of a window are written as one chunk per commit (key: the
   // chunk's first member; value: the members' fingerprints, 16 bytes each);
   // closing a window deletes its chunks. A window opened and closed within
@@ -281,14 +310,26 @@ void collect_changes(Processor& p, StateChanges& out) {
     const UserFingerprint first{static_cast<std::uint64_t>(get_be64(members)),
                                 static_cast<std::uint64_t>(get_be64(std::string_view(members).substr(8)))};
     if (WindowAggregate* agg = p.metrics().windows().find(wkey)) agg->user_chunks.push_back(first);
-    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, first), std::move(members)});
+    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, first), value_writer(Cf::kWindowUsers).take() + members});
   }
   for (const auto& [wkey, ids] : p.metrics().dropped_window_users())
     for (const UserFingerprint& id : ids) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, id), std::nullopt});
   p.metrics().dropped_window_users().clear();
-  drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out,
-        [](const CampaignUser& c) { return encode_i64(c.completed_orders) + encode_i64(c.last_order_ts); });
-  drain(p.ledger().statements(), Cf::kStatements, out, by_encode);
+  drain(p.metrics().campaign_users(), Cf::kCampaignUsers, out, by_encode);
+  drain(p.metrics().churn_index(), Cf::kChurn, out, [](std::int64_t n) { return encode_i64(Cf::kChurn, n); });
+  // A statement's value is its header; its record ids are one key each,
+  // written when booked and deleted when the statement is compacted.
+  p.ledger().statements().drain_changes([&](const std::string& k, StatementState* s) {
+    if (s == nullptr) {
+      out.push_back(StateChange{Cf::kStatements, k, std::nullopt});
+      return;
+    }
+    out.push_back(StateChange{Cf::kStatements, k, encode(*s)});
+    for (const auto& id : s->unsaved_ids) out.push_back(StateChange{Cf::kStatementIds, k + id, value_writer(Cf::kStatementIds).take()});
+    for (const auto& id : s->dropped_ids) out.push_back(StateChange{Cf::kStatementIds, k + id, std::nullopt});
+    s->unsaved_ids.clear();
+    s->dropped_ids.clear();
+  });
   drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
   out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
   out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
@@ -297,7 +338,7 @@ void collect_changes(Processor& p, StateChanges& out) {
   collect_balance_changes(p.ledger().balances(), out);
   if (p.partitioning().split()) {
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
-      ByteWriter w;
+      ByteWriter w = value_writer(Cf::kPartials);
       write_metric(w, m);
       return w.take();
     });
@@ -309,18 +350,34 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
   switch (cf) {
     case Cf::kUsers: p.users().restore(key, decode_user(v)); break;
     case Cf::kOrders: p.orders().restore(key, decode_order(v)); break;
-    case Cf::kDedupe: p.dedupe().restore(key, decode_i64(v)); break;
-    case Cf::kCodes: p.learned_codes().restore(key, std::string(v)); break;
-    case Cf::kWindows: p.metrics().windows().restore(key, decode_window(v)); break;
-    case Cf::kCampaigns: p.metrics().campaigns().restore(key, decode_window(v)); break;
-    case Cf::kCampaignUsers: {
-      // 8 bytes: written before the last order time was kept (unknown).
-      if (v.size() != 8 && v.size() != 16) throw CorruptState("campaign user of " + std::to_string(v.size()) + " bytes");
-      p.metrics().campaign_users().restore(
-          key, CampaignUser{decode_i64(v.substr(0, 8)), v.size() == 16 ? decode_i64(v.substr(8)) : INT64_MIN});
+    case Cf::kDedupe: p.dedupe().restore(key, decode_i64(Cf::kDedupe, v)); break;
+    case Cf::kCodes: {
+      value_reader(Cf::kCodes, v);
+      p.learned_codes().restore(key, std::string(v.substr(1)));
       break;
     }
+    case Cf::kWindows: p.metrics().windows().restore(key, decode_window(v, Cf::kWindows)); break;
+    case Cf::kCampaigns: p.metrics().campaigns().restore(key, decode_window(v, Cf::kCampaigns)); break;
+    case Cf::kCampaignUsers: p.metrics().campaign_users().restore(key, decode_campaign_user(v)); break;
+    case Cf::kChurn:
+      if (key.size() < 8) throw CorruptState("churn index key of " + std::to_string(key.size()) + " bytes");
+      p.metrics().churn_index().restore(key, decode_i64(Cf::kChurn, v));
+      break;
     case Cf::kStatements: p.ledger().statements().restore(key, decode_statement(v)); break;
+    case Cf::kStatementIds: {
+      // Statements are restored before their ids (column family order); the
+      // ids of one statement arrive sorted bytewise (RocksDB key order).
+      value_reader(Cf::kStatementIds, v);
+      KeyPartReader kr(key);
+      kr.next();
+      kr.next();
+      kr.next();
+      const std::string_view id = kr.rest();
+      StatementState* s = p.ledger().statements().find(key.substr(0, key.size() - id.size()));
+      if (s == nullptr) throw CorruptState("record id of a statement that does not exist");
+      s->record_ids.emplace_back(id);
+      break;
+    }
     case Cf::kVolumes: p.ledger().volumes().restore(key, decode_volume(v)); break;
     case Cf::kMeta:
       if (key == "clock") {
@@ -334,6 +391,7 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         c.emit_tick = r.i64();
         c.sweep_tick = r.i64();
         c.finished = r.u8() != 0;
+        c.swept_at = r.i64();
       } else if (key == "dirty_windows") {
         decode_set(v, p.metrics().dirty_windows());
       } else if (key == "dirty_campaigns") {
@@ -353,6 +411,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       WindowAggregate* agg = p.metrics().windows().find(key.substr(8, len));
       if (agg == nullptr) throw CorruptState("user of a window that does not exist");
       const std::string_view id = std::string_view(key).substr(8 + len);
+      value_reader(Cf::kWindowUsers, v);
+      v.remove_prefix(1);
       agg->user_chunks.push_back(UserFingerprint{static_cast<std::uint64_t>(get_be64(id)),
                                                  static_cast<std::uint64_t>(get_be64(id.substr(8)))});
       if (v.size() % 16 != 0) throw CorruptState("window member chunk of " + std::to_string(v.size()) + " bytes");
@@ -362,13 +422,55 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       break;
     }
     case Cf::kPartials: {
-      ByteReader r(v);
+      ByteReader r = value_reader(Cf::kPartials, v);
       p.aggregate().partials().restore(key, read_metric(r));
       break;
     }
     case Cf::kBalances:
     case Cf::kPayouts: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
     case Cf::kOutbox: break;
+  }
+}
+
+}  // namespace alliance
+
+namespace alliance {
+
+namespace {
+
+template <class V, class Decode>
+void bind(CachedTable<V>& t, Cf cf, const std::function<std::optional<std::string>(Cf, const std::string&)>& read,
+          Decode decode) {
+  t.set_loader([cf, read, decode](const std::string& key) -> std::optional<V> {
+    std::optional<std::string> v = read(cf, key);
+    if (!v) return std::nullopt;
+    try {
+      return decode(*v);
+    } catch (const CorruptState& e) {
+      throw StateError("state table \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" + e.what() +
+                       "); the state directory is corrupt or from another version");
+    }
+  });
+}
+
+}  // namespace
+
+void bind_cached_tables(Processor& p, const std::function<std::optional<std::string>(Cf, const std::string&)>& read) {
+  bind(p.users(), Cf::kUsers, read, [](std::string_view v) { return decode_user(v); });
+  bind(p.orders(), Cf::kOrders, read, [](std::string_view v) { return decode_order(v); });
+  bind(p.dedupe(), Cf::kDedupe, read, [](std::string_view v) { return decode_i64(Cf::kDedupe, v); });
+  bind(p.metrics().campaign_users(), Cf::kCampaignUsers, read, [](std::string_view v) { return decode_campaign_user(v); });
+}
+
+void preload_entry(Processor& p, Cf cf, const std::string& key, const std::optional<std::string>& v) {
+  switch (cf) {
+    case Cf::kUsers: p.users().preload(key, v ? std::optional(decode_user(*v)) : std::nullopt); break;
+    case Cf::kOrders: p.orders().preload(key, v ? std::optional(decode_order(*v)) : std::nullopt); break;
+    case Cf::kDedupe: p.dedupe().preload(key, v ? std::optional(decode_i64(Cf::kDedupe, *v)) : std::nullopt); break;
+    case Cf::kCampaignUsers:
+      p.metrics().campaign_users().preload(key, v ? std::optional(decode_campaign_user(*v)) : std::nullopt);
+      break;
+    default: break;
   }
 }
 

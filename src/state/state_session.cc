@@ -2,6 +2,7 @@
 
 #include "alliance/core/byte_codec.h"
 #include "alliance/state/state_codec.h"
+#include "alliance/state/state_tables.h"
 
 namespace alliance {
 
@@ -15,10 +16,14 @@ std::string outbox_key(std::int64_t seq) {
 
 }  // namespace
 
-StateSession::StateSession(StateStore& store, Processor& p) : store_(store), processor_(p) {
-  for (std::size_t i = 0; i < kCfCount; ++i) {
-    const Cf cf = static_cast<Cf>(i);
-    if (cf == Cf::kOutbox) continue;
+StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_bytes)
+    : store_(store), processor_(p), cache_bytes_(cache_bytes) {
+  // Tables bounded by what is open are loaded whole; the ones that grow with
+  // users, orders and events stay in RocksDB and are read on demand
+  // (docs/STATE.md "The table registry").
+  for (const TableSpec& t : kStateTables) {
+    const Cf cf = t.cf;
+    if (t.residency == Residency::kCached || cf == Cf::kOutbox) continue;
     store_.scan(cf, [&](const std::string& k, std::string_view v) {
       try {
         restore_entry(p, cf, k, v);
@@ -28,6 +33,7 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
       }
     });
   }
+  bind_cached_tables(p, [&store](Cf cf, const std::string& key) { return store.get(cf, key); });
   try {
     p.after_restore();  // rebuilds indexes from the keys: a corrupt key throws here (found by fuzz_state_restore)
   } catch (const CorruptState& e) {
@@ -38,7 +44,9 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
   // The outbox is read once; afterwards only this session changes it, so
   // pending() never scans the deletions piling up in the column family.
   store_.scan(Cf::kOutbox, [&](const std::string& k, std::string_view v) {
-    ByteReader r(v);
+    if (v.empty() || static_cast<std::uint8_t>(v[0]) != table_spec(Cf::kOutbox).format)
+      throw StateError(unknown_format_message(Cf::kOutbox, v.empty() ? 0 : static_cast<std::uint8_t>(v[0])));
+    ByteReader r(v.substr(1));
     OutboxEntry e;
     e.seq = get_be64(k);
     e.kind = static_cast<OutputKind>(r.u8());
@@ -48,6 +56,30 @@ StateSession::StateSession(StateStore& store, Processor& p) : store_(store), pro
     pending_.emplace(e.seq, std::move(e));
   });
   if (auto s = store_.get(Cf::kMeta, "outbox_seq")) next_seq_ = ByteReader(*s).i64();
+  publish_horizons();
+}
+
+void StateSession::publish_horizons() {
+  // Only horizons of state that is written: a crash never resumes from a
+  // state older than what the compaction filter already deleted.
+  store_.set_expiry_horizon(Cf::kUsers, processor_.users().horizon());
+  store_.set_expiry_horizon(Cf::kOrders, processor_.orders().horizon());
+  store_.set_expiry_horizon(Cf::kDedupe, processor_.dedupe().horizon());
+}
+
+void StateSession::prefetch(const KeyReads& reads) {
+  for (const auto& [cf, keys] : reads) {
+    if (keys.empty()) continue;
+    std::vector<std::optional<std::string>> values = store_.multi_get(cf, keys);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      try {
+        preload_entry(processor_, cf, keys[i], values[i]);
+      } catch (const CorruptState& e) {
+        throw StateError("state table \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" +
+                         e.what() + "); the state directory is corrupt or from another version");
+      }
+    }
+  }
 }
 
 std::vector<OutboxEntry> encode_outbox(std::vector<OutputRecord>& outputs, std::int64_t& next_seq) {
@@ -74,7 +106,7 @@ PreparedCommit StateSession::prepare(std::vector<OutputRecord> outputs, const Me
   std::vector<OutboxEntry> entries = encode_outbox(outputs, next_seq_);
   for (const auto& e : entries)
     batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq),
-                                ByteWriter().u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
+                                ByteWriter().u8(table_spec(Cf::kOutbox).format).u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
   return PreparedCommit{std::move(batch), std::move(entries)};
@@ -84,6 +116,9 @@ std::vector<OutboxEntry> StateSession::apply(PreparedCommit c, const std::vector
   c.batch.insert(c.batch.end(), extra.begin(), extra.end());
   store_.write(c.batch);
   for (const auto& e : c.entries) pending_.emplace(e.seq, e);
+  // Everything drained is in the store now: clean entries may go.
+  processor_.trim_caches(cache_bytes_);
+  publish_horizons();
   return std::move(c.entries);
 }
 

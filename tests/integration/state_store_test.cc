@@ -207,6 +207,79 @@ TYPED_TEST(StateStoreTest, OrderUserAndAppliedEventsSurviveARestore) {
   EXPECT_EQ(reasons, std::vector<std::string>{"order_user_mismatch"});
 }
 
+/// A stream with many users, orders with refunds and cancels, referral
+/// codes, duplicates resent before and after dedupe retention and users
+/// coming back after lookback: what the cached tables must get right.
+std::vector<Event> varied_stream(int n) {
+  using namespace alliance::testing;
+  std::vector<Event> out;
+  std::uint64_t x = 88172645463325252ull;
+  auto next = [&] { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x; };
+  for (int i = 0; i < n; ++i) {
+    const TimestampMs ts = kT0 + i * 7 * kMin;
+    const std::string u = "u" + std::to_string(next() % 97);
+    const std::string id = "e" + std::to_string(i);
+    const std::string ord = "o" + std::to_string(next() % 60);
+    switch (next() % 9) {
+      case 0: case 1: case 2: out.push_back(click(id, ts, u, next() % 2 ? "cmp" : "cmp2", "social", next() % 2 ? "p1" : "p2")); break;
+      case 3: out.push_back(referral(id, ts, u, "p2", "CODE")); break;
+      case 4: out.push_back(order(id, ts, u, ord, OrderStatus::kPending, 1000 + static_cast<MinorUnits>(next() % 500))); break;
+      case 5: case 6: out.push_back(order(id, ts, u, ord, OrderStatus::kCompleted, 1000 + static_cast<MinorUnits>(next() % 500))); break;
+      case 7: out.push_back(order(id, ts, u, ord, OrderStatus::kRefunded, 1500, "CNY", static_cast<MinorUnits>(next() % 300))); break;
+      default:
+        if (!out.empty()) {  // a resend of an earlier event, at its own time
+          Event again = out[next() % out.size()];
+          out.push_back(again);
+        } else {
+          out.push_back(order(id, ts, u, ord, OrderStatus::kCancelled, 1200));
+        }
+    }
+  }
+  return out;
+}
+
+// The cached tables are the store: with a cache too small to keep anything
+// between commits every read goes to the store, and the records are those
+// of the whole state held in memory, expiry included.
+TYPED_TEST(StateStoreTest, ATinyCacheGivesTheRecordsOfTheWholeStateInMemory) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\nattribution: {model: linear, lookback: 1d}\ndedupe_retention: 2d\n"
+                              "order_retention: 3d\ncampaigns: [{id: cmp}, {id: cmp2}]\n"
+                              "partners: [{id: p1}, {id: p2}]\nwindows: [1h, 1d]\n", "t");
+  const std::vector<Event> events = varied_stream(3000);  // about 14 days
+  Processor ref(t);
+  ref.track_changes(false);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ref.process(events[i], {"t", 0, 0}, "");
+    if (i % 7 == 6) ref.end_cycle(false);
+  }
+  ref.finish();
+  ref.end_cycle(false);
+  std::vector<std::string> want;
+  for (const auto& r : ref.take_outputs()) want.push_back(r.key + " " + encode_record(r));
+
+  Processor p(t);
+  StateSession session(*this->store_, p, /*cache_bytes=*/1);
+  std::vector<std::string> got;
+  std::size_t most_users_cached = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    p.process(events[i], {"t", 0, 0}, "");
+    if (i % 7 == 6) {
+      p.end_cycle(false);
+      for (const auto& e : session.commit(p.take_outputs(), {})) got.push_back(e.key + " " + e.body);
+      most_users_cached = std::max(most_users_cached, p.users().slots());
+    }
+  }
+  p.finish();
+  p.end_cycle(false);
+  for (const auto& e : session.commit(p.take_outputs(), {})) got.push_back(e.key + " " + e.body);
+  EXPECT_EQ(got, want);
+  // Eviction happened: no commit left more than a cycle's users in the cache.
+  EXPECT_LE(most_users_cached, 7u);
+  EXPECT_GT(ref.stats().duplicates, 0);
+  EXPECT_GT(ref.stats().dead_letters_by_reason.size(), 0u);
+}
+
 TYPED_TEST(StateStoreTest, ChangelogRebuildsAnEqualStore) {
   using namespace alliance::testing;
   Topology t = parse_topology("name: t\npartners: [{id: p1}]\n", "t");
@@ -271,12 +344,40 @@ TEST(RocksStateDir, RefusesForeignCorruptAndOtherTopologyState) {
   }
   auto s = open_rocks_store(bad.string(), "t:1");
   Topology t = parse_topology("name: t\n", "t");
-  Processor p(t);
-  try {
+  {
+    // Orders are read on demand (a cached table): the bad value is found
+    // when the core first reads the order.
+    Processor p(t);
     StateSession session(*s, p);
-    FAIL();
+    try {
+      (void)p.orders().find("o");
+      FAIL() << "a truncated order value was decoded";
+    } catch (const StateError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("\"orders\""));
+    }
+  }
+  // A value of a format this version does not read names the table and the fix.
+  s->write({{Cf::kCodes, "code", std::string("\x07p1")}});
+  try {
+    Processor p(t);
+    StateSession session(*s, p);
+    FAIL() << "a value of format 7 was restored";
   } catch (const StateError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("\"orders\""));
+    EXPECT_THAT(e.what(), HasSubstr("\"codes\" holds a value of format 7"));
+    EXPECT_THAT(e.what(), HasSubstr("Move the state directory away"));
+  }
+  s.reset();
+  // A directory of another state format (an older alliance) is refused at open.
+  {
+    auto old = open_rocks_store(bad.string(), "t:1");
+    old->write({{Cf::kMeta, "state_format", std::string("1")}});
+  }
+  try {
+    (void)open_rocks_store(bad.string(), "t:1");
+    FAIL() << "a state directory of format 1 was opened";
+  } catch (const StateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("state format 1"));
+    EXPECT_THAT(e.what(), HasSubstr(bad.string()));
   }
   fs::remove_all(foreign);
   fs::remove_all(dir);

@@ -63,6 +63,8 @@ class KeyPartReader {
     return part;
   }
   [[nodiscard]] bool done() const { return pos_ == key_.size(); }
+  /// The bytes after the parts read so far.
+  [[nodiscard]] std::string_view rest() const { return key_.substr(pos_); }
 
  private:
   std::string_view key_;

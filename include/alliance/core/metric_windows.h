@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alliance/core/output_record.h"
+#include "alliance/core/cached_table.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 #include "alliance/core/user_set.h"
@@ -126,8 +127,8 @@ class MetricWindows {
   /// buyers whose last order it passes count as churned and their keys get
   /// a running update. Cost: the index entries passed, not the buyers.
   void advance_churn(TimestampMs eval);
-  /// After a restore: rebuilds the churn index from the (key, user) state
-  /// and counts churn at `eval` without marking anything dirty.
+  /// After a restore: counts churn at `eval` from the restored churn index
+  /// without marking anything dirty.
   void rebuild_churn(TimestampMs eval);
   /// In a split run, stage 1's final "all" partials also carry the last
   /// order times of their buyers not yet churned (for stage 2).
@@ -145,9 +146,12 @@ class MetricWindows {
 
   StateTable<WindowAggregate>& windows() { return windows_; }
   StateTable<WindowAggregate>& campaigns() { return campaigns_; }
-  StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>>& campaign_users() {
-    return campaign_users_;
-  }
+  CachedTable<CampaignUser>& campaign_users() { return campaign_users_; }
+  [[nodiscard]] std::size_t campaign_users_bytes() const { return campaign_users_.bytes(); }
+  /// Buyers per (last completed order time, all_record_key()): the churn
+  /// index, persisted (key churn_index_key()) so a restore does not read
+  /// every campaign user.
+  StateTable<std::int64_t>& churn_index() { return churn_index_; }
   /// Keys with a running update still to emit (persisted so a restart emits them too).
   std::set<std::string>& dirty_windows() { return dirty_windows_; }
   std::set<std::string>& dirty_campaigns() { return dirty_campaigns_; }
@@ -173,13 +177,14 @@ class MetricWindows {
   const Topology& topology_;
   StateTable<WindowAggregate> windows_;    // key: encode_window_key()
   StateTable<WindowAggregate> campaigns_;  // key: all_record_key() ("all" records)
-  // key: campaign_user_key(all_record_key(), user)
-  StateTable<CampaignUser, std::unordered_map<std::string, CampaignUser>> campaign_users_;
+  // key: campaign_user_key(all_record_key(), user); a cache of the state
+  // store when one backs it (it grows with users × campaigns).
+  CachedTable<CampaignUser> campaign_users_;
   std::set<std::string> dirty_windows_;
   std::set<std::string> dirty_campaigns_;  // all_record_key()s
   ClvFactor clv_;
-  /// Buyers by (last completed order time, all_record_key): how many.
-  std::map<std::pair<TimestampMs, std::string>, std::int64_t> churn_index_;
+  /// key churn_index_key(last completed order time, all_record_key) -> buyers.
+  StateTable<std::int64_t> churn_index_;
   TimestampMs churn_cutoff_ = INT64_MIN;  // last order < cutoff: churned
   bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
@@ -194,6 +199,9 @@ std::string metric_group_key(const MetricRecord& r);
 /// dim|key|window_start|size|currency, one key per currency record so that
 /// compaction keeps every currency of a window.
 std::string metric_output_key(const MetricRecord& r);
+
+/// The churn index key: be64(last order time) · all_record_key, in time order.
+std::string churn_index_key(TimestampMs last_order, const std::string& all_key);
 
 /// The campaign_users key of (campaign, user): length-prefixed parts.
 std::string campaign_user_key(const std::string& campaign, const std::string& user);

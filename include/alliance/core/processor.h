@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "alliance/core/aggregate_stage.h"
+#include "alliance/core/cached_table.h"
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event.h"
 #include "alliance/core/expiry_index.h"
@@ -46,6 +47,10 @@ struct ProcessorClock {
   TimestampMs stream_time = 0;  // largest event time processed
   std::int64_t emit_tick = 0;   // stream_time / emit_interval at the last emission
   std::int64_t sweep_tick = 0;  // stream_time / 1h at the last expiry sweep
+  /// stream_time at the last expiry sweep (INT64_MIN: none yet): the
+  /// horizons of users, orders and dedupe ids are computed from it, so
+  /// expiry is the same whether a key was read from the cache or RocksDB.
+  TimestampMs swept_at = INT64_MIN;
   bool finished = false;
 };
 
@@ -94,9 +99,9 @@ class Processor {
   [[nodiscard]] const ProcessorClock& clock() const { return clock_; }
 
   // State tables, for the state store adapter (persist / restore).
-  StateTable<UserTouchpoints, std::unordered_map<std::string, UserTouchpoints>>& users() { return users_; }
-  StateTable<OrderState, std::unordered_map<std::string, OrderState>>& orders() { return orders_; }
-  StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>>& dedupe() { return dedupe_; }
+  CachedTable<UserTouchpoints>& users() { return users_; }
+  CachedTable<OrderState>& orders() { return orders_; }
+  CachedTable<TimestampMs>& dedupe() { return dedupe_; }
   StateTable<std::string>& learned_codes() { return learned_codes_; }
   MetricWindows& metrics() { return metrics_; }
   /// The statement ledger this partition persists: its own, or in split
@@ -106,6 +111,12 @@ class Processor {
   [[nodiscard]] const Partitioning& partitioning() const { return partitioning_; }
   ProcessorClock& mutable_clock() { return clock_; }
   void after_restore();
+  /// Evicts clean cache entries of the store-backed tables down to
+  /// `budget_bytes` in all (after a commit wrote the changed ones) and
+  /// starts a new cache cycle.
+  void trim_caches(std::size_t budget_bytes);
+  /// Approximate bytes held by the store-backed tables' caches.
+  [[nodiscard]] std::size_t cache_bytes() const;
   /// Forgets change tracking (running without a state store).
   void discard_changes();
   /// Whether the state tables remember changed keys for a state store (off:
@@ -121,6 +132,9 @@ class Processor {
   /// dedupe_retention, SPEC §3.6): then nothing changed.
   bool on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
   void apply_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
+  /// The order `order_id` for an accepted event at `ts` (created if new),
+  /// marked changed, its retention started at `ts` at the latest.
+  OrderState& order_for(const std::string& order_id, TimestampMs ts);
   /// What one completion, refund or cancel would publish and add, computed
   /// before any state changes so an overflow refuses the event whole (SPEC §2).
   struct OrderEffects {
@@ -143,6 +157,8 @@ class Processor {
   void emit_settlement(SettlementRecord r);
   void advance(TimestampMs ts);
   void sweep();
+  /// The expiry horizons of the store-backed tables, from clock_.swept_at.
+  void set_horizons();
   void count_outputs(std::size_t from);
   /// Split mode: forwards the watermark when it moved since the last mark.
   void mark_progress(bool emit_running);
@@ -154,12 +170,17 @@ class Processor {
   const Topology& topology_;
   Partitioning partitioning_;
   ProcessorClock clock_;
-  StateTable<UserTouchpoints, std::unordered_map<std::string, UserTouchpoints>> users_;
-  StateTable<OrderState, std::unordered_map<std::string, OrderState>> orders_;
-  StateTable<TimestampMs, std::unordered_map<std::string, TimestampMs>> dedupe_;
+  // The tables that grow with users, orders and events: caches of the
+  // state store when one backs them (docs/STATE.md).
+  CachedTable<UserTouchpoints> users_;
+  CachedTable<OrderState> orders_;
+  CachedTable<TimestampMs> dedupe_;
   StateTable<std::string> learned_codes_;  // referral code -> partner, from referral events
-  ExpiryIndex dedupe_expiry_;  // dedupe_ keys by event time
-  ExpiryIndex order_expiry_;   // orders_ keys by last_ts
+  // In memory only (no state store): dedupe_ and orders_ keys by event time,
+  // so the hourly sweep frees them. With a store, RocksDB's compaction
+  // filter deletes expired values and the caches evict.
+  ExpiryIndex dedupe_expiry_;
+  ExpiryIndex order_expiry_;
   MetricWindows metrics_;
   SettlementLedger ledger_;
   AggregateStage aggregate_;

@@ -33,6 +33,11 @@ struct StatementState {
   std::string digest;                   // of base_digest and record_ids; empty: recompute
   std::int64_t revision = 1;
   bool closed = false;  // the final record of `revision` was published
+  /// For the state store, which keeps one key per record id (a statement's
+  /// value does not grow with its records): ids booked / dropped by
+  /// compaction since the store last drained the statement.
+  std::vector<std::string> unsaved_ids;
+  std::vector<std::string> dropped_ids;
   /// Reversals booked here of accruals from another (earlier) period: they
   /// are reversed at that period's rates, not at this period's (SPEC §3.6).
   MinorUnits carried_in_minor = 0;   // <= 0

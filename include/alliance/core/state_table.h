@@ -40,6 +40,7 @@ class StateTable {
     tracking_ = on;
     if (!on) changed_.clear();
   }
+  [[nodiscard]] bool tracking() const { return tracking_; }
   /// Restores a persisted entry without marking it changed.
   void restore(std::string k, V v) { map_.insert_or_assign(std::move(k), std::move(v)); }
 

@@ -25,7 +25,7 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out);
 void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& key, std::string_view v);
 
 /// Finance fields of a statement and a pool volume, appended to their
-/// encodings; values written before them read as 0.
+/// encodings; values written before them (state format 2) read as 0.
 void append_statement_finance(ByteWriter& w, const StatementState& s);
 void read_statement_finance(ByteReader& r, StatementState& s);
 void append_volume_finance(ByteWriter& w, const CampaignVolume& v);

@@ -2,8 +2,12 @@
 // Processor's tables and StateChanges. Pure; called on the core's thread.
 #pragma once
 
+#include <functional>
+#include <optional>
+
 #include "alliance/core/processor.h"
 #include "alliance/state/state_changes.h"
+#include "alliance/state/state_store.h"
 
 namespace alliance {
 
@@ -13,5 +17,12 @@ void collect_changes(Processor& p, StateChanges& out);
 /// CorruptState for a value it cannot decode. Call p.after_restore() after
 /// the last entry.
 void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view value);
+/// Backs the Processor's cached tables (docs/STATE.md, Residency::kCached)
+/// with `read` (a store's get): a key their caches miss is read and decoded
+/// (a value that does not decode throws StateError naming the table).
+void bind_cached_tables(Processor& p, const std::function<std::optional<std::string>(Cf, const std::string&)>& read);
+/// Hands a prefetched stored value (nullopt: absent) of a cached table to
+/// its cache; throws CorruptState when it does not decode.
+void preload_entry(Processor& p, Cf cf, const std::string& key, const std::optional<std::string>& value);
 
 }  // namespace alliance

@@ -35,10 +35,19 @@ struct PreparedCommit {
   std::vector<OutboxEntry> entries;
 };
 
+/// Keys of cached tables to read in one MultiGet per table before a batch.
+using KeyReads = std::vector<std::pair<Cf, std::vector<std::string>>>;
+
 class StateSession {
  public:
-  /// Restores every table of `p` from `store`.
-  StateSession(StateStore& store, Processor& p);
+  /// Default write-back cache budget (topology state.cache_mb).
+  static constexpr std::size_t kDefaultCacheBytes = std::size_t{256} << 20;
+  /// Restores the tables of `p` loaded whole and backs its cached tables
+  /// with `store`, their caches bounded to about `cache_bytes`.
+  StateSession(StateStore& store, Processor& p, std::size_t cache_bytes = kDefaultCacheBytes);
+  /// Reads what the cached tables do not hold of `reads` (one MultiGet per
+  /// table) into their caches.
+  void prefetch(const KeyReads& reads);
 
   /// Commits the Processor's changes, `meta` (input positions) and `outputs`
   /// atomically; returns the outputs as outbox entries to publish.
@@ -66,8 +75,12 @@ class StateSession {
   void set_changelog(std::function<void(StateChanges&)> fn) { changelog_ = std::move(fn); }
 
  private:
+  /// Hands the store the expiry horizons of the state it holds (compaction filter).
+  void publish_horizons();
+
   StateStore& store_;
   Processor& processor_;
+  std::size_t cache_bytes_;
   std::int64_t next_seq_ = 0;
   std::map<std::int64_t, OutboxEntry> pending_;  // the outbox column family, by sequence
   std::function<void(StateChanges&)> changelog_;

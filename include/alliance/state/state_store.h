@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <memory>
+#include <vector>
 
 #include "alliance/state/state_changes.h"
 
@@ -33,6 +34,16 @@ class StateStore {
   [[nodiscard]] virtual std::optional<std::string> get(Cf cf, const std::string& key) = 0;
   /// Visits every entry of `cf` in key order.
   virtual void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+  /// get() of each key (RocksDB: one MultiGet).
+  virtual std::vector<std::optional<std::string>> multi_get(Cf cf, const std::vector<std::string>& keys) {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const auto& k : keys) out.push_back(get(cf, k));
+    return out;
+  }
+  /// Values of `cf` (an Expiry::kEventTime table) whose expiry time is
+  /// before `horizon` may be deleted by the store (RocksDB: compaction filter).
+  virtual void set_expiry_horizon(Cf /*cf*/, std::int64_t /*horizon*/) {}
 };
 
 /// std::map per column family. For tests and for replay without --state.
@@ -85,6 +96,7 @@ struct RocksStats {
   std::uint64_t block_cache_hits = 0;
   std::uint64_t block_cache_misses = 0;
   std::uint64_t stall_micros = 0;  // writes delayed or stopped by RocksDB
+  std::uint64_t expired_values_dropped = 0;  // by the compaction filter (users, orders, dedupe)
 };
 RocksStats rocks_stats(StateStore& store);
 
