@@ -75,7 +75,7 @@ struct MetricRecord {
   std::vector<TimestampMs> active_last_orders;
 };
 
-/// SPEC §5.3: a partner's totals for one settlement day and currency.
+/// SPEC §5.3: a partner's totals for one settlement period (day, week or month) and currency.
 struct StatementRecord {
   std::string partner_id;
   std::string period;

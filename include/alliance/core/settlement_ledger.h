@@ -1,5 +1,5 @@
 // Period ledgers behind the settlement-statements topic (SPEC §3.5, §5.3):
-// per partner, settlement day and currency, the sums of settlement records,
+// per partner, settlement period (day, week or month) and currency, the sums of settlement records,
 // tier and pool commission, digests and revisions. Owned by the Processor;
 // called only from the core's thread.
 #pragma once
