@@ -21,6 +21,11 @@
 namespace alliance {
 
 namespace {
+/// Input records per commit of a replay with --state (emit cycles stay replay_batch long).
+constexpr std::size_t kReplayCommitRecords = 10'000;
+}  // namespace
+
+namespace {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -103,6 +108,10 @@ int run_replay(const ReplayOptions& o) {
       DriverOptions options;
       options.cycle_records = cycle_records;
       options.emit_final = o.emit_final || topology.emit == EmitMode::kFinal;
+      // With a store, commits come every kReplayCommitRecords within the emit
+      // cycle: a commit's batch and its dirty cache entries stay small
+      // (docs/STATE.md "Bounded memory").
+      if (!o.state_dir.empty()) options.commit_records = std::min(cycle_records, kReplayCommitRecords);
       DriverHooks hooks;
       const Processor* processor = nullptr;
       hooks.open_task = [&](std::int32_t p) {

@@ -240,10 +240,14 @@ void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string
   add_delta(agg, delta);
   if (delta.counts_user) {
     const std::string cu_key = campaign_user_key(akey, user);
-    const bool seen = campaign_users_.find(cu_key) != nullptr;
-    CampaignUser& cu = campaign_users_.upsert(cu_key);
-    if (!seen) agg.unique_users += 1;
+    // Changed (written to the store) only when the user is new to the key
+    // or completes an order: a returning visitor's click writes nothing.
+    if (campaign_users_.find(cu_key) == nullptr) {
+      agg.unique_users += 1;
+      campaign_users_.upsert(cu_key);
+    }
     if (new_order) {
+      CampaignUser& cu = campaign_users_.upsert(cu_key);
       std::optional<TimestampMs> old_last;
       if (cu.completed_orders > 0) old_last = last_order_of(cu, agg);
       cu.completed_orders += 1;

@@ -12,12 +12,22 @@ namespace alliance {
 namespace {
 
 constexpr std::size_t kChunkBytes = 256 * 1024;
-// After this many bytes of batches a partition's whole store is shipped as a
-// snapshot, so a restore never needs records older than the last snapshot
-// (the mock broker keeps only ~5 MB per partition; docs/KAFKA.md).
-constexpr std::int64_t kSnapshotEveryBytes = 1 << 20;
-constexpr std::uint8_t kSnapshotFlag = 1;
+// Chunk flags. A slice is a piece of the store re-sent as it is; the first
+// slice of a pass starts from the first key, the last one ends at the last.
+// (Flag 1 was the whole-store snapshot of state format 1.)
+constexpr std::uint8_t kSliceFlag = 2;
+constexpr std::uint8_t kPassStartFlag = 4;
+constexpr std::uint8_t kPassEndFlag = 8;
+// A slice is as large as the batch it precedes, and at least this: a pass
+// over S bytes of state takes at most S / kMinSliceBytes commits, and the
+// changelog's cost per commit stays proportional to what changed.
+constexpr std::size_t kMinSliceBytes = 16 * 1024;
 constexpr const char* kOffsetKey = "changelog_offset";
+
+/// Meta entries a store is created with: never cleared, never shipped.
+bool store_identity(Cf cf, const std::string& key) {
+  return cf == Cf::kMeta && (key == "fingerprint" || key == "state_format" || key == kOffsetKey);
+}
 
 std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>& kv) {
   std::unique_ptr<RdKafka::Conf> c(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -38,7 +48,9 @@ void for_each_entry(StateStore& store, F&& fn) {
 
 void clear(StateStore& store) {
   StateChanges drop;
-  for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view) { drop.push_back(StateChange{cf, k, std::nullopt}); });
+  for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view) {
+    if (!store_identity(cf, k)) drop.push_back(StateChange{cf, k, std::nullopt});
+  });
   if (!drop.empty()) store.write(drop);
 }
 
@@ -57,23 +69,49 @@ Changelog::Changelog(const std::string& bootstrap, std::string topic)
   if (!producer_) throw StateError("changelog producer: " + err);
 }
 
-void Changelog::send(std::int32_t p, const StateChanges& batch, StateStore& store) {
-  std::int64_t& since = since_snapshot_[p];
-  // At least as many batch bytes as the last snapshot had: snapshots cost
-  // at most as much as the batches themselves.
-  if (since >= std::max(kSnapshotEveryBytes, last_snapshot_bytes_[p])) {
-    // The store as it is before this batch: everything up to the last one.
-    StateChanges all;
-    for_each_entry(store, [&](Cf cf, const std::string& k, std::string_view v) {
-      if (!(cf == Cf::kMeta && k == kOffsetKey)) all.push_back(StateChange{cf, k, std::string(v)});
-    });
-    unconfirmed_.push_back(Unconfirmed{p, encode_changelog(all), kSnapshotFlag});
-    produce_chunks(unconfirmed_.back());
-    last_snapshot_bytes_[p] = static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
-    since = 0;
+std::pair<StateChanges, std::uint8_t> Changelog::next_slice(std::int32_t p, StateStore& store, std::size_t budget) {
+  PassCursor& c = passes_[p];
+  std::uint8_t flags = kSliceFlag;
+  if (!c.in_pass) {
+    c = PassCursor{true, 0, std::string()};
+    flags |= kPassStartFlag;
   }
-  unconfirmed_.push_back(Unconfirmed{p, encode_changelog(batch), 0});
-  since += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
+  StateChanges slice;
+  std::size_t taken = 0;
+  while (c.cf < kCfCount) {
+    const Cf cf = static_cast<Cf>(c.cf);
+    bool full = false;
+    store.scan_from(cf, c.from, [&](const std::string& k, std::string_view v) {
+      if (taken >= budget) {
+        full = true;
+        return false;
+      }
+      if (!store_identity(cf, k)) {
+        slice.push_back(StateChange{cf, k, std::string(v)});
+        taken += k.size() + v.size();
+      }
+      c.from = k;
+      c.from.push_back('\0');  // the smallest key after k
+      return true;
+    });
+    if (full) return {std::move(slice), flags};
+    ++c.cf;
+    c.from.clear();
+  }
+  c.in_pass = false;
+  return {std::move(slice), static_cast<std::uint8_t>(flags | kPassEndFlag)};
+}
+
+void Changelog::send(std::int32_t p, const StateChanges& batch, StateStore& store) {
+  std::string bytes = encode_changelog(batch);
+  // The slice is of the store before `batch`: applied in order, the batch
+  // then brings every key it changed up to date.
+  auto [slice, flags] = next_slice(p, store, std::max(kMinSliceBytes, bytes.size()));
+  unconfirmed_.push_back(Unconfirmed{p, encode_changelog(slice), flags});
+  slice_bytes_ += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
+  produce_chunks(unconfirmed_.back());
+  unconfirmed_.push_back(Unconfirmed{p, std::move(bytes), 0});
+  batch_bytes_ += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
   produce_chunks(unconfirmed_.back());
 }
 
@@ -170,11 +208,13 @@ std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
     if (attempt >= 12) throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "]: " + RdKafka::err2str(e));
     std::fprintf(stderr, "alliance run: changelog %s unreachable (%s); retrying\n", topic_.c_str(), RdKafka::err2str(e).c_str());
   }
+  keys_restored_ = 0;
   if (have + 1 >= high) return 0;
-  // Records the store needs are gone (retention): rebuild it from the first
-  // complete snapshot still there, then the batches after it.
-  const bool from_snapshot = have + 1 < low;
-  const std::int64_t start = from_snapshot ? low : have + 1;
+  // Records the store needs are gone (retention), or it is new and the
+  // topic's start was deleted: rebuild it from the first pass that starts
+  // at or after the topic's first record, then everything after it.
+  const bool from_pass = have + 1 < low;
+  const std::int64_t start = from_pass ? low : have + 1;
   std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(topic_, p, start));
   std::vector<RdKafka::TopicPartition*> assignment{tp.get()};
   c->assign(assignment);
@@ -183,7 +223,9 @@ std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
   std::string bytes;
   std::int64_t next_index = 0;
   std::uint8_t batch_flags = 0;
-  bool based = !from_snapshot;  // the store holds a state the next batch applies to
+  bool based = !from_pass;      // the store holds a state the next record applies to
+  bool pass_complete = !from_pass;
+  std::int64_t pass_start_offset = -1;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   for (std::int64_t at = start; at < high;) {
     if (std::chrono::steady_clock::now() > deadline) throw StateError("changelog " + topic_ + ": restore timed out");
@@ -205,24 +247,37 @@ std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
     bytes += chunk;
     ++next_index;
     if (next_index != count) continue;
-    const bool snapshot = (batch_flags & kSnapshotFlag) != 0;
-    if (snapshot && based) continue;  // the batches before it already built this state
-    if (!snapshot && !based) continue;  // before the first complete snapshot: unusable
-    StateChanges batch = decode_changelog(bytes);
-    if (snapshot) {
+    const bool slice = (batch_flags & kSliceFlag) != 0;
+    if (!based) {
+      if (!slice || (batch_flags & kPassStartFlag) == 0) continue;  // before the first pass start: unusable
       clear(store);
       based = true;
+      pass_start_offset = m->offset();
     }
+    StateChanges batch = decode_changelog(bytes);
+    keys_restored_ += static_cast<std::int64_t>(batch.size());
     batch.push_back(StateChange{Cf::kMeta, kOffsetKey, ByteWriter().i64(m->offset()).take()});
-    store.write(batch);
-    ++applied;
+    store.write(batch, /*sync=*/false);
+    if (slice && (batch_flags & kPassEndFlag) != 0) pass_complete = true;
+    if (!slice) ++applied;
   }
   c->close();
-  if (!based)
+  if (based && !pass_complete) {
+    // Half a pass is not a state: leave the store empty (offset included),
+    // so no later start mistakes it for one.
+    clear(store);
+    store.write({StateChange{Cf::kMeta, kOffsetKey, std::nullopt}});
+  }
+  if (!based || !pass_complete)
     throw StateError("changelog " + topic_ + " [" + std::to_string(p) + "] starts at offset " + std::to_string(low) +
-                     " but this store needs offset " + std::to_string(have + 1) +
-                     " and no complete snapshot is left after it: older records were deleted by retention; "
-                     "raise the topic's retention (retention.ms=-1) so the partition can be rebuilt");
+                     " but this store needs offset " + std::to_string(have + 1) + " and " +
+                     (based ? "the pass over the store that starts at offset " + std::to_string(pass_start_offset) +
+                                  " does not end before the topic does"
+                            : std::string("no pass over the store starts after it")) +
+                     ": older records were deleted by retention; raise the topic's retention "
+                     "(retention.bytes well above twice the partition's state) so the partition can be rebuilt");
+  // The batches were written without waiting for the disk: one sync now.
+  store.write(StateChanges{}, /*sync=*/true);
   return applied;
 }
 

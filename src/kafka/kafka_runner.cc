@@ -119,7 +119,8 @@ int run_kafka(const Topology& t, const RunOptions& o) {
       // The changelog may be ahead of the local store: another instance owned
       // the partition, or this one died between shipping and writing a batch.
       if (const std::size_t applied = changelog.catch_up(p, *store); applied > 0)
-        log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches from " + changelog.topic());
+        log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches (" +
+            std::to_string(changelog.keys_restored()) + " keys) from " + changelog.topic());
       auto task = std::make_unique<PartitionTask>(t, TaskConfig{p, source.partitions(), false}, std::move(store));
       task->set_changelog([&changelog, p, task = task.get()](const StateChanges& batch) { changelog.send(p, batch, *task->store()); },
                           [&changelog, p] { return changelog.offset_meta(p); });
@@ -156,8 +157,10 @@ int run_kafka(const Topology& t, const RunOptions& o) {
         if (stream_time > 0) metrics.event_time_lag(p, static_cast<double>(now - stream_time) / 1000.0);
         if (StateStore* store = task->store()) {
           metrics.rocksdb(p, rocks_stats(*store));
+          metrics.state_cache(p, static_cast<double>(task->processor().cache_bytes()));
         }
       }
+      metrics.changelog_bytes(changelog.batch_bytes_sent(), changelog.slice_bytes_sent());
     };
     hooks.fatal = [&] { return source.fatal(); };
 

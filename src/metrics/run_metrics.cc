@@ -42,6 +42,9 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
   payable_family_ = &BuildGauge().Name("alliance_partner_payable_minor").Help("Commission payable now per partner and currency, from the latest partner-balances record (negative: a clawback); partners of the topology only").Register(*registry_);
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
+  rocks_expired_family_ = &BuildGauge().Name("alliance_rocksdb_expired_values_dropped").Help("Expired users, orders and event ids RocksDB's compaction filter deleted since the partition's store was opened").Register(*registry_);
+  cache_family_ = &BuildGauge().Name("alliance_state_cache_bytes").Help("Approximate bytes held by the partition's write-back cache of users, orders, event ids and campaign users (state.cache_mb bounds the total)").Register(*registry_);
+  changelog_family_ = &BuildCounter().Name("alliance_changelog_bytes_total").Help("Bytes sent to the changelog topic: kind=batch (changed keys), kind=slice (passes over the store)").Register(*registry_);
   rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
   cpu_ = &BuildGauge().Name("alliance_process_cpu_seconds").Help("User + system CPU time used").Register(*registry_).Add({});
   smallest_window_ = format_duration(*std::min_element(t.windows.begin(), t.windows.end()));
@@ -80,6 +83,18 @@ void RunMetrics::rocksdb(std::int32_t partition, const RocksStats& s) {
   const double lookups = static_cast<double>(s.block_cache_hits + s.block_cache_misses);
   rocks_hit_family_->Add({{"partition", p}}).Set(lookups > 0 ? static_cast<double>(s.block_cache_hits) / lookups : 1.0);
   rocks_stall_family_->Add({{"partition", p}}).Set(static_cast<double>(s.stall_micros) / 1e6);
+  rocks_expired_family_->Add({{"partition", p}}).Set(static_cast<double>(s.expired_values_dropped));
+}
+
+void RunMetrics::state_cache(std::int32_t partition, double bytes) {
+  cache_family_->Add({{"partition", std::to_string(partition)}}).Set(bytes);
+}
+
+void RunMetrics::changelog_bytes(std::int64_t batch_total, std::int64_t slice_total) {
+  changelog_family_->Add({{"kind", "batch"}}).Increment(static_cast<double>(batch_total - changelog_batch_seen_));
+  changelog_family_->Add({{"kind", "slice"}}).Increment(static_cast<double>(slice_total - changelog_slice_seen_));
+  changelog_batch_seen_ = batch_total;
+  changelog_slice_seen_ = slice_total;
 }
 
 void RunMetrics::sample_process() {

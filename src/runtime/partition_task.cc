@@ -110,12 +110,26 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
 void PartitionTask::note_reads(const Event& e) {
   // The reads the core will make of the cached tables for this event, so
   // the batch's misses are one MultiGet per table instead of a Get each.
-  if (reads_.empty()) reads_ = {{Cf::kDedupe, {}}, {Cf::kUsers, {}}, {Cf::kOrders, {}}};
+  if (reads_.empty()) reads_ = {{Cf::kDedupe, {}}, {Cf::kUsers, {}}, {Cf::kOrders, {}}, {Cf::kCampaignUsers, {}}};
   Processor& p = processor_;
   if (!p.dedupe().cached(e.event_id)) reads_[0].second.push_back(e.event_id);
   if (!p.users().cached(e.user_id)) reads_[1].second.push_back(e.user_id);
-  if (const auto* o = std::get_if<Order>(&e.body); o != nullptr && !p.orders().cached(o->order_id))
-    reads_[2].second.push_back(o->order_id);
+  auto campaign_user = [&](Dim dim, const std::string& key) {
+    if (key.empty()) return;
+    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
+    if (!p.metrics().campaign_users().cached(k)) reads_[3].second.push_back(std::move(k));
+  };
+  if (const auto* o = std::get_if<Order>(&e.body)) {
+    if (!p.orders().cached(o->order_id)) reads_[2].second.push_back(o->order_id);
+  } else if (const auto* c = std::get_if<Click>(&e.body)) {
+    // The "all" records a click counts its user in (Processor::on_click);
+    // an order's depend on its touchpoints and are read when needed.
+    campaign_user(Dim::kSource, c->source);
+    campaign_user(Dim::kCampaign, c->campaign_id);
+  } else if (const auto* r = std::get_if<Referral>(&e.body)) {
+    campaign_user(Dim::kSource, "referral");
+    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+  }
 }
 
 void PartitionTask::prefetch() {
@@ -218,14 +232,14 @@ std::size_t PartitionTask::buffered(InputStream s) const {
   return i < queues_.size() ? queues_[i].size() : 0;
 }
 
-std::optional<TaskCycle> PartitionTask::commit(bool emit_running) {
-  std::optional<Prepared> p = prepare(emit_running);
+std::optional<TaskCycle> PartitionTask::commit(CycleEnd end, const MetaUpdates& meta) {
+  std::optional<Prepared> p = prepare(end, meta);
   if (!p) return std::nullopt;
   return complete(std::move(*p));
 }
 
-std::optional<PartitionTask::Prepared> PartitionTask::prepare(bool emit_running) {
-  processor_.end_cycle(emit_running);
+std::optional<PartitionTask::Prepared> PartitionTask::prepare(CycleEnd end, const MetaUpdates& extra_meta) {
+  if (end != CycleEnd::kContinue) processor_.end_cycle(end == CycleEnd::kRunning);
   if (!changed_ && !processor_.has_outputs()) return std::nullopt;
   Prepared p;
   TaskCycle& cycle = p.cycle;
@@ -238,6 +252,7 @@ std::optional<PartitionTask::Prepared> PartitionTask::prepare(bool emit_running)
   if (session_) {
     MetaUpdates meta;
     for (const auto& [s, token] : cycle.positions) meta.emplace_back(position_key(s), token);
+    meta.insert(meta.end(), extra_meta.begin(), extra_meta.end());
     p.commit = session_->prepare(std::move(outputs), meta);
     if (changelog_send_) changelog_send_(p.commit.batch);
   } else {

@@ -52,24 +52,37 @@ void StreamDriver::take_ownership_changes() {
       in_flight_[{p, 0}] = {};
       sink_.publish(p, 0, std::move(pending));
     }
+    // Replay: the emit cycle goes on where the stored state left it.
+    if (options_.cycle_records > 0)
+      if (auto n = t.meta(kEmitCycleRecordsKey)) records_in_cycle_ = static_cast<std::size_t>(std::stoull(*n));
     source_.start(p, [&t](InputStream s) { return t.resume(s); });
   }
 }
 
-void StreamDriver::commit_cycle(std::int64_t now, bool emit_running) {
+CycleEnd StreamDriver::cycle_end(bool emit_due) const {
+  if (!emit_due) return CycleEnd::kContinue;
+  return options_.emit_final ? CycleEnd::kFinal : CycleEnd::kRunning;
+}
+
+void StreamDriver::commit_cycle(std::int64_t now, CycleEnd end) {
   // The previous cycle's batches are written first: batches reach each
   // store in order.
   complete_cycle(/*wait=*/true);
   const auto t0 = Clock::now();
+  const bool replay = options_.cycle_records > 0;
+  if (replay && end != CycleEnd::kContinue) records_in_cycle_ = 0;
+  MetaUpdates meta;
+  if (replay) meta.emplace_back(kEmitCycleRecordsKey, std::to_string(records_in_cycle_));
   for (auto& [p, task] : tasks_)
-    if (auto c = task->prepare(emit_running && !options_.emit_final)) awaiting_changelog_.emplace_back(p, std::move(*c));
+    if (auto c = task->prepare(end, meta)) awaiting_changelog_.emplace_back(p, std::move(*c));
   profile_.prepare += since(t0);
   prepared_at_ = t0;
   // Without a changelog there is nothing to wait for.
   if (!hooks_.changelog_delivered) complete_cycle(/*wait=*/true);
-  records_in_cycle_ = 0;
+  if (!replay) records_in_cycle_ = 0;
+  records_since_commit_ = 0;
   last_commit_ms_ = now;
-  if (emit_running) last_emit_ms_ = now;
+  if (end != CycleEnd::kContinue) last_emit_ms_ = now;
 }
 
 void StreamDriver::complete_cycle(bool wait) {
@@ -149,8 +162,10 @@ DriverResult StreamDriver::run() {
 
     // Read: as much as the cycle may still take, unless the sink lags behind.
     const bool replay = options_.cycle_records > 0;
-    const std::size_t budget = replay ? options_.cycle_records - records_in_cycle_
-                                      : options_.max_cycle_records - std::min(records_in_cycle_, options_.max_cycle_records);
+    std::size_t budget = replay ? options_.cycle_records - records_in_cycle_
+                                : options_.max_cycle_records - std::min(records_in_cycle_, options_.max_cycle_records);
+    if (replay && options_.commit_records > 0)
+      budget = std::min(budget, options_.commit_records - std::min(records_since_commit_, options_.commit_records));
     if (sink_.in_flight() < options_.max_in_flight && budget > 0) {
       const auto t0 = Clock::now();
       batch.clear();
@@ -160,7 +175,10 @@ DriverResult StreamDriver::run() {
         if (it != tasks_.end()) it->second->enqueue(std::move(r), now);
       }
       (batch.empty() ? profile_.idle : profile_.read) += since(t0);
-      if (replay) records_in_cycle_ += batch.size();
+      if (replay) {
+        records_in_cycle_ += batch.size();
+        records_since_commit_ += batch.size();
+      }
     } else {
       collect_acknowledgements(10);
     }
@@ -187,13 +205,16 @@ DriverResult StreamDriver::run() {
     if (interval_passed && now - last_commit_ms_ < options_.backlog_commit_interval_ms &&
         source_.backlog() > options_.backlog_records)
       interval_passed = false;  // batches grow with the backlog
-    const bool cycle_due = replay ? records_in_cycle_ >= options_.cycle_records
-                                  : interval_passed || records_in_cycle_ >= options_.max_cycle_records ||
-                                        most_in_a_task >= options_.max_task_cycle_records;
-    if (cycle_due || ended_now) {
-      const bool emit_running = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms ||
-                                ended_now;
-      commit_cycle(now, emit_running);
+    if (replay) {
+      const bool emit_due = records_in_cycle_ >= options_.cycle_records || ended_now;
+      if (emit_due || (options_.commit_records > 0 && records_since_commit_ >= options_.commit_records))
+        commit_cycle(now, cycle_end(emit_due));
+    } else if (interval_passed || records_in_cycle_ >= options_.max_cycle_records ||
+               most_in_a_task >= options_.max_task_cycle_records || ended_now) {
+      // An emit cycle spans commits until emit_interval has passed: keys
+      // changed in any of them get their running record at its end.
+      const bool emit_due = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms || ended_now;
+      commit_cycle(now, cycle_end(emit_due));
     }
     complete_cycle(/*wait=*/false);
     collect_acknowledgements(0);
@@ -205,7 +226,7 @@ DriverResult StreamDriver::run() {
     if (!stage1_ended) ended_at = 0;
     if (all_ended() && sink_.in_flight() == 0) {
       // A last cycle for whatever stage 2 produced after its end.
-      commit_cycle(now, true);
+      commit_cycle(now, cycle_end(true));
       complete_cycle(/*wait=*/true);
       if (sink_.in_flight() == 0) break;
     }
@@ -215,7 +236,7 @@ DriverResult StreamDriver::run() {
     }
   }
   // Everything committed should leave before the process does.
-  commit_cycle(wall_ms(), true);
+  commit_cycle(wall_ms(), cycle_end(true));
   complete_cycle(/*wait=*/true);
   const std::int64_t until = wall_ms() + options_.finish_wait_ms / 2;
   while (sink_.in_flight() > 0 && wall_ms() < until) collect_acknowledgements(100);

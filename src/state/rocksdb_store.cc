@@ -38,6 +38,13 @@ void MemoryStateStore::scan(Cf cf, const std::function<void(const std::string&, 
   for (const auto& [k, v] : cfs_[static_cast<std::size_t>(cf)]) fn(k, v);
 }
 
+void MemoryStateStore::scan_from(Cf cf, const std::string& from,
+                                 const std::function<bool(const std::string&, std::string_view)>& fn) {
+  const auto& m = cfs_[static_cast<std::size_t>(cf)];
+  for (auto it = m.lower_bound(from); it != m.end(); ++it)
+    if (!fn(it->first, it->second)) return;
+}
+
 namespace {
 
 constexpr const char* kFingerprintKey = "fingerprint";
@@ -273,6 +280,14 @@ class RocksStateStore final : public StateStore {
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) throw StateError(dir_ + ": state read failed: " + s.ToString());
     return v;
+  }
+
+  void scan_from(Cf cf, const std::string& from,
+                 const std::function<bool(const std::string&, std::string_view)>& fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+    for (it->Seek(from); it->Valid(); it->Next())
+      if (!fn(it->key().ToString(), std::string_view(it->value().data(), it->value().size()))) break;
+    if (!it->status().ok()) throw StateError(dir_ + ": state scan failed: " + it->status().ToString());
   }
 
   std::vector<std::optional<std::string>> multi_get(Cf cf, const std::vector<std::string>& keys) override {

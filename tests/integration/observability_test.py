@@ -88,7 +88,8 @@ class LiveScrape(unittest.TestCase):
                        "alliance_batch_seconds_bucket", "alliance_commit_seconds_bucket", "alliance_outbox_depth",
                        "alliance_records_produced_total", "alliance_partner_settled_minor_total", "alliance_ready",
                        "alliance_records_consumed_total", "alliance_consumer_lag_seconds", "alliance_batch_events_bucket",
-                       "alliance_partner_payable_minor"):
+                       "alliance_state_cache_bytes", "alliance_changelog_bytes_total",
+                       "alliance_rocksdb_expired_values_dropped", "alliance_partner_payable_minor"):
             self.assertIn(family, self.scrape)
         # Payable per partner: the topology's partners only (bounded labels).
         for line in self.scrape.splitlines():

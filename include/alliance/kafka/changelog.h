@@ -1,9 +1,14 @@
 // The changelog topic of a topology (`<name>.changelog`, partitioned like
-// the inputs): every state batch of partition p is appended to partition p
-// before it is written locally, so another instance can rebuild the
-// partition's store from it (SPEC §6 scale-out). Batches are sent in chunks
-// tagged (batch id, index, count); a restore applies complete batches only.
-// Used on the runner's poll thread only.
+// the inputs): every state batch of partition p (the keys that changed,
+// deletions as tombstones) is appended to partition p before it is written
+// locally, so another instance can rebuild the partition's store from it
+// (SPEC §4, §6). Batches are sent in chunks tagged (batch id, index,
+// count); a restore applies complete batches only. Before each batch a
+// slice of the store is sent too, at most as large as the batch (16 KiB at
+// least), continuing where the last slice stopped: a "pass" over the whole
+// store takes as many commits as the state is large, and a restore from
+// nothing needs only the records since the start of the last complete pass
+// (docs/STATE.md "Changelog"). Used on the runner's poll thread only.
 #pragma once
 
 #include <librdkafka/rdkafkacpp.h>
@@ -24,9 +29,8 @@ class Changelog {
  public:
   Changelog(const std::string& bootstrap, std::string topic);
 
-  /// Starts appending `batch` to partition p (asynchronous). After 1 MiB of
-  /// batches, or as many bytes as the last snapshot if more, it first sends
-  /// a snapshot of `store` (the state before `batch`).
+  /// Starts appending `batch` to partition p (asynchronous), after the next
+  /// slice of `store` (the state before `batch`).
   void send(std::int32_t p, const StateChanges& batch, StateStore& store);
   /// Waits until the broker has every batch sent so far (resending a
   /// batch whose delivery failed). Throws StateError when it refuses them.
@@ -41,11 +45,18 @@ class Changelog {
   [[nodiscard]] StateChange offset_meta(std::int32_t p) const;
   /// send + flush, then adds offset_meta(p) to `batch`.
   void ship(std::int32_t p, StateChanges& batch, StateStore& store);
-  /// Applies to `store` every complete batch of partition p after the one
-  /// the store already reflects; when retention deleted some of those, it
-  /// rebuilds the store from the first complete snapshot instead. Returns
-  /// the number of batches applied. Throws StateError when neither works.
+  /// Applies to `store` every complete batch (and slice) of partition p
+  /// after the one the store already reflects; when retention deleted some
+  /// of those, it clears the store and rebuilds it from the start of the
+  /// first pass still there, which must be complete. Returns the number of
+  /// state batches applied (slices not counted). Throws StateError when
+  /// neither works.
   std::size_t catch_up(std::int32_t p, StateStore& store);
+  /// Bytes of batches and of store slices sent so far (all partitions).
+  [[nodiscard]] std::int64_t batch_bytes_sent() const { return batch_bytes_; }
+  [[nodiscard]] std::int64_t slice_bytes_sent() const { return slice_bytes_; }
+  /// Entries (keys) the last catch_up wrote to the store.
+  [[nodiscard]] std::int64_t keys_restored() const { return keys_restored_; }
 
   [[nodiscard]] const std::string& topic() const { return topic_; }
   /// Called about every second while flush() waits for the broker to take a
@@ -64,7 +75,17 @@ class Changelog {
     std::map<std::int32_t, std::string> failed;
     std::map<std::int32_t, std::int64_t> last_offset;
   };
-  /// A batch (or snapshot) sent and not yet confirmed.
+  /// Where the current pass over a partition's store is.
+  struct PassCursor {
+    bool in_pass = false;
+    std::size_t cf = 0;  // column family being sliced
+    std::string from;    // its next key (inclusive)
+  };
+  /// The next slice of `store` for partition p (about `budget` bytes) and
+  /// its flags (slice, pass start, pass end).
+  std::pair<StateChanges, std::uint8_t> next_slice(std::int32_t p, StateStore& store, std::size_t budget);
+
+  /// A batch (or slice) sent and not yet confirmed.
   struct Unconfirmed {
     std::int32_t partition;
     std::string bytes;
@@ -74,8 +95,10 @@ class Changelog {
   void produce_chunks(const Unconfirmed& u);
 
   std::string bootstrap_;
-  std::map<std::int32_t, std::int64_t> since_snapshot_;  // batch bytes shipped since the last snapshot
-  std::map<std::int32_t, std::int64_t> last_snapshot_bytes_;
+  std::map<std::int32_t, PassCursor> passes_;
+  std::int64_t batch_bytes_ = 0;
+  std::int64_t slice_bytes_ = 0;
+  std::int64_t keys_restored_ = 0;
   std::string topic_;
   Delivery delivery_;
   std::vector<Unconfirmed> unconfirmed_;

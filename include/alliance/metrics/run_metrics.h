@@ -50,6 +50,10 @@ class RunMetrics {
   void end_to_end_seconds(double s) { e2e_->Observe(s); }
   /// RocksDB figures of one partition's store.
   void rocksdb(std::int32_t partition, const RocksStats& s);
+  /// Bytes the partition's cached tables hold (docs/STATE.md).
+  void state_cache(std::int32_t partition, double bytes);
+  /// Totals the changelog sent so far: batches (changed keys) and store slices.
+  void changelog_bytes(std::int64_t batch_total, std::int64_t slice_total);
   /// Process RSS and CPU from /proc/self.
   void sample_process();
   /// Business gauges from published records: per-source conversion rate of
@@ -88,6 +92,11 @@ class RunMetrics {
   prometheus::Family<prometheus::Gauge>* rocks_family_;
   prometheus::Family<prometheus::Gauge>* rocks_hit_family_;
   prometheus::Family<prometheus::Gauge>* rocks_stall_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_expired_family_;
+  prometheus::Family<prometheus::Gauge>* cache_family_;
+  prometheus::Family<prometheus::Counter>* changelog_family_;
+  std::int64_t changelog_batch_seen_ = 0;
+  std::int64_t changelog_slice_seen_ = 0;
   prometheus::Family<prometheus::Gauge>* conversion_family_;
   prometheus::Family<prometheus::Counter>* partner_family_;
   prometheus::Family<prometheus::Gauge>* payable_family_;

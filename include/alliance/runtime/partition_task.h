@@ -30,6 +30,13 @@ struct TaskConfig {
   bool file_order = false;
 };
 
+/// What a commit does to the emit cycle (SPEC §5.2).
+enum class CycleEnd : std::uint8_t {
+  kRunning,   // the emit cycle ends: running records of every key changed in it
+  kFinal,     // emit: final: the cycle ends without running records
+  kContinue,  // the cycle goes on: changed keys stay marked (and are stored) for its end
+};
+
 /// One commit of a task: the outbox entries it made durable and the input
 /// positions its state reflects once they are.
 struct TaskCycle {
@@ -64,11 +71,11 @@ class PartitionTask {
   [[nodiscard]] bool stage1_finished() const { return processor_.clock().finished; }
   [[nodiscard]] bool stage2_done() { return !processor_.partitioning().split() || processor_.aggregate().done(); }
 
-  /// Ends an emit cycle: running records of changed keys when
-  /// `emit_running`, then state changes, input positions and the new outputs
-  /// (outbox) in one atomic write. Nullopt when nothing changed.
+  /// Ends the emit cycle as `end` says (running records of changed keys when
+  /// kRunning), then writes state changes, input positions and the new
+  /// outputs (outbox) in one atomic write. Nullopt when nothing changed.
   /// prepare() + complete(), with the changelog flushed in between.
-  std::optional<TaskCycle> commit(bool emit_running);
+  std::optional<TaskCycle> commit(CycleEnd end, const MetaUpdates& meta = {});
   /// A commit in two halves, so the driver can send every task's changelog
   /// batch and wait for the broker once: prepare() ends the emit cycle and
   /// builds the batch (handing it to the changelog hook's send), complete()
@@ -78,7 +85,8 @@ class PartitionTask {
     PreparedCommit commit;
     std::vector<OutputRecord> outputs;  // without a store
   };
-  std::optional<Prepared> prepare(bool emit_running);
+  /// `meta`: entries the driver stores with the commit (replay's emit cycle count).
+  std::optional<Prepared> prepare(CycleEnd end, const MetaUpdates& meta = {});
   TaskCycle complete(Prepared prepared);
   /// Outbox entries committed but not yet acknowledged (resent at start).
   std::vector<OutboxEntry> pending();

@@ -22,11 +22,21 @@
 
 namespace alliance {
 
+/// Replay: the meta entry holding the records read in the current emit cycle.
+inline constexpr const char* kEmitCycleRecordsKey = "emit_cycle_records";
+
 struct DriverOptions {
   /// Replay: a cycle after exactly this many input records (SPEC §5.2
   /// `replay_batch`), so the outputs are a function of the input. 0: cycles
   /// are cut by processing time (Kafka).
   std::size_t cycle_records = 0;
+  /// Replay: a commit every this many input records within an emit cycle
+  /// (0: only at its end). A commit holds what changed since the last one,
+  /// so state batches and dirty cache entries stay small while emit cycles
+  /// keep the length SPEC §5.2 gives them; the records read since the
+  /// emission are stored with the commit, so a restarted replay emits at
+  /// the same records as an uninterrupted one.
+  std::size_t commit_records = 0;
   /// Kafka: processing time between commits, and the most input records
   /// one cycle takes (batches grow with the backlog up to this).
   std::int64_t commit_interval_ms = 100;
@@ -113,11 +123,14 @@ class StreamDriver {
 
  private:
   void take_ownership_changes();
-  void commit_cycle(std::int64_t now, bool emit_running);
+  /// Commits every task; `end` says whether the emit cycle ends with it.
+  void commit_cycle(std::int64_t now, CycleEnd end);
   /// Writes and publishes the prepared cycle once its changelog batches
   /// arrived (or waits for them when `wait`).
   void complete_cycle(bool wait);
   void collect_acknowledgements(int timeout_ms);
+  /// How a commit that is due ends the emit cycle (`emit_due`: SPEC §5.2 says it ends).
+  [[nodiscard]] CycleEnd cycle_end(bool emit_due) const;
   [[nodiscard]] std::size_t outbox_size() const;
   [[nodiscard]] bool all_ended() const;
 
@@ -132,7 +145,8 @@ class StreamDriver {
     std::int64_t oldest_append_ms = -1;
   };
   std::map<std::pair<std::int32_t, std::int64_t>, InFlight> in_flight_;
-  std::size_t records_in_cycle_ = 0;
+  std::size_t records_in_cycle_ = 0;     // replay: read since the emit cycle began; Kafka: since the commit
+  std::size_t records_since_commit_ = 0;  // replay: read since the last commit
   std::int64_t records_ = 0;
   std::int64_t last_commit_ms_ = 0;
   std::int64_t last_emit_ms_ = 0;

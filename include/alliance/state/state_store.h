@@ -34,6 +34,10 @@ class StateStore {
   [[nodiscard]] virtual std::optional<std::string> get(Cf cf, const std::string& key) = 0;
   /// Visits every entry of `cf` in key order.
   virtual void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+  /// Visits the entries of `cf` from key `from` on, in key order, while
+  /// `fn` returns true.
+  virtual void scan_from(Cf cf, const std::string& from,
+                         const std::function<bool(const std::string&, std::string_view)>& fn) = 0;
   /// get() of each key (RocksDB: one MultiGet).
   virtual std::vector<std::optional<std::string>> multi_get(Cf cf, const std::vector<std::string>& keys) {
     std::vector<std::optional<std::string>> out;
@@ -53,6 +57,8 @@ class MemoryStateStore final : public StateStore {
   void write(const StateChanges& batch, bool sync) override;
   [[nodiscard]] std::optional<std::string> get(Cf cf, const std::string& key) override;
   void scan(Cf cf, const std::function<void(const std::string&, std::string_view)>& fn) override;
+  void scan_from(Cf cf, const std::string& from,
+                 const std::function<bool(const std::string&, std::string_view)>& fn) override;
 
  private:
   std::array<std::map<std::string, std::string>, kCfCount> cfs_;
