@@ -15,7 +15,7 @@ std::string FileSink::file_name(OutputKind kind) { return std::string(to_string(
 
 FileSink::FileSink(std::string dir, bool durable) : dir_(std::move(dir)), durable_(durable) {}
 
-void FileSink::open(const std::array<std::int64_t, 4>& truncate_to) {
+void FileSink::open(const std::array<std::int64_t, kOutputFiles>& truncate_to) {
   const std::string& dir = dir_;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -50,7 +50,7 @@ void FileSink::write(OutputKind kind, std::string_view encoded, std::int64_t emi
   sizes_[i] += static_cast<std::int64_t>(line.size());
 }
 
-std::array<std::int64_t, 4> FileSink::sync() {
+std::array<std::int64_t, kOutputFiles> FileSink::sync() {
   for (std::size_t i = 0; i < files_.size(); ++i) {
     if (std::fflush(files_[i]) != 0 || ::fsync(fileno(files_[i])) != 0)
       throw std::runtime_error("cannot flush " + file_name(static_cast<OutputKind>(i)) + " (disk full?)");
@@ -78,17 +78,19 @@ MetaUpdates FileSink::acknowledged_meta() {
   return {{"sink_sizes", encode_sizes(sizes_)}};
 }
 
-std::string FileSink::encode_sizes(const std::array<std::int64_t, 4>& sizes) {
+std::string FileSink::encode_sizes(const std::array<std::int64_t, kOutputFiles>& sizes) {
   ByteWriter w;
   for (auto v : sizes) w.i64(v);
   return w.take();
 }
 
-std::array<std::int64_t, 4> FileSink::decode_sizes(const std::optional<std::string>& value) {
-  std::array<std::int64_t, 4> sizes{-1, -1, -1, -1};
+std::array<std::int64_t, kOutputFiles> FileSink::decode_sizes(const std::optional<std::string>& value) {
+  std::array<std::int64_t, kOutputFiles> sizes{};
+  sizes.fill(-1);
   if (!value) return sizes;
   ByteReader r(*value);
-  for (auto& v : sizes) v = r.i64();
+  // Sizes written before partner-balances existed: that file starts empty.
+  for (auto& v : sizes) v = r.done() ? -1 : r.i64();
   return sizes;
 }
 

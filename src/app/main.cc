@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "alliance/app/kafka_commands.h"
+#include "alliance/app/payouts_command.h"
 #include "alliance/app/replay_command.h"
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
@@ -137,6 +138,13 @@ int main(int argc, char** argv) {
   w->add_option("--retain", dash_retain, "windowed metrics kept behind the watermark, e.g. 6h (default)");
   w->add_option("--balances-topic", dash.balances_topic, "partner-balances topic, read once it exists ('' for none)");
 
+  alliance::PayoutsOptions payouts;
+  auto* pay = app.add_subcommand("payouts", "print the payout batch CSV of the positive payable partner balances (SPEC §5.5)");
+  pay->add_option("--from", payouts.from_dir, "a replay's output directory (reads partner-balances.jsonl)");
+  pay->add_option("--bootstrap", payouts.bootstrap, "or: Kafka bootstrap servers, to read the balances topic");
+  pay->add_option("--topology", payouts.topology_path, "topology YAML file (with --bootstrap: outputs.balances)");
+  pay->add_option("--timeout", payouts.timeout_ms, "ms to read the topic to its end")->check(positive());
+
   // An unknown first word is a mistyped command: name it and list the commands
   // (CLI11 alone would only say "A subcommand is required").
   const std::function<bool(const CLI::App*)> every = [](const CLI::App*) { return true; };
@@ -176,6 +184,7 @@ int main(int argc, char** argv) {
     return alliance::run_kafka(*t, run);
   }
   if (b->parsed()) return alliance::run_broker(broker);
+  if (pay->parsed()) return alliance::run_payouts(payouts);
   if (w->parsed()) {
     const auto t = alliance::load_topology_or_explain(dash_topology, "dashboard");
     if (!t) return 2;

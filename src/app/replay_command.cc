@@ -48,7 +48,7 @@ void replay_partitioned(const Topology& topology, const ReplayOptions& o, std::s
   PartitionedCore split(topology, static_cast<std::int32_t>(o.partitions));
   FileSource source(o.inputs);
   FileSink sink(o.out_dir, /*durable=*/false);
-  sink.open({-1, -1, -1, -1});
+  sink.open({-1, -1, -1, -1, -1});
   EventDecoder decoder;
   source.take_assigned();
   source.start(0, [](InputStream) { return std::nullopt; });

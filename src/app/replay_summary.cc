@@ -39,7 +39,8 @@ std::string format_summary(const ProcessorStats& s, std::int64_t lines, double s
   o << "\n  dead letters: " << dead;
   for (const auto& [k, n] : s.dead_letters_by_reason) o << "\n    " << k << ": " << n;
   o << "\n  written:     " << s.settlement_records << " settlements, " << s.metric_records
-    << " campaign-metrics, " << s.statement_records << " settlement-statements, " << dead << " dlq";
+    << " campaign-metrics, " << s.statement_records << " settlement-statements, " << s.balance_records
+    << " partner-balances, " << dead << " dlq";
   if (s.unknown_partner_records > 0)
     o << "\n  WARNING: " << s.unknown_partner_records
       << " accruals for partners the topology does not know: add their contracts";

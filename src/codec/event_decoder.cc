@@ -20,10 +20,11 @@ struct Field {
   std::int64_t num = 0;
 };
 
-constexpr std::array<std::string_view, 17> kKnownFields{
+constexpr std::array<std::string_view, 20> kKnownFields{
     "type",       "event_id",    "ts",            "user_id",  "campaign_id",  "source",
     "partner_id", "course_id",   "session_id",    "referrer_id", "referral_code", "order_id",
-    "status",     "amount_minor", "currency",     "payment_id", "refund_minor"};
+    "status",     "amount_minor", "currency",     "payment_id", "refund_minor", "payout_id",
+    "through_period", "reference"};
 constexpr std::size_t kFieldCount = kKnownFields.size();
 
 int field_index(std::string_view key) {
@@ -402,6 +403,33 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
   }
 
   Event ev;
+  if (*kind == EventKind::kPayout) {
+    // SPEC §2: no user_id; event_id = payout_id (optional, must match).
+    Payout p;
+    auto payout_id = v.str("payout_id", true);
+    auto event_id = v.str("event_id", false);
+    auto ts = v.timestamp();
+    auto partner = v.str("partner_id", true);
+    auto amount = v.amount("amount_minor", true);
+    auto currency = v.str("currency", true, 3, Validator::Text::kWord);
+    p.through_period = v.str("through_period", false, 32);
+    p.reference = v.str("reference", false, 256, Validator::Text::kWord);
+    if (v.failed()) return reject(v.reason, v.detail);
+    if (event_id && *event_id != *payout_id)
+      return reject("bad_value:event_id", "a payout's event_id must equal its payout_id " + *payout_id);
+    if (!is_currency(*currency))
+      return reject("bad_value:currency", "currency must be 3 upper-case letters (ISO 4217), got " + *currency);
+    ev.event_id = *payout_id;
+    ev.ts = *ts;
+    p.payout_id = std::move(*payout_id);
+    p.partner_id = std::move(*partner);
+    p.amount_minor = *amount;
+    p.currency = std::move(*currency);
+    ev.body = std::move(p);
+    DecodeResult ok;
+    ok.event = std::move(ev);
+    return ok;
+  }
   auto event_id = v.str("event_id", true);
   auto ts = v.timestamp();
   auto user_id = v.str("user_id", true);
@@ -464,6 +492,7 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
       ev.body = std::move(o);
       break;
     }
+    case EventKind::kPayout: break;  // decoded above
   }
   DecodeResult ok;
   ok.event = std::move(ev);

@@ -195,7 +195,23 @@ std::string encode(const StatementRecord& r) {
   // SPEC §5.3: the digest is on final statements and revisions only.
   if (r.final) o.str("digest", r.digest);
   else o.null("digest");
+  o.num("period_start", r.period_start).num("period_end", r.period_end).opt_str("contract_id", r.contract_id);
+  o.opt_num("rate_bp", r.rate_bp);
   return o.boolean("final", r.final).done();
+}
+
+std::string encode(const BalanceRecord& r) {
+  JsonObject o;
+  o.str("partner_id", r.partner_id)
+      .str("currency", r.currency)
+      .num("accrued_minor", r.accrued_minor)
+      .num("reversed_minor", r.reversed_minor)
+      .num("pending_minor", r.pending_minor)
+      .num("payable_minor", r.payable_minor)
+      .num("paid_minor", r.paid_minor);
+  if (r.last_payout_id.empty()) o.null("last_payout_id");
+  else o.str("last_payout_id", r.last_payout_id);
+  return o.num("watermark", r.watermark).done();
 }
 
 std::string encode(const DeadLetter& dead_letter) {
@@ -233,6 +249,7 @@ std::string_view to_string(OutputKind k) {
     case OutputKind::kMetrics: return "campaign-metrics";
     case OutputKind::kStatements: return "settlement-statements";
     case OutputKind::kDlq: return "dlq";
+    case OutputKind::kBalances: return "partner-balances";
     case OutputKind::kRepartition: return "repartition";
   }
   return "?";

@@ -167,9 +167,10 @@ class Reader {
 };
 
 Contract read_contract(const Reader& r) {
-  r.expect_map({"id", "type", "rate_bp", "per_conversion_minor", "tiers"});
+  r.expect_map({"id", "type", "rate_bp", "per_conversion_minor", "tiers", "holding_period"});
   Contract c;
   c.id = r.id("id", "c-books");
+  if (r.has("holding_period")) c.holding_period = r.duration_or_zero("holding_period", 0);
   const std::string type = r.str("type", "percent");
   if (type == "percent") {
     c.type = ContractType::kPercent;

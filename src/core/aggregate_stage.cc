@@ -81,7 +81,15 @@ bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vec
     if (ledger_.would_overflow({*s}))
       throw AmountOverflow("settlement record " + s->record_id +
                            " would take a statement total outside int64; not booked");
-    ledger_.add(*s, period_end(s->event_ts, topology_.settlement_offset));
+    ledger_.add(*s, period_end(s->event_ts, topology_.settlement_offset, topology_.settlement_period));
+  } else if (auto* p = std::get_if<PayoutForward>(&f.body)) {
+    if (auto refusal = ledger_.balances().pay(p->payout, p->ts)) {
+      DeadLetter dl{std::move(refusal->reason), std::move(refusal->detail), std::move(p->raw), p->pos};
+      bound_payload(dl);
+      std::string key = dl.position.topic + ":" + std::to_string(dl.position.partition) + ":" +
+                        std::to_string(dl.position.offset);
+      out.push_back({std::move(key), std::move(dl)});
+    }
   } else {
     on_mark(f.source, std::get<WatermarkMark>(f.body), out);
   }

@@ -9,6 +9,7 @@ std::string_view to_string(EventKind k) {
     case EventKind::kClick: return "click";
     case EventKind::kReferral: return "referral";
     case EventKind::kOrder: return "order";
+    case EventKind::kPayout: return "payout";
   }
   return "?";
 }
@@ -17,6 +18,7 @@ std::optional<EventKind> event_kind_from(std::string_view s) {
   if (s == "click") return EventKind::kClick;
   if (s == "referral") return EventKind::kReferral;
   if (s == "order") return EventKind::kOrder;
+  if (s == "payout") return EventKind::kPayout;
   return std::nullopt;
 }
 
@@ -76,6 +78,12 @@ const PartnerConfig* Topology::partner(const std::string& id) const {
 const CampaignConfig* Topology::campaign(const std::string& id) const {
   auto it = campaign_index.find(id);
   return it == campaign_index.end() ? nullptr : &campaigns[it->second];
+}
+
+DurationMs Topology::holding_of(const std::string& partner_id) const {
+  const PartnerConfig* p = partner(partner_id);
+  if (p != nullptr && p->contract && p->contract->holding_period) return *p->contract->holding_period;
+  return holding_period;
 }
 
 }  // namespace alliance

@@ -138,15 +138,62 @@ std::optional<DurationMs> parse_utc_offset(std::string_view s) {
   return s[0] == '-' ? -off : off;
 }
 
-std::string period_of(TimestampMs ts, DurationMs offset) {
-  const CivilDate c = civil_from_days(floor_div(ts + offset, kMsPerDay));
+namespace {
+
+constexpr std::int64_t floor_mod7(std::int64_t a) { return a - floor_div(a, 7) * 7; }
+
+/// Days since the epoch (local) of the first day of the period containing local day `d`.
+std::int64_t period_first_day(std::int64_t d, PeriodUnit unit) {
+  switch (unit) {
+    case PeriodUnit::kDay: return d;
+    case PeriodUnit::kWeek: return d - floor_mod7(d + 3);  // 1970-01-01 was a Thursday
+    case PeriodUnit::kMonth: {
+      const CivilDate c = civil_from_days(d);
+      return days_from_civil(c.year, c.month, 1);
+    }
+  }
+  return d;
+}
+
+std::int64_t next_period_first_day(std::int64_t first, PeriodUnit unit) {
+  switch (unit) {
+    case PeriodUnit::kDay: return first + 1;
+    case PeriodUnit::kWeek: return first + 7;
+    case PeriodUnit::kMonth: {
+      const CivilDate c = civil_from_days(first);
+      return c.month == 12 ? days_from_civil(c.year + 1, 1, 1) : days_from_civil(c.year, c.month + 1, 1);
+    }
+  }
+  return first + 1;
+}
+
+}  // namespace
+
+std::string period_of(TimestampMs ts, DurationMs offset, PeriodUnit unit) {
+  const std::int64_t day = floor_div(ts + offset, kMsPerDay);
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", c.year, c.month, c.day);
+  if (unit == PeriodUnit::kWeek) {
+    // ISO 8601: the week belongs to the year of its Thursday.
+    const std::int64_t monday = period_first_day(day, unit);
+    const CivilDate thursday = civil_from_days(monday + 3);
+    const std::int64_t jan1 = days_from_civil(thursday.year, 1, 1);
+    const std::int64_t week = (monday + 3 - jan1) / 7 + 1;
+    std::snprintf(buf, sizeof buf, "%04d-W%02d", thursday.year, static_cast<int>(week));
+    return buf;
+  }
+  const CivilDate c = civil_from_days(day);
+  if (unit == PeriodUnit::kMonth) std::snprintf(buf, sizeof buf, "%04d-%02u", c.year, c.month);
+  else std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", c.year, c.month, c.day);
   return buf;
 }
 
-TimestampMs period_end(TimestampMs ts, DurationMs offset) {
-  return (floor_div(ts + offset, kMsPerDay) + 1) * kMsPerDay - offset;
+TimestampMs period_start(TimestampMs ts, DurationMs offset, PeriodUnit unit) {
+  return period_first_day(floor_div(ts + offset, kMsPerDay), unit) * kMsPerDay - offset;
+}
+
+TimestampMs period_end(TimestampMs ts, DurationMs offset, PeriodUnit unit) {
+  const std::int64_t first = period_first_day(floor_div(ts + offset, kMsPerDay), unit);
+  return next_period_first_day(first, unit) * kMsPerDay - offset;
 }
 
 }  // namespace alliance

@@ -4,12 +4,36 @@ namespace alliance {
 
 namespace {
 
-enum Type : std::uint8_t { kMetric = 1, kSettlement = 2, kMark = 3 };
+enum Type : std::uint8_t { kMetric = 1, kSettlement = 2, kMark = 3, kPayout = 4 };
 
 void write_settlement(ByteWriter& w, const SettlementRecord& r) {
   w.str(r.record_id).u8(r.reversal ? 1 : 0).str(r.order_id).str(r.user_id).str(r.partner_id);
   w.opt_str(r.campaign_id).str(r.model).i64(r.weight_micros).i64(r.attributed_minor);
   w.opt_i64(r.commission_minor).str(r.currency).i64(r.event_ts).str(r.period).opt_str(r.contract_id);
+  w.i64(r.accrual_ts);  // appended: absent in records forwarded before (read as 0)
+}
+
+void write_payout(ByteWriter& w, const PayoutForward& f) {
+  const Payout& p = f.payout;
+  w.str(p.payout_id).str(p.partner_id).i64(p.amount_minor).str(p.currency).opt_str(p.through_period);
+  w.opt_str(p.reference).i64(f.ts).str(f.raw).str(f.pos.topic).i64(f.pos.partition).i64(f.pos.offset);
+}
+
+PayoutForward read_payout(ByteReader& in) {
+  PayoutForward f;
+  Payout& p = f.payout;
+  p.payout_id = in.str();
+  p.partner_id = in.str();
+  p.amount_minor = in.i64();
+  p.currency = in.str();
+  p.through_period = in.opt_str();
+  p.reference = in.opt_str();
+  f.ts = in.i64();
+  f.raw = in.str();
+  f.pos.topic = in.str();
+  f.pos.partition = static_cast<std::int32_t>(in.i64());
+  f.pos.offset = in.i64();
+  return f;
 }
 
 SettlementRecord read_settlement(ByteReader& in) {
@@ -28,6 +52,7 @@ SettlementRecord read_settlement(ByteReader& in) {
   r.event_ts = in.i64();
   r.period = in.str();
   r.contract_id = in.opt_str();
+  if (!in.done()) r.accrual_ts = in.i64();
   return r;
 }
 
@@ -80,6 +105,9 @@ std::string encode_forward(const Forward& f) {
   } else if (const auto* s = std::get_if<SettlementRecord>(&f.body)) {
     w.u8(kSettlement).i64(f.source);
     write_settlement(w, *s);
+  } else if (const auto* p = std::get_if<PayoutForward>(&f.body)) {
+    w.u8(kPayout).i64(f.source);
+    write_payout(w, *p);
   } else {
     const auto& mark = std::get<WatermarkMark>(f.body);
     w.u8(kMark).i64(f.source).i64(mark.watermark).i64(mark.stream_time).u8(mark.finished ? 1 : 0);
@@ -97,6 +125,7 @@ Forward decode_forward(std::string_view bytes) {
   switch (type) {
     case kMetric: f.body = read_metric(in); break;
     case kSettlement: f.body = read_settlement(in); break;
+    case kPayout: f.body = read_payout(in); break;
     case kMark: {
       WatermarkMark m;
       m.watermark = in.i64();

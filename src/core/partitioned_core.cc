@@ -10,7 +10,10 @@ PartitionedCore::PartitionedCore(const Topology& topology, std::int32_t partitio
 }
 
 void PartitionedCore::process(const Event& event, const SourcePosition& pos, std::string_view raw) {
-  const std::int32_t p = route(event.user_id, static_cast<std::int32_t>(parts_.size()));
+  // Payouts are keyed by partner (their topic's key), the rest by user.
+  const std::string& key =
+      event.kind() == EventKind::kPayout ? std::get<Payout>(event.body).partner_id : event.user_id;
+  const std::int32_t p = route(key, static_cast<std::int32_t>(parts_.size()));
   parts_[static_cast<std::size_t>(p)]->process(event, pos, raw);
   collect(p);
 }
@@ -78,6 +81,7 @@ ProcessorStats PartitionedCore::stats() const {
     total.settlement_records += s.settlement_records;
     total.metric_records += s.metric_records;
     total.statement_records += s.statement_records;
+    total.balance_records += s.balance_records;
   }
   return total;
 }

@@ -108,6 +108,9 @@ void Processor::accept_forward(std::int64_t seq, std::string_view payload, const
     core_dead_letter("amount_overflow", e.what(), pos, payload);
     return;
   }
+  // Stage 2 dead-letters refused payouts itself (AggregateStage::accept).
+  for (std::size_t i = first_output; i < out_.size(); ++i)
+    if (const auto* dl = std::get_if<DeadLetter>(&out_[i].body)) stats_.dead_letters_by_reason[dl->reason] += 1;
   count_outputs(first_output);
 }
 
@@ -130,6 +133,10 @@ void Processor::core_dead_letter(std::string reason, std::string detail,
 }
 
 void Processor::process(const Event& e, const SourcePosition& pos, std::string_view raw) {
+  if (e.kind() == EventKind::kPayout) {
+    on_payout(e, pos, raw);
+    return;
+  }
   if (dedupe_.find(e.event_id) != nullptr) {
     stats_.duplicates += 1;
     return;
@@ -140,6 +147,7 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   switch (e.kind()) {
     case EventKind::kClick: on_click(e, std::get<Click>(e.body)); break;
     case EventKind::kReferral: on_referral(e, std::get<Referral>(e.body)); break;
+    case EventKind::kPayout: break;  // on_payout
     case EventKind::kOrder: {
       const std::size_t dlq_before = out_.size();
       if (!on_order(e, std::get<Order>(e.body), pos, raw)) {
@@ -163,6 +171,25 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   count_outputs(first_output);
 }
 
+void Processor::on_payout(const Event& e, const SourcePosition& pos, std::string_view raw) {
+  // Payouts reach the ledger that owns the partner's balance: this one, or
+  // in split mode stage 2's, through the repartition topic like settlement
+  // records (docs/FINANCE.md). They do not move stream time or dedupe.
+  const std::size_t first_output = out_.size();
+  const Payout& p = std::get<Payout>(e.body);
+  if (partitioning_.split()) {
+    PayoutForward f{p, e.ts, std::string(raw), pos};
+    out_.push_back({std::string(kLedgerRouteKey), forwarded(route(kLedgerRouteKey, partitioning_.partitions), std::move(f))});
+    return;
+  }
+  if (auto refusal = ledger_.balances().pay(p, e.ts)) {
+    core_dead_letter(std::move(refusal->reason), std::move(refusal->detail), pos, raw);
+  } else {
+    stats_.events_by_kind["payout"] += 1;
+  }
+  count_outputs(first_output);
+}
+
 void Processor::count_outputs(std::size_t from) {
   // Metric records say up to which event time their inputs are complete:
   // this partition's watermark, or stage 2's over all sources.
@@ -175,6 +202,7 @@ void Processor::count_outputs(std::size_t from) {
       stats_.metric_records += 1;
     }
     if (std::holds_alternative<StatementRecord>(b)) stats_.statement_records += 1;
+    if (std::holds_alternative<BalanceRecord>(b)) stats_.balance_records += 1;
   }
 }
 
@@ -438,10 +466,11 @@ void Processor::complete(const Event& e, const Order& o, const SourcePosition& p
     r.commission_minor = ps.commission_minor;
     r.currency = o.currency;
     r.event_ts = e.ts;
-    r.period = period_of(r.event_ts, topology_.settlement_offset);
+    r.period = period_of(r.event_ts, topology_.settlement_offset, topology_.settlement_period);
     r.contract_id = ps.contract_id;
     r.event_id = e.event_id;
     r.touchpoint_ids = ps.touchpoint_ids;
+    r.accrual_ts = e.ts;
     fx.records.push_back(std::move(r));
   }
 
@@ -523,10 +552,11 @@ bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits ne
     }
     r.currency = current.currency;
     r.event_ts = e.ts;
-    r.period = period_of(r.event_ts, topology_.settlement_offset);
+    r.period = period_of(r.event_ts, topology_.settlement_offset, topology_.settlement_period);
     r.contract_id = ps.contract_id;
     r.event_id = e.event_id;
     r.touchpoint_ids = ps.touchpoint_ids;
+    r.accrual_ts = current.completed_ts;
     fx.records.push_back(std::move(r));
   }
   for (DimShare& ds : dims) {
@@ -557,11 +587,11 @@ bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits ne
 }
 
 void Processor::emit_settlement(SettlementRecord r) {
-  r.period = period_of(r.event_ts, topology_.settlement_offset);
+  r.period = period_of(r.event_ts, topology_.settlement_offset, topology_.settlement_period);
   if (partitioning_.split()) {
     out_.push_back({std::string(kLedgerRouteKey), forwarded(route(kLedgerRouteKey, partitioning_.partitions), r)});
   } else {
-    ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset));
+    ledger_.add(r, period_end(r.event_ts, topology_.settlement_offset, topology_.settlement_period));
   }
   std::string key = r.partner_id;
   out_.push_back({std::move(key), std::move(r)});
@@ -623,6 +653,7 @@ void Processor::set_horizons() {
 
 void Processor::after_restore() {
   ledger().reindex();
+  ledger().balances().reindex();
   set_horizons();
   dedupe_expiry_.clear();
   order_expiry_.clear();
@@ -661,6 +692,10 @@ void Processor::track_changes(bool on) {
   metrics_.track_changes(on);
   ledger_.statements().track_changes(on);
   ledger_.volumes().track_changes(on);
+  ledger_.balances().balances().track_changes(on);
+  ledger_.balances().payouts().track_changes(on);
+  aggregate_.ledger().balances().balances().track_changes(on);
+  aggregate_.ledger().balances().payouts().track_changes(on);
   aggregate_.ledger().statements().track_changes(on);
   aggregate_.ledger().volumes().track_changes(on);
   aggregate_.partials().track_changes(on);
@@ -679,6 +714,8 @@ void Processor::discard_changes() {
   metrics_.dropped_window_users().clear();
   ledger().statements().clear_changes();
   ledger().volumes().clear_changes();
+  ledger().balances().balances().clear_changes();
+  ledger().balances().payouts().clear_changes();
   aggregate_.partials().clear_changes();
 }
 

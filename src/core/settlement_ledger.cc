@@ -62,7 +62,15 @@ std::string record_digest(const std::vector<std::string>& sorted_ids) {
   return sha256_hex(joined);
 }
 
-SettlementLedger::SettlementLedger(const Topology& topology) : topology_(topology) {}
+SettlementLedger::SettlementLedger(const Topology& topology) : topology_(topology), balances_(topology) {}
+
+std::string SettlementLedger::carried_from(const SettlementRecord& r) const {
+  if (!r.reversal || r.accrual_ts <= 0) return {};
+  const std::string period = period_of(r.accrual_ts, topology_.settlement_offset, topology_.settlement_period);
+  if (period == r.period) return {};
+  std::string key = statement_key(period, r.partner_id, r.currency);
+  return statements_.find(key) != nullptr ? key : std::string();
+}
 
 bool SettlementLedger::would_overflow(const std::vector<SettlementRecord>& records) const {
   std::map<std::string, StatementTotals> statements;  // after the event
@@ -80,6 +88,22 @@ bool SettlementLedger::would_overflow(const std::vector<SettlementRecord>& recor
     if (!try_add(t.record_commission, r.commission_minor.value_or(0))) return true;
     if (add_overflows(t.accrued, t.reversed)) return true;  // net_minor
     affected.insert(skey);
+    // The balances: the commission this record can move (its own, its
+    // tier's and its pool's: rates are at most 10000 bp each) stays in int64.
+    if (const PartnerConfig* pc = topology_.partner(r.partner_id); pc != nullptr) {
+      const MinorUnits a = r.attributed_minor < 0 ? -r.attributed_minor : r.attributed_minor;
+      const MinorUnits c = r.commission_minor.value_or(0) < 0 ? -*r.commission_minor : r.commission_minor.value_or(0);
+      bool pooled = false;
+      for (const PoolConfig& pool : topology_.pools) pooled = pooled || (r.campaign_id && pool.campaign_id == *r.campaign_id);
+      const bool tiered = pc->contract && pc->contract->type == ContractType::kTiered;
+      MinorUnits bound = 0;
+      if (!try_add(bound, c) || (tiered && !try_add(bound, a)) || (pooled && !try_add(bound, a))) return true;
+      if (bound > 0 && balances_.would_overflow(r.partner_id, r.currency, bound)) return true;
+      for (const PoolConfig& pool : topology_.pools)
+        if (pooled && pool.campaign_id == *r.campaign_id)
+          for (const PoolMember& m : pool.members)
+            if (balances_.would_overflow(m.partner_id, r.currency, bound)) return true;
+    }
     if (!r.campaign_id || topology_.partner(r.partner_id) == nullptr) continue;
     const std::string vkey = volume_key(r.period, r.currency, *r.campaign_id);
     auto [vt, vfresh] = volumes.try_emplace(vkey);
@@ -147,15 +171,55 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   if (statements_.tracking()) s.unsaved_ids.push_back(r.record_id);
   s.digest.clear();
   dirty_.insert(skey);
+  // A reversal of an accrual from another period undoes its commission at
+  // that period's tier rate and pool shares (SPEC §3.6): the accrual's
+  // statement carries it out (and publishes a revision once closed).
+  const std::string from = carried_from(r);
+  if (!from.empty()) {
+    s.carried_in_minor = add_exact(s.carried_in_minor, r.attributed_minor);
+    StatementState& origin = statements_.upsert(from);
+    origin.carried_out_minor = add_exact(origin.carried_out_minor, r.attributed_minor);
+    // Only a tiered commission depends on it (pools: through the volume below).
+    const PartnerConfig* pc = topology_.partner(r.partner_id);
+    if (pc != nullptr && pc->contract && pc->contract->type == ContractType::kTiered) dirty_.insert(from);
+  }
   // Only partners the topology knows count in a pool (SPEC §3.5): an
   // invented partner id must not move what pool members are paid.
-  if (r.campaign_id && topology_.partner(r.partner_id) != nullptr) {
-    CampaignVolume& v = volumes_.upsert(volume_key(r.period, r.currency, *r.campaign_id));
-    v.revenue_minor = add_exact(v.revenue_minor, r.attributed_minor);
-    MinorUnits& mine = v.by_partner[r.partner_id];
-    mine = add_exact(mine, r.attributed_minor);
-    mark_pool_members_dirty(r.period, r.currency, *r.campaign_id);
+  const PartnerConfig* partner = topology_.partner(r.partner_id);
+  if (r.campaign_id && partner != nullptr) {
+    const std::string origin_period = from.empty() ? std::string() : split_statement_key(from).period;
+    CampaignVolume* paid = from.empty() ? nullptr : volumes_.find(volume_key(origin_period, r.currency, *r.campaign_id));
+    if (paid != nullptr) {
+      CampaignVolume& v = volumes_.upsert(volume_key(origin_period, r.currency, *r.campaign_id));
+      v.carried_out_minor = add_exact(v.carried_out_minor, r.attributed_minor);
+      mark_pool_members_dirty(origin_period, r.currency, *r.campaign_id);
+    } else {
+      CampaignVolume& v = volumes_.upsert(volume_key(r.period, r.currency, *r.campaign_id));
+      v.revenue_minor = add_exact(v.revenue_minor, r.attributed_minor);
+      MinorUnits& mine = v.by_partner[r.partner_id];
+      mine = add_exact(mine, r.attributed_minor);
+      mark_pool_members_dirty(r.period, r.currency, *r.campaign_id);
+    }
   }
+  // Percent and flat commission enters the balance with its record; tiered
+  // and pool commission at period close (book_closing).
+  if (partner != nullptr && partner->contract && partner->contract->type != ContractType::kTiered &&
+      r.commission_minor) {
+    balances_.book(r.partner_id, r.currency, *r.commission_minor,
+                   r.reversal && r.accrual_ts > 0 ? r.accrual_ts : r.event_ts);
+  }
+}
+
+void SettlementLedger::book_closing(StatementState& s, const StatementRecord& r) {
+  const PartnerConfig* p = topology_.partner(r.partner_id);
+  if (p == nullptr || !r.commission_minor) return;
+  const bool tiered = p->contract && p->contract->type == ContractType::kTiered;
+  const MinorUnits closing = tiered ? *r.commission_minor : r.pool_share_minor;
+  const MinorUnits delta = add_exact(closing, -s.balance_booked_minor);
+  if (delta == 0) return;
+  // Computed at period close: pending from the period end (SPEC §3.8).
+  balances_.book(r.partner_id, r.currency, delta, s.period_end);
+  s.balance_booked_minor = closing;
 }
 
 void SettlementLedger::mark_pool_members_dirty(const std::string& period,
@@ -170,14 +234,18 @@ void SettlementLedger::mark_pool_members_dirty(const std::string& period,
   }
 }
 
-MinorUnits SettlementLedger::tiered_commission(const Contract& c, MinorUnits net) {
+std::int64_t SettlementLedger::tier_rate(const Contract& c, MinorUnits net) {
   std::int64_t rate = c.tiers.empty() ? 0 : c.tiers.front().rate_bp;
   // The highest tier the total reaches: tier k applies above tier k-1's bound.
   for (std::size_t i = 1; i < c.tiers.size(); ++i) {
     const auto& prev_bound = c.tiers[i - 1].up_to_minor;
     if (prev_bound && net > *prev_bound) rate = c.tiers[i].rate_bp;
   }
-  return round_half_even_div(static_cast<__int128>(net) * rate, 10'000);
+  return rate;
+}
+
+MinorUnits SettlementLedger::tiered_commission(const Contract& c, MinorUnits net) {
+  return round_half_even_div(static_cast<__int128>(net) * tier_rate(c, net), 10'000);
 }
 
 template <class VolumeOf>
@@ -187,9 +255,12 @@ std::optional<std::map<std::string, MinorUnits>> SettlementLedger::shares_of_poo
   for (const PoolConfig& pool : topology_.pools) {
     const CampaignVolume* v = volume_of(volume_key(period, currency, pool.campaign_id));
     if (v == nullptr || v->revenue_minor <= 0) continue;
-    // pool_bp <= 10000, so the pool never exceeds the revenue.
-    const MinorUnits amount =
-        round_half_even_div(static_cast<__int128>(v->revenue_minor) * pool.pool_bp, 10'000);
+    // Reversals from later periods shrink the pool; its split keeps the
+    // shares it was paid at (SPEC §3.6). pool_bp <= 10000, so the pool
+    // never exceeds the revenue.
+    const MinorUnits base = v->revenue_minor + v->carried_out_minor;  // 0 <= base <= revenue
+    if (base <= 0) continue;
+    const MinorUnits amount = round_half_even_div(static_cast<__int128>(base) * pool.pool_bp, 10'000);
     std::vector<__int128> weights;  // P_i·G_i < 2^63 · 2^63: split_by_integers is exact
     for (const PoolMember& m : pool.members) {
       auto it = v->by_partner.find(m.partner_id);
@@ -226,11 +297,25 @@ StatementRecord SettlementLedger::build(const std::string& skey, StatementState&
   if (const PartnerConfig* p = topology_.partner(k.partner)) {
     MinorUnits c = r.pool_share_minor;
     if (p->contract) {
-      c = add_exact(c, p->contract->type == ContractType::kTiered ? tiered_commission(*p->contract, r.net_minor)
-                                                                  : s.record_commission_minor);
+      r.contract_id = p->contract->id;
+      if (p->contract->type == ContractType::kTiered) {
+        // The tier is reached by this period's own accruals net of their
+        // own reversals; reversals of other periods' accruals are charged
+        // there, and this period's accruals reversed later are taken out
+        // at this period's rate (SPEC §3.6).
+        const MinorUnits basis = r.net_minor - s.carried_in_minor;
+        const MinorUnits effective = basis + s.carried_out_minor;
+        const std::int64_t rate = tier_rate(*p->contract, basis);
+        r.rate_bp = rate;
+        c = add_exact(c, round_half_even_div(static_cast<__int128>(effective) * rate, 10'000));
+      } else {
+        c = add_exact(c, s.record_commission_minor);
+      }
     }
     r.commission_minor = c;
   }
+  r.period_end = s.period_end;
+  r.period_start = period_start(s.period_end - 1, topology_.settlement_offset, topology_.settlement_period);
   r.records = s.record_count;
   // Running statements carry no digest (SPEC §5.3): hashing every record id
   // of a period at every emission was quadratic in the period's records.
@@ -251,12 +336,15 @@ void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRe
         if (it->second.closed) continue;
         StatementState& s = statements_.upsert(it->first);
         s.closed = true;
-        out.push_back({statement_output_key(it->first), build(it->first, s, true)});
+        StatementRecord r = build(it->first, s, true);
+        book_closing(s, r);
+        out.push_back({statement_output_key(it->first), std::move(r)});
         dirty_.erase(it->first);
       }
     }
     open_periods_.erase(open_periods_.begin());
   }
+  balances_.mature(watermark);
 }
 
 void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running) {
@@ -266,12 +354,16 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running
     if (s->closed) {
       s->revision += 1;
       statements_.upsert(skey);
-      out.push_back({statement_output_key(skey), build(skey, *s, true)});
+      StatementRecord r = build(skey, *s, true);
+      book_closing(*s, r);
+      out.push_back({statement_output_key(skey), std::move(r)});
     } else if (running) {
       out.push_back({statement_output_key(skey), build(skey, *s, false)});
     }
   }
   dirty_.clear();
+  // Balances are an upsert stream of current values in either emit mode.
+  balances_.emit(out);
 }
 
 void SettlementLedger::expire(TimestampMs horizon) {

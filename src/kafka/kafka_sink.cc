@@ -39,7 +39,7 @@ std::string error_name(RdKafka::ErrorCode e) { return rd_kafka_err2name(static_c
 
 KafkaSink::KafkaSink(const Topology& t, const std::string& bootstrap, bool exactly_once,
                      const std::string& transactional_id, KafkaSinkObserver observer)
-    : outputs_{t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq},
+    : outputs_{t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq, t.outputs.balances},
       repartition_(t.name + ".repartition"),
       exactly_once_(exactly_once),
       observer_(std::move(observer)) {

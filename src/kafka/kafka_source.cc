@@ -42,7 +42,8 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
       repartition_(topology.name + ".repartition") {
   topics_ = {{topology.inputs.clicks, InputStream::kClicks},
              {topology.inputs.referrals, InputStream::kReferrals},
-             {topology.inputs.orders, InputStream::kOrders}};
+             {topology.inputs.orders, InputStream::kOrders},
+             {topology.inputs.payouts, InputStream::kPayouts}};
   auto conf = make_conf({{"bootstrap.servers", options_.bootstrap},
                          {"group.id", options_.group},
                          {"enable.auto.commit", "false"},
@@ -105,7 +106,7 @@ void KafkaSource::connect(const std::atomic<bool>* stop) {
     for (const auto& [name, c] : counts)
       if (c != n)
         throw KafkaSetupError("input topics are not co-partitioned (" + listing +
-                              "); give all three the same partition count, keyed by user_id");
+                              "); give all four the same partition count (clicks, referrals and orders keyed by user_id, payouts by partner_id)");
     if (changelog_partitions != n)
       throw KafkaSetupError("changelog topic " + topology_.name + ".changelog must exist with " + std::to_string(n) +
                             " partitions like the inputs (has " + std::to_string(changelog_partitions) +
@@ -277,7 +278,7 @@ bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
 
 bool KafkaSource::input_ended(std::int32_t partition) const {
   if (options_.stop_when_idle_ms <= 0 || started_.count(partition) == 0) return false;
-  for (InputStream s : {InputStream::kClicks, InputStream::kReferrals, InputStream::kOrders})
+  for (InputStream s : {InputStream::kClicks, InputStream::kReferrals, InputStream::kOrders, InputStream::kPayouts})
     if (!at_end(partition, s)) return false;
   // Broker trouble is not silence: the idle clock restarts with it.
   const std::int64_t quiet_since = std::max({last_message_ms_, assigned_at_ms_, last_trouble_ms_});

@@ -40,6 +40,7 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   rocks_hit_family_ = &BuildGauge().Name("alliance_rocksdb_block_cache_hit_ratio").Help("Block-cache hits / lookups since the partition's store was opened").Register(*registry_);
   rocks_stall_family_ = &BuildGauge().Name("alliance_rocksdb_stall_seconds").Help("Time RocksDB delayed or stopped writes (write stalls) since the partition's store was opened").Register(*registry_);
   conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
+  payable_family_ = &BuildGauge().Name("alliance_partner_payable_minor").Help("Commission payable now per partner and currency, from the latest partner-balances record (negative: a clawback); partners of the topology only").Register(*registry_);
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
   rocks_expired_family_ = &BuildGauge().Name("alliance_rocksdb_expired_values_dropped").Help("Expired users, orders and event ids RocksDB's compaction filter deleted since the partition's store was opened").Register(*registry_);
   cache_family_ = &BuildGauge().Name("alliance_state_cache_bytes").Help("Approximate bytes held by the partition's write-back cache of users, orders, event ids and campaign users (state.cache_mb bounds the total)").Register(*registry_);
@@ -127,6 +128,14 @@ void RunMetrics::published(OutputKind kind, std::string_view body) {
     const double v = std::abs(std::strtod(amount.c_str(), nullptr));
     partner_family_->Add({{"partner", partner}, {"kind", std::string(field("kind"))}, {"currency", std::string(field("currency"))}})
         .Increment(v);
+  } else if (kind == OutputKind::kBalances) {
+    // Balances exist only for partners with a contract (SPEC §3.8): the
+    // label set is the topology's partners times the currencies they earn in.
+    const std::string partner(field("partner_id"));
+    if (topology_.partner(partner) == nullptr) return;
+    const std::string payable(field("payable_minor"));
+    payable_family_->Add({{"partner", partner}, {"currency", std::string(field("currency"))}})
+        .Set(std::strtod(payable.c_str(), nullptr));
   } else if (kind == OutputKind::kMetrics) {
     if (field("final") != "true" || field("dim") != "source" || field("window_size") != smallest_window_ ||
         field("currency") != topology_.default_currency)

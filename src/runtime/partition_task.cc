@@ -13,6 +13,7 @@ std::string_view to_string(InputStream s) {
     case InputStream::kOrders: return "order";
     case InputStream::kFile: return "file";
     case InputStream::kRepartition: return "repartition";
+    case InputStream::kPayouts: return "payout";
   }
   return "?";
 }
@@ -22,6 +23,7 @@ InputStream stream_of(EventKind kind) {
     case EventKind::kClick: return InputStream::kClicks;
     case EventKind::kReferral: return InputStream::kReferrals;
     case EventKind::kOrder: return InputStream::kOrders;
+    case EventKind::kPayout: return InputStream::kPayouts;
   }
   return InputStream::kFile;
 }
@@ -42,6 +44,7 @@ EventKind kind_of(InputStream s) {
   switch (s) {
     case InputStream::kReferrals: return EventKind::kReferral;
     case InputStream::kOrders: return EventKind::kOrder;
+    case InputStream::kPayouts: return EventKind::kPayout;
     default: return EventKind::kClick;
   }
 }
@@ -184,6 +187,19 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
       // Smallest head time first; equal times keep click < referral < order.
       if (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts) pick = s;
     }
+    // Payouts join the merge by their time (after user events of the same
+    // time), but an empty payouts topic never holds it back: it is quiet
+    // most of the time (docs/FINANCE.md).
+    if (const auto& pq = queues_[static_cast<std::size_t>(InputStream::kPayouts)]; !pq.empty()) {
+      const Item& head = pq.front();
+      const bool reject_first = pick && !queues_[static_cast<std::size_t>(*pick)].front().event;
+      if (!head.event) {
+        if (!reject_first) pick = InputStream::kPayouts;
+      } else if (!reject_first && (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts)) {
+        pick = InputStream::kPayouts;
+      }
+      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
+    }
     if (!pick) break;
     const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
     if (!all_have && !head_is_reject) {
@@ -206,7 +222,9 @@ void PartitionTask::finish() {
 }
 
 std::size_t PartitionTask::buffered() const {
-  return queues_[0].size() + queues_[1].size() + queues_[2].size() + queues_[3].size();
+  std::size_t n = 0;
+  for (const auto& q : queues_) n += q.size();
+  return n;
 }
 
 std::size_t PartitionTask::buffered(InputStream s) const {

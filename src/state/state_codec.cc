@@ -5,6 +5,7 @@
 
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/forward_record.h"
+#include "alliance/state/balance_codec.h"
 #include "alliance/state/state_tables.h"
 
 namespace alliance {
@@ -189,6 +190,7 @@ std::string encode(const StatementState& s) {
   ByteWriter w = value_writer(Cf::kStatements);
   w.i64(s.period_end).i64(s.accrued_minor).i64(s.reversed_minor).i64(s.record_commission_minor)
       .i64(s.revision).u8(s.closed ? 1 : 0).i64(s.record_count).str(s.base_digest);
+  append_statement_finance(w, s);
   return w.take();
 }
 
@@ -203,6 +205,7 @@ StatementState decode_statement(std::string_view v) {
   s.closed = r.u8() != 0;
   s.record_count = r.i64();
   s.base_digest = r.str();
+  read_statement_finance(r, s);
   return s;
 }
 
@@ -210,6 +213,7 @@ std::string encode(const CampaignVolume& v) {
   ByteWriter w = value_writer(Cf::kVolumes);
   w.i64(v.revenue_minor).i64(static_cast<std::int64_t>(v.by_partner.size()));
   for (const auto& [p, a] : v.by_partner) w.str(p).i64(a);
+  append_volume_finance(w, v);
   return w.take();
 }
 
@@ -221,6 +225,7 @@ CampaignVolume decode_volume(std::string_view v) {
     std::string p = r.str();
     c.by_partner[p] = r.i64();
   }
+  read_volume_finance(r, c);
   return c;
 }
 
@@ -330,6 +335,7 @@ void collect_changes(Processor& p, StateChanges& out) {
   out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
   out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_set(p.metrics().dirty_campaigns())});
   out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_set(p.ledger().dirty())});
+  collect_balance_changes(p.ledger().balances(), out);
   if (p.partitioning().split()) {
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
       ByteWriter w = value_writer(Cf::kPartials);
@@ -392,6 +398,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         decode_set(v, p.metrics().dirty_campaigns());
       } else if (key == "dirty_statements") {
         decode_set(v, p.ledger().dirty());
+      } else if (key == kDirtyBalancesKey) {
+        decode_set(v, p.ledger().balances().dirty());
       } else if (key == "stage2") {
         p.aggregate().decode_progress(v);
       }
@@ -418,6 +426,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       p.aggregate().partials().restore(key, read_metric(r));
       break;
     }
+    case Cf::kBalances:
+    case Cf::kPayouts: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
     case Cf::kOutbox: break;
   }
 }

@@ -14,10 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static EventDecoder decoder;  // reused, as in the runtime: one per thread
   if (size == 0) return 0;
   std::optional<EventKind> kind;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 1: kind = EventKind::kClick; break;
     case 2: kind = EventKind::kReferral; break;
     case 3: kind = EventKind::kOrder; break;
+    case 5: kind = EventKind::kPayout; break;
     default: break;  // 0, 4: no topic kind (file replay)
   }
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);

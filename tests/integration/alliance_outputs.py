@@ -12,6 +12,8 @@ def identity(name, r):
         return (r["dim"], r["key"], r["window_start"], r["window_size"], r["currency"], r["final"])
     if name == "settlement-statements":
         return (r["partner_id"], r["period"], r["currency"], r["revision"], r["final"])
+    if name == "partner-balances":  # an upsert stream: its latest record per key
+        return (r["partner_id"], r["currency"])
     return (r["topic"], r["offset"])
 
 
@@ -58,6 +60,15 @@ def finals(records_by_output):
         for k in ("emitted_at", "revision"):
             r.pop(k)
         out["statements"][(r["partner_id"], r["period"], r["currency"])] = r
+    # Balances: the latest per partner and currency (an upsert stream, read
+    # in order per key), without the watermark it was published at.
+    if "partner-balances" in records_by_output:
+        out["balances"] = {}
+        for r in records_by_output["partner-balances"]:
+            r = dict(r)
+            for k in ("emitted_at", "watermark"):
+                r.pop(k)
+            out["balances"][(r["partner_id"], r["currency"])] = r
     # At-least-once outputs: a resent dead letter has the same input position.
     seen = {(r["topic"], r["partition"], r["offset"]): r["reason"] for r in records_by_output["dlq"]}
     for reason in seen.values():

@@ -20,9 +20,11 @@ from alliance_outputs import finals, latest as latest_records
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
-INPUTS = {"click": "alliance.clicks", "referral": "alliance.referrals", "order": "alliance.orders"}
+INPUTS = {"click": "alliance.clicks", "referral": "alliance.referrals", "order": "alliance.orders",
+          "payout": "alliance.payouts"}
 OUTPUTS = {"settlements": "alliance.settlements", "campaign-metrics": "alliance.campaign-metrics",
-           "settlement-statements": "alliance.settlement-statements", "dlq": "alliance.dlq"}
+           "settlement-statements": "alliance.settlement-statements", "partner-balances": "alliance.partner-balances",
+           "dlq": "alliance.dlq"}
 
 
 def latest(records_by_output):
@@ -73,7 +75,8 @@ class KafkaHarness(unittest.TestCase):
         for line in lines:
             try:
                 e = json.loads(line)
-                kind, key = e.get("type", "order"), e.get("user_id", "u")
+                kind = e.get("type", "order")
+                key = e.get("partner_id", "p") if kind == "payout" else e.get("user_id", "u")
             except ValueError:
                 kind, key = "order", "u-bad"  # malformed: still goes to the orders topic
             split[kind if kind in split else "order"].append(f"{key}\t{line}")
@@ -238,6 +241,58 @@ class KafkaEndToEnd(KafkaHarness):
         self.assertLess(len(ids), 2 * len(set(ids)) + 1)
         ref = self.replay_records(events)
         self.assertEqual(set(ids), {r["record_id"] for r in ref["settlements"]})
+
+    def test_payouts_and_partner_balances_through_kafka(self):
+        """Issue 14: the payout batch read from alliance.partner-balances
+        (`alliance payouts --bootstrap`) equals the one read from a replay of
+        the same events, and paying it (payout events on alliance.payouts,
+        keyed by partner) takes every payable balance to zero."""
+        events, lines = self.generate(10000, 5)
+        # January traffic: November's month closes and its holding periods pass.
+        jan = json.dumps({"type": "click", "event_id": "k-jan", "ts": "2027-01-05T09:00:00+08:00",
+                          "user_id": "u-jan", "campaign_id": "cmp-spring", "source": "organic"})
+        with open(events, "a") as f:
+            f.write(jan + "\n")
+        self.produce(lines + [jan])
+        ref = os.path.join(self.work, "ref")
+        subprocess.run([ALLIANCE, "replay", "--topology", TOPOLOGY, "--input", events, "--out", ref, "--quiet"],
+                       check=True)
+        want_batch = subprocess.run([ALLIANCE, "payouts", "--from", ref], capture_output=True, text=True,
+                                    check=True).stdout
+        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
+                                "--group", "finance", "--state", os.path.join(self.work, "state"), "--metrics", "",
+                                "--stop-when-idle", "8000", "--session-timeout", "6000"],
+                               stderr=subprocess.PIPE, text=True)
+        batch, deadline = None, time.time() + 90
+        while time.time() < deadline:
+            p = subprocess.run([ALLIANCE, "payouts", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap],
+                               capture_output=True, text=True, timeout=60)
+            if p.returncode == 0 and p.stdout == want_batch:
+                batch = p.stdout
+                break
+            time.sleep(0.5)
+        self.assertEqual(batch, want_batch, "the balances topic never gave the replay's payout batch")
+        rows = [line.split(",") for line in batch.splitlines()[1:]]
+        self.assertGreater(len(rows), 2)
+        payouts = [json.dumps({"type": "payout", "payout_id": ref_, "ts": "2027-01-05T10:00:00+08:00",
+                               "partner_id": p, "amount_minor": int(a), "currency": c})
+                   for p, c, a, ref_ in rows]
+        self.produce(payouts + payouts[:1])  # the first one twice: a duplicate payout
+        _, err = run.communicate(timeout=180)
+        self.assertEqual(run.returncode, 0, err)
+        records = self.consume_all("reader-fin")
+        got = latest(records)
+        for p, c, a, _ in rows:
+            b = got["partner-balances"][(p, c)]
+            self.assertEqual((b["payable_minor"], b["paid_minor"]), (0, int(a)), b)
+        for b in records["partner-balances"]:
+            self.assertEqual(b["accrued_minor"] + b["reversed_minor"],
+                             b["pending_minor"] + b["payable_minor"] + b["paid_minor"], b)
+        self.assertEqual(got["dlq"]["duplicate_payout"], 1)
+        self.assertEqual(got["dlq"].get("payout_exceeds_payable", 0), 0)
+        after = subprocess.run([ALLIANCE, "payouts", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap],
+                               capture_output=True, text=True, timeout=60, check=True)
+        self.assertEqual(after.stdout, "partner_id,currency,amount_minor,reference\n")
 
     def test_bad_configuration_is_explained(self):
         bad = os.path.join(self.work, "bad.yaml")

@@ -17,9 +17,10 @@ ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
 DATA = os.path.join(SRC, "tests/data")
-OUTPUTS = ["settlements", "campaign-metrics", "settlement-statements", "dlq"]
+OUTPUTS = ["settlements", "campaign-metrics", "settlement-statements", "partner-balances", "dlq"]
 SCHEMA_OF = {"settlements": "settlement-record", "campaign-metrics": "campaign-metric-record",
-             "settlement-statements": "settlement-statement-record", "dlq": "dlq-record"}
+             "settlement-statements": "settlement-statement-record", "partner-balances": "partner-balance-record",
+             "dlq": "dlq-record"}
 
 
 def schema(name):
@@ -27,9 +28,20 @@ def schema(name):
         return Draft202012Validator(json.load(f))
 
 
-def replay(*inputs, extra=(), check=True):
+def daily_topology():
+    """The sample topology with daily settlement periods (it settles monthly)."""
+    with open(TOPOLOGY) as f:
+        text = f.read()
+    assert "settlement_period: month" in text
+    path = os.path.join(tempfile.mkdtemp(prefix="alliance-topology-"), "daily.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("settlement_period: month", "settlement_period: day"))
+    return path
+
+
+def replay(*inputs, extra=(), check=True, topology=TOPOLOGY):
     out = tempfile.mkdtemp(prefix="alliance-replay-")
-    args = [ALLIANCE, "replay", "--topology", TOPOLOGY, "--out", out, *extra]
+    args = [ALLIANCE, "replay", "--topology", topology, "--out", out, *extra]
     for i in inputs:
         args += ["--input", i]
     p = subprocess.run(args, capture_output=True, text=True)
@@ -51,6 +63,7 @@ class SampleStream(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.out, cls.proc = replay(os.path.join(DATA, "sample-events.jsonl"))
+        cls.out_day, _ = replay(os.path.join(DATA, "sample-events.jsonl"), topology=daily_topology())
 
     def test_every_record_matches_its_schema(self):
         for name in OUTPUTS:
@@ -71,13 +84,42 @@ class SampleStream(unittest.TestCase):
         self.assertEqual(s["A5:accrual:0:p-books"]["model"], "referral_code")
         self.assertIsNone(s["A3:accrual:0:p-bank"]["commission_minor"])  # tiered: on the statement
         self.assertEqual(s["A6:accrual:0:p-travel"]["currency"], "USD")
-        self.assertEqual(s["A7:accrual:0:p-bank"]["period"], "2026-11-21")
-        self.assertEqual(s["A8:accrual:0:p-travel"]["period"], "2026-11-20")  # late, still settled
+        # The sample topology settles monthly in +08:00 (SPEC §5.3).
+        self.assertEqual(s["A7:accrual:0:p-bank"]["period"], "2026-11")
+        self.assertEqual(s["A8:accrual:0:p-travel"]["period"], "2026-11")  # late, still settled
         self.assertNotIn("A4:accrual:0:p-books", s)  # unpartnered touchpoint: no settlement
         self.assertEqual(len(s), 10)
+        # With daily periods the same records fall on two days.
+        d = {r["record_id"]: r for r in records(self.out_day, "settlements")}
+        self.assertEqual(d["A7:accrual:0:p-bank"]["period"], "2026-11-21")
+        self.assertEqual(d["A8:accrual:0:p-travel"]["period"], "2026-11-20")
 
     def test_final_statements_by_hand(self):
         st = latest([r for r in records(self.out, "settlement-statements") if r["final"]],
+                    lambda r: (r["partner_id"], r["period"], r["currency"]))
+        # Pool: 2% of cmp-spring's partnered revenue in 2026-11 CNY
+        # (0 + 20000 + 1200000 + 100 + 700) = 24416, split
+        # 40·0 : 30·20700 : 30·1200100 = 0 : 414 : 24002. p-bank's
+        # 1 200 100 reaches the 800 bp tier: 96008.
+        expect = {
+            ("p-books", "2026-11", "CNY"): (12900, -9900, 3000, 300, 0, 5),
+            ("p-travel", "2026-11", "CNY"): (20700, 0, 20700, 1000 + 414, 414, 2),
+            ("p-bank", "2026-11", "CNY"): (1200100, 0, 1200100, 96008 + 24002, 24002, 2),
+            ("p-travel", "2026-11", "USD"): (1000, 0, 1000, 500 + 20, 20, 1),
+        }
+        got = {k: (r["accrued_minor"], r["reversed_minor"], r["net_minor"], r["commission_minor"],
+                   r["pool_share_minor"], r["records"]) for k, r in st.items()}
+        self.assertEqual(got, expect)
+        bank = st[("p-bank", "2026-11", "CNY")]
+        # 2026-11 in +08:00: 2026-10-31T16:00Z .. 2026-11-30T16:00Z.
+        self.assertEqual((bank["period_start"], bank["period_end"]), (1793462400000, 1796054400000))
+        self.assertEqual((bank["contract_id"], bank["rate_bp"]), ("c-bank", 800))
+        self.assertIsNone(st[("p-books", "2026-11", "CNY")]["rate_bp"])
+        # The month closes at the end of input: no revision.
+        self.assertEqual(st[("p-travel", "2026-11", "CNY")]["revision"], 1)
+
+    def test_final_daily_statements_by_hand(self):
+        st = latest([r for r in records(self.out_day, "settlement-statements") if r["final"]],
                     lambda r: (r["partner_id"], r["period"], r["currency"]))
         # Pool: 2% of cmp-spring's partnered revenue on 2026-11-20 CNY
         # (0 + 20000 + 1200000 + 700) = 24414, split 40·0 : 30·20700 : 30·1200000.

@@ -111,6 +111,68 @@ TYPED_TEST(StateStoreTest, ProcessorStateSurvivesARestore) {
   EXPECT_EQ(session.pending().size(), ref_first.size());  // never acknowledged: all still in the outbox
 }
 
+// Partner balances, their pending buckets, payout ids and the statements
+// finance fields survive a restore (SPEC §3.8, §4): the restored run ends
+// with the records of an uninterrupted one, and a payout id applied before
+// the restart is still a duplicate after it.
+TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology(
+      "name: t\nholding_period: 2d\ncampaigns: [{id: cmp}]\n"
+      "partners: [{id: p1, contract: {id: c1, type: percent, rate_bp: 1000}},\n"
+      "           {id: p2, contract: {id: c2, type: tiered, tiers: [{up_to_minor: 1000, rate_bp: 500}, {rate_bp: 800}]}}]\n"
+      "pools: [{id: q, campaign_id: cmp, pool_bp: 100, members: [{partner_id: p1, weight: 1}, {partner_id: p2, weight: 1}]}]\n",
+      "t");
+  auto pay = [](std::string id, TimestampMs ts, std::string partner, MinorUnits amount) {
+    return Event{id, ts, "", Payout{id, std::move(partner), amount, "CNY", {}, {}}};
+  };
+  auto events = std::vector<Event>{
+      click("c1", kT0, "u", "cmp", "social", "p1"), order("o1", kT0 + 1, "u", "ord", OrderStatus::kCompleted, 10'000),
+      click("c2", kT0 + 2, "v", "cmp", "social", "p2"), order("o2", kT0 + 3, "v", "ord2", OrderStatus::kCompleted, 2'000),
+      click("c3", kT0 + 3 * kDay, "w", "cmp", "email"), pay("po1", kT0 + 3 * kDay, "p1", 600)};
+  auto tail = std::vector<Event>{pay("po1", kT0 + 3 * kDay, "p1", 1),
+                                 order("x2", kT0 + 3 * kDay + 1, "v", "ord2", OrderStatus::kCancelled, 2'000),
+                                 order("r1", kT0 + 3 * kDay + 2, "u", "ord", OrderStatus::kRefunded, 10'000, "CNY", 10'000)};
+  Processor ref(t);
+  for (const auto& e : events) ref.process(e, {"t", 0, 0}, "");
+  ref.end_cycle(true);
+  (void)ref.take_outputs();
+  for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
+  ref.finish();
+  auto ref_out = ref.take_outputs();
+  {
+    Processor p(t);
+    StateSession session(*this->store_, p);
+    for (const auto& e : events) p.process(e, {"t", 0, 0}, "");
+    p.end_cycle(true);
+    session.commit(p.take_outputs(), {});
+    const BalanceState* b = p.ledger().balances().balances().find(balance_key("p1", "CNY"));
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->paid_minor, 600);
+  }
+  Processor q(t);
+  StateSession session(*this->store_, q);
+  const BalanceState* b = q.ledger().balances().balances().find(balance_key("p1", "CNY"));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->paid_minor, 600);
+  EXPECT_EQ(b->last_payout_id, "po1");
+  EXPECT_NE(q.ledger().balances().payouts().find("po1"), nullptr);
+  for (const auto& e : tail) q.process(e, {"t", 0, 0}, "");
+  q.finish();
+  auto got = q.take_outputs();
+  ASSERT_EQ(got.size(), ref_out.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(encode_record(got[i]), encode_record(ref_out[i]));
+  std::vector<std::string> reasons;
+  for (const auto& r : got)
+    if (const auto* d = std::get_if<DeadLetter>(&r.body)) reasons.push_back(d->reason);
+  EXPECT_EQ(reasons, std::vector<std::string>{"duplicate_payout"});
+  bool clawback = false;
+  for (const auto& r : got)
+    if (const auto* bal = std::get_if<BalanceRecord>(&r.body); bal != nullptr && bal->partner_id == "p1")
+      clawback = clawback || bal->payable_minor < 0;
+  EXPECT_TRUE(clawback);  // refunded in full after 600 was paid
+}
+
 // An order's user and applied lifecycle events survive a restore (SPEC §3.6):
 // after it, a resent refund is still a duplicate and another user's event
 // is still order_user_mismatch.

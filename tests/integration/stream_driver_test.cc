@@ -386,3 +386,52 @@ INSTANTIATE_TEST_SUITE_P(Steps, CrashStep, ::testing::Values(0, 1, 2),
 
 }  // namespace
 }  // namespace alliance
+
+namespace alliance {
+namespace {
+
+// Issue 14: a partition's payouts join the event-time merge by their time
+// (after the user events before them), but an empty payouts topic never
+// holds the merge back.
+TEST(PartitionTaskPayouts, PayoutsJoinTheMergeByTimeAndAnEmptyPayoutsTopicWaitsForNobody) {
+  const Topology t = parse_topology(
+      "name: t\nholding_period: 0s\npartners: [{id: p, contract: {id: c, type: percent, rate_bp: 1000}}]\n", "t.yaml");
+  PartitionTask task(t, TaskConfig{}, nullptr);
+  std::int64_t offset = 0;
+  auto in = [&](InputStream s, std::string payload, std::int64_t now = 0) {
+    InputRecord r;
+    r.stream = s;
+    r.topic = std::string(to_string(s));
+    r.offset = offset++;
+    r.payload = std::move(payload);
+    r.resume = ByteWriter().i64(r.offset + 1).take();
+    task.enqueue(std::move(r), now);
+  };
+  const auto at_end = [](InputStream) { return true; };
+  // The payout (ts 3000) is read before the order that earns what it pays (ts 2000).
+  in(InputStream::kPayouts, R"({"payout_id":"po","ts":3000,"partner_id":"p","amount_minor":100,"currency":"CNY"})");
+  in(InputStream::kClicks, R"({"event_id":"c","ts":1000,"user_id":"u","campaign_id":"k","source":"s","partner_id":"p"})");
+  in(InputStream::kOrders, R"({"event_id":"o","ts":2000,"user_id":"u","order_id":"o","status":"completed","amount_minor":1000,"currency":"CNY"})");
+  // Referrals are empty and at their end: the merge waits idle_wait for them, payouts or not.
+  EXPECT_EQ(task.drain(0, 50, at_end), 0u);
+  EXPECT_EQ(task.drain(100, 50, at_end), 3u);
+  const auto cycle = task.commit(CycleEnd::kRunning);
+  ASSERT_TRUE(cycle.has_value());
+  std::vector<std::string> balances, dead;
+  for (const auto& e : cycle->entries) {
+    if (e.kind == OutputKind::kBalances) balances.push_back(e.body);
+    if (e.kind == OutputKind::kDlq) dead.push_back(e.body);
+  }
+  EXPECT_TRUE(dead.empty()) << dead.front();
+  ASSERT_EQ(balances.size(), 1u);
+  EXPECT_NE(balances[0].find(R"("payable_minor":0,"paid_minor":100,"last_payout_id":"po")"), std::string::npos)
+      << balances[0];
+  // Only payouts buffered: an empty user input at its end is not waited for
+  // beyond idle_wait, and payouts alone never wait for each other.
+  in(InputStream::kPayouts, R"({"payout_id":"po2","ts":4000,"partner_id":"p","amount_minor":1,"currency":"CNY"})", 200);
+  EXPECT_EQ(task.drain(200, 50, at_end), 0u);
+  EXPECT_EQ(task.drain(300, 50, at_end), 1u);
+}
+
+}  // namespace
+}  // namespace alliance

@@ -22,7 +22,7 @@ class FileSink final : public RecordSink {
   /// Creates the directory if needed and opens the files. `truncate_to`
   /// gives, per OutputKind, the byte size to cut each file back to (resume)
   /// or -1 to start it empty.
-  void open(const std::array<std::int64_t, 4>& truncate_to);
+  void open(const std::array<std::int64_t, kOutputFiles>& truncate_to);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
@@ -30,8 +30,8 @@ class FileSink final : public RecordSink {
   /// Appends one encoded record (without emitted_at) to its file.
   void write(OutputKind kind, std::string_view encoded, std::int64_t emitted_at_ms);
   /// Flushes and fsyncs; returns the byte size of each file afterwards.
-  std::array<std::int64_t, 4> sync();
-  [[nodiscard]] std::array<std::int64_t, 4> written() const { return sizes_; }
+  std::array<std::int64_t, kOutputFiles> sync();
+  [[nodiscard]] std::array<std::int64_t, kOutputFiles> written() const { return sizes_; }
 
   static std::string file_name(OutputKind kind);
 
@@ -41,15 +41,15 @@ class FileSink final : public RecordSink {
   [[nodiscard]] MetaUpdates acknowledged_meta() override;
 
   /// The meta value of the file sizes, and its decoding (-1 each when absent).
-  static std::string encode_sizes(const std::array<std::int64_t, 4>& sizes);
-  static std::array<std::int64_t, 4> decode_sizes(const std::optional<std::string>& value);
+  static std::string encode_sizes(const std::array<std::int64_t, kOutputFiles>& sizes);
+  static std::array<std::int64_t, kOutputFiles> decode_sizes(const std::optional<std::string>& value);
 
  private:
   std::string dir_;
   bool durable_;
   std::vector<AcknowledgedCycle> acknowledged_;
-  std::array<std::FILE*, 4> files_{};
-  std::array<std::int64_t, 4> sizes_{};
+  std::array<std::FILE*, kOutputFiles> files_{};
+  std::array<std::int64_t, kOutputFiles> sizes_{};
 };
 
 }  // namespace alliance

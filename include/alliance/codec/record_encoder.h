@@ -13,8 +13,15 @@ namespace alliance {
 
 /// The output a record goes to; kRepartition is the internal topic between
 /// the two stages of a partitioned run, never an output file.
-enum class OutputKind : std::uint8_t { kSettlements = 0, kMetrics = 1, kStatements = 2, kDlq = 3, kRepartition = 4 };
-inline constexpr std::size_t kOutputFiles = 4;  // the kinds before kRepartition
+enum class OutputKind : std::uint8_t {
+  kSettlements = 0,
+  kMetrics = 1,
+  kStatements = 2,
+  kDlq = 3,
+  kBalances = 4,
+  kRepartition = 5
+};
+inline constexpr std::size_t kOutputFiles = 5;  // the kinds before kRepartition
 OutputKind output_kind(const OutputRecord& r);
 std::string_view to_string(OutputKind k);
 

@@ -2,7 +2,8 @@
 // partition. It sums the cumulative partial metric records that every user
 // partition (source) forwards for the metric keys routed here, books the
 // forwarded settlement records in the statement ledger (all routed to one
-// partition, because pools couple partners), and finalizes windows and
+// partition, because pools couple partners) and the forwarded payouts in its
+// partner balances (docs/FINANCE.md), and finalizes windows and
 // statement periods once the smallest watermark over all sources passes
 // them. Resends are dropped by a per-source sequence number. Owned by the
 // Processor of the same partition number; single thread, the core's.

@@ -1,4 +1,4 @@
-// The three input events of SPEC §2 as validated values. An Event owns its
+// The input events of SPEC §2 as validated values. An Event owns its
 // strings; it is built by the codec and read by the core on one thread.
 #pragma once
 
@@ -13,7 +13,9 @@
 namespace alliance {
 
 /// Input kinds in their tie-break order for equal timestamps (SPEC §3.1).
-enum class EventKind : std::uint8_t { kClick = 0, kReferral = 1, kOrder = 2 };
+/// Payouts are not merged in event time: they have their own topic, keyed by
+/// partner (docs/FINANCE.md).
+enum class EventKind : std::uint8_t { kClick = 0, kReferral = 1, kOrder = 2, kPayout = 3 };
 
 std::string_view to_string(EventKind k);
 std::optional<EventKind> event_kind_from(std::string_view s);
@@ -49,11 +51,22 @@ struct Order {
   std::optional<std::string> campaign_id;
 };
 
+/// Finance telling the processor that money left the bank (SPEC §3.8);
+/// the event's `event_id` is its `payout_id` and its `user_id` is empty.
+struct Payout {
+  std::string payout_id;
+  std::string partner_id;
+  MinorUnits amount_minor = 0;
+  std::string currency;
+  std::optional<std::string> through_period;
+  std::optional<std::string> reference;
+};
+
 struct Event {
   std::string event_id;
   TimestampMs ts = 0;
   std::string user_id;
-  std::variant<Click, Referral, Order> body;
+  std::variant<Click, Referral, Order, Payout> body;
 
   [[nodiscard]] EventKind kind() const { return static_cast<EventKind>(body.index()); }
 };

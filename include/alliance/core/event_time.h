@@ -52,9 +52,15 @@ constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/// The settlement day (YYYY-MM-DD in the zone `offset`) containing `ts`.
-std::string period_of(TimestampMs ts, DurationMs offset);
+/// The calendar unit of a settlement period (SPEC §5.3).
+enum class PeriodUnit : std::uint8_t { kDay, kWeek, kMonth };
+
+/// The settlement period containing `ts` in the zone `offset`, labelled
+/// `YYYY-MM-DD` (day), `YYYY-Www` (ISO week, from Monday) or `YYYY-MM` (month).
+std::string period_of(TimestampMs ts, DurationMs offset, PeriodUnit unit = PeriodUnit::kDay);
+/// First instant (UTC ms) of the period containing `ts`.
+TimestampMs period_start(TimestampMs ts, DurationMs offset, PeriodUnit unit = PeriodUnit::kDay);
 /// First instant (UTC ms) after the end of the period containing `ts`.
-TimestampMs period_end(TimestampMs ts, DurationMs offset);
+TimestampMs period_end(TimestampMs ts, DurationMs offset, PeriodUnit unit = PeriodUnit::kDay);
 
 }  // namespace alliance

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "alliance/core/byte_codec.h"
+#include "alliance/core/event.h"
 #include "alliance/core/output_record.h"
 
 namespace alliance {
@@ -24,9 +25,18 @@ struct WatermarkMark {
   bool operator==(const WatermarkMark&) const = default;
 };
 
+/// A payout on its way to the ledger that owns the partner balances, with
+/// what a dead letter needs if stage 2 refuses it.
+struct PayoutForward {
+  Payout payout;
+  TimestampMs ts = 0;
+  std::string raw;
+  SourcePosition pos;
+};
+
 struct Forward {
   std::int32_t source = 0;  // the user partition that sent it
-  std::variant<MetricRecord, SettlementRecord, WatermarkMark> body;
+  std::variant<MetricRecord, SettlementRecord, WatermarkMark, PayoutForward> body;
 };
 
 std::string encode_forward(const Forward& f);

@@ -6,7 +6,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-#include <vector>
 
 #include "alliance/core/dead_letter.h"
 #include "alliance/core/event_time.h"
@@ -35,6 +34,10 @@ struct SettlementRecord {
   /// accrual and its reversals; for a referral code, the owner's referral
   /// touchpoint if the user has one within lookback.
   std::vector<std::string> touchpoint_ids;
+  /// The completion time of the order: event_ts on an accrual. Not
+  /// published; the ledger books a reversal's commission against the
+  /// accrual's period and holding (SPEC §3.6, §3.8).
+  TimestampMs accrual_ts = 0;
 };
 
 /// SPEC §5.2: the numbers of one (dimension, key, window, currency).
@@ -72,7 +75,7 @@ struct MetricRecord {
   std::vector<TimestampMs> active_last_orders;
 };
 
-/// SPEC §5.3: a partner's totals for one settlement day and currency.
+/// SPEC §5.3: a partner's totals for one settlement period (day, week or month) and currency.
 struct StatementRecord {
   std::string partner_id;
   std::string period;
@@ -85,7 +88,25 @@ struct StatementRecord {
   MinorUnits pool_share_minor = 0;
   std::int64_t records = 0;
   std::string digest;
+  TimestampMs period_start = 0;  // UTC ms
+  TimestampMs period_end = 0;    // UTC ms, exclusive
+  std::optional<std::string> contract_id;
+  std::optional<std::int64_t> rate_bp;  // tiered: the tier rate applied
   bool final = false;
+};
+
+/// SPEC §5.5: what alliance owes one partner in one currency. Invariant:
+/// accrued + reversed = pending + payable + paid.
+struct BalanceRecord {
+  std::string partner_id;
+  std::string currency;
+  MinorUnits accrued_minor = 0;
+  MinorUnits reversed_minor = 0;  // <= 0
+  MinorUnits pending_minor = 0;
+  MinorUnits payable_minor = 0;   // negative: a clawback
+  MinorUnits paid_minor = 0;
+  std::string last_payout_id;     // empty: none yet
+  TimestampMs watermark = 0;
 };
 
 /// A record for the internal repartition topic (stage 1 -> stage 2 of a
@@ -99,7 +120,7 @@ struct ForwardedRecord {
 /// One message for an output topic: its Kafka key and typed body.
 struct OutputRecord {
   std::string key;
-  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, ForwardedRecord> body;
+  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, BalanceRecord, ForwardedRecord> body;
 };
 
 }  // namespace alliance

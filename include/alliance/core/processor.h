@@ -39,6 +39,7 @@ struct ProcessorStats {
   std::int64_t settlement_records = 0;
   std::int64_t metric_records = 0;
   std::int64_t statement_records = 0;
+  std::int64_t balance_records = 0;
 };
 
 /// Meta state: stream time and emission tick.
@@ -125,6 +126,8 @@ class Processor {
  private:
   void on_click(const Event& e, const Click& c);
   void on_referral(const Event& e, const Referral& r);
+  /// A payout (SPEC §3.8): applied to the balances, or forwarded to them.
+  void on_payout(const Event& e, const SourcePosition& pos, std::string_view raw);
   /// False when the order already applied this event (a duplicate after
   /// dedupe_retention, SPEC §3.6): then nothing changed.
   bool on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);

@@ -1,5 +1,5 @@
 // Period ledgers behind the settlement-statements topic (SPEC §3.5, §5.3):
-// per partner, settlement day and currency, the sums of settlement records,
+// per partner, settlement period (day, week or month) and currency, the sums of settlement records,
 // tier and pool commission, digests and revisions. Owned by the Processor;
 // called only from the core's thread.
 #pragma once
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alliance/core/output_record.h"
+#include "alliance/core/partner_balances.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 
@@ -37,6 +38,14 @@ struct StatementState {
   /// compaction since the store last drained the statement.
   std::vector<std::string> unsaved_ids;
   std::vector<std::string> dropped_ids;
+  /// Reversals booked here of accruals from another (earlier) period: they
+  /// are reversed at that period's rates, not at this period's (SPEC §3.6).
+  MinorUnits carried_in_minor = 0;   // <= 0
+  /// Reversals of this period's accruals booked in later periods.
+  MinorUnits carried_out_minor = 0;  // <= 0
+  /// Tiered and pool commission booked into the partner's balance at close
+  /// and revisions (SPEC §3.8): the next revision books the difference.
+  MinorUnits balance_booked_minor = 0;
 };
 
 /// Net attributed amounts of one campaign in one period and currency, for
@@ -44,6 +53,9 @@ struct StatementState {
 struct CampaignVolume {
   MinorUnits revenue_minor = 0;                  // known partners' records on the campaign
   std::map<std::string, MinorUnits> by_partner;  // known partner -> net attributed
+  /// Reversals in later periods of this period's accruals: they shrink the
+  /// pool, which stays split at this period's shares (SPEC §3.6).
+  MinorUnits carried_out_minor = 0;  // <= 0
 };
 
 /// The statement ledger: statements and pool volumes of one partition (or of
@@ -71,12 +83,16 @@ class SettlementLedger {
 
   /// The commission of a tiered contract for a net attributed total.
   static MinorUnits tiered_commission(const Contract& c, MinorUnits net);
+  /// The rate of the highest tier a net attributed total reaches.
+  static std::int64_t tier_rate(const Contract& c, MinorUnits net);
   /// The pool shares of one period and currency: partner -> minor units.
   [[nodiscard]] std::map<std::string, MinorUnits> pool_shares(const std::string& period,
                                                               const std::string& currency) const;
 
   StateTable<StatementState>& statements() { return statements_; }
   StateTable<CampaignVolume>& volumes() { return volumes_; }
+  /// The partner balances fed by this ledger's commission (SPEC §3.8).
+  PartnerBalances& balances() { return balances_; }
   /// Statements with a running update or revision still to emit.
   std::set<std::string>& dirty() { return dirty_; }
   /// Compacts closed statements of periods that ended before `horizon`:
@@ -97,12 +113,19 @@ class SettlementLedger {
                                                                    VolumeOf volume_of) const;
   void mark_pool_members_dirty(const std::string& period, const std::string& currency,
                                const std::string& campaign);
+  /// Books into the balance the change of a final statement's tiered and
+  /// pool commission since its last final record.
+  void book_closing(StatementState& s, const StatementRecord& r);
+  /// The statement of the accrual a reversal `r` undoes, when it belongs to
+  /// another period this ledger holds; empty otherwise.
+  [[nodiscard]] std::string carried_from(const SettlementRecord& r) const;
 
   const Topology& topology_;
   StateTable<StatementState> statements_;  // key: statement_key()
   StateTable<CampaignVolume> volumes_;     // key: volume_key()
   std::map<TimestampMs, std::set<std::string>> open_periods_;  // end -> periods
   std::set<std::string> dirty_;
+  PartnerBalances balances_;
 };
 
 /// Statement state key: length-prefixed period, partner, currency

@@ -36,6 +36,7 @@ struct Contract {
   std::int64_t rate_bp = 0;                 // percent
   MinorUnits per_conversion_minor = 0;      // flat
   std::vector<Tier> tiers;                  // tiered
+  std::optional<DurationMs> holding_period;  // pending -> payable; else the topology's (SPEC §3.8)
 };
 
 struct PartnerConfig {
@@ -68,7 +69,7 @@ enum class EmitMode : std::uint8_t { kRunning, kFinal };
 constexpr std::string_view to_string(EmitMode m) { return m == EmitMode::kFinal ? "final" : "running"; }
 
 /// The calendar unit of a settlement period in `settlement_tz` (SPEC §5.3).
-enum class SettlementPeriod : std::uint8_t { kDay, kWeek, kMonth };
+using SettlementPeriod = PeriodUnit;
 constexpr std::string_view to_string(SettlementPeriod p) {
   return p == SettlementPeriod::kMonth ? "month" : p == SettlementPeriod::kWeek ? "week" : "day";
 }
@@ -118,7 +119,6 @@ struct Topology {
   DurationMs statement_retention = 90 * kMsPerDay;  // closed statements after their day
   DurationMs settlement_offset = 0;  // settlement_tz as an offset from UTC
   std::string settlement_tz = "UTC";
-  // Parsed and validated, not yet acted on (settlement still uses days):
   SettlementPeriod settlement_period = SettlementPeriod::kDay;
   DurationMs holding_period = 30 * kMsPerDay;  // pending -> payable (SPEC §3.8); 0 allowed
   StateBudget state;                           // SPEC §4
@@ -140,6 +140,8 @@ struct Topology {
   void index();
   [[nodiscard]] const PartnerConfig* partner(const std::string& id) const;
   [[nodiscard]] const CampaignConfig* campaign(const std::string& id) const;
+  /// The holding period of a partner's commission: its contract's, else the topology's.
+  [[nodiscard]] DurationMs holding_of(const std::string& partner_id) const;
 };
 
 }  // namespace alliance

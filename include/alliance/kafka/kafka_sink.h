@@ -53,7 +53,7 @@ class KafkaSink final : public RecordSink, RdKafka::DeliveryReportCb {
   void produce(Cycle& c);
   bool produce_transaction(Cycle& c);
 
-  std::array<std::string, 4> outputs_;
+  std::array<std::string, kOutputFiles> outputs_;
   std::string repartition_;
   bool exactly_once_;
   KafkaSinkObserver observer_;

@@ -58,8 +58,9 @@ class RunMetrics {
   void sample_process();
   /// Business gauges from published records: per-source conversion rate of
   /// the last final window of the smallest size, per-partner accruals and
-  /// reversals. Sources outside SPEC's list and partners outside the
-  /// topology are labelled "other"; never a user id.
+  /// reversals, per-partner payable commission (partner-balances). Sources
+  /// outside SPEC's list and partners outside the topology are labelled
+  /// "other" (or, for balances, not exported); never a user id.
   void published(OutputKind kind, std::string_view body);
 
   [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
@@ -98,6 +99,7 @@ class RunMetrics {
   std::int64_t changelog_slice_seen_ = 0;
   prometheus::Family<prometheus::Gauge>* conversion_family_;
   prometheus::Family<prometheus::Counter>* partner_family_;
+  prometheus::Family<prometheus::Gauge>* payable_family_;
   prometheus::Gauge* rss_;
   prometheus::Gauge* cpu_;
 };

@@ -12,9 +12,17 @@ namespace alliance {
 
 /// The inputs of a partition task. The three event topics are merged in
 /// event time (SPEC §3.1); a replay file is processed in file order; the
-/// repartition topic feeds stage 2 of a partitioned run.
-enum class InputStream : std::uint8_t { kClicks = 0, kReferrals = 1, kOrders = 2, kFile = 3, kRepartition = 4 };
-inline constexpr std::size_t kInputStreams = 5;
+/// repartition topic feeds stage 2 of a partitioned run; payouts (keyed by
+/// partner, not merged in event time) are applied as they arrive.
+enum class InputStream : std::uint8_t {
+  kClicks = 0,
+  kReferrals = 1,
+  kOrders = 2,
+  kFile = 3,
+  kRepartition = 4,
+  kPayouts = 5
+};
+inline constexpr std::size_t kInputStreams = 6;
 std::string_view to_string(InputStream s);
 /// The event-time merged stream of an event kind.
 InputStream stream_of(EventKind kind);

@@ -131,7 +131,7 @@ class PartitionTask {
   std::function<void(const StateChanges&)> changelog_send_;
   std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;
-  std::array<std::deque<Item>, 4> queues_;  // clicks, referrals, orders, file
+  std::array<std::deque<Item>, kInputStreams> queues_;  // by InputStream (repartition: unused)
   std::array<std::optional<std::string>, kInputStreams> processed_;  // resume token of the last processed record
   std::int64_t next_cycle_ = 1;
   std::int64_t next_seq_ = 0;  // outbox sequence without a store

@@ -31,8 +31,10 @@ enum class Cf : std::uint8_t {
   kPartials,     // stage 2: partial sum key + be64(source) -> metric record
   kChurn,        // be64(last order time) + all-record key -> buyers
   kStatementIds, // statement key + record id -> ""
+  kBalances,     // partner, currency (length-prefixed) -> balance (balance_codec.h)
+  kPayouts,      // payout_id -> balance key, for duplicate_payout
 };
-inline constexpr std::size_t kCfCount = 15;
+inline constexpr std::size_t kCfCount = 17;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {

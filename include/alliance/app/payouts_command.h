@@ -1,0 +1,40 @@
+// `alliance payouts`: the payout batch of SPEC §5.5. Reads the latest
+// partner balance per partner|currency (from a replay's output directory or
+// from the partner-balances topic) and prints, as CSV on stdout, one line
+// per positive payable balance for finance to review and pay. Runs on the
+// calling thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace alliance {
+
+struct PayoutsOptions {
+  std::string topology_path;  // with --bootstrap: the balances topic's name
+  std::string from_dir;       // a replay's --out directory
+  std::string bootstrap;      // or: read the topic
+  int timeout_ms = 30'000;    // --bootstrap: give up reading the topic after this long
+};
+
+/// One balance as the batch needs it.
+struct PayableBalance {
+  std::string partner_id;
+  std::string currency;
+  std::int64_t payable_minor = 0;
+  std::int64_t paid_minor = 0;
+};
+
+/// The CSV (header `partner_id,currency,amount_minor,reference`) of the
+/// positive payable balances, ordered by partner and currency. The
+/// reference `<partner>:<currency>:paid-to:<paid + amount>` is what the
+/// partner's paid total becomes once this line is paid: deterministic, and
+/// unique per partner and currency because paid only grows. Fields are
+/// quoted as RFC 4180 says when they hold a comma, quote or line break.
+std::string payout_batch_csv(std::vector<PayableBalance> balances);
+
+/// Exit codes: 0 printed (maybe only the header), 1 could not read the
+/// balances, 2 usage.
+int run_payouts(const PayoutsOptions& o);
+
+}  // namespace alliance

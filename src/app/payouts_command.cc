@@ -1,0 +1,196 @@
+#include "alliance/app/payouts_command.h"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "alliance/config/topology_loader.h"
+
+namespace alliance {
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+/// Keeps the latest record per partner|currency (an upsert stream).
+class LatestBalances {
+ public:
+  /// False when `json` is not a partner-balances record.
+  bool add(std::string_view json) {
+    simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc;
+    std::string_view partner, currency;
+    std::int64_t payable = 0, paid = 0;
+    if (parser_.iterate(padded).get(doc) || doc["partner_id"].get(partner) || doc["currency"].get(currency) ||
+        doc["payable_minor"].get(payable) || doc["paid_minor"].get(paid))
+      return false;
+    latest_[{std::string(partner), std::string(currency)}] =
+        PayableBalance{std::string(partner), std::string(currency), payable, paid};
+    return true;
+  }
+  [[nodiscard]] std::vector<PayableBalance> all() const {
+    std::vector<PayableBalance> v;
+    for (const auto& [k, b] : latest_) v.push_back(b);
+    return v;
+  }
+
+ private:
+  simdjson::ondemand::parser parser_;
+  std::map<std::pair<std::string, std::string>, PayableBalance> latest_;
+};
+
+int read_dir(const std::string& dir, LatestBalances& latest) {
+  const std::string path = dir + "/partner-balances.jsonl";
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "alliance payouts: cannot read %s (a replay's --out directory has it)\n", path.c_str());
+    return 1;
+  }
+  std::string line;
+  std::int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    if (!latest.add(line)) {
+      std::fprintf(stderr, "alliance payouts: %s:%lld is not a partner-balances record\n", path.c_str(),
+                   static_cast<long long>(n));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/// Reads the whole topic (every partition from its beginning to its end at
+/// the time of the call), without joining a group or committing.
+int read_topic(const std::string& bootstrap, const std::string& topic, int timeout_ms, LatestBalances& latest) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (const auto& [k, v] : std::map<std::string, std::string>{{"bootstrap.servers", bootstrap},
+                                                              {"group.id", "alliance-payouts"},
+                                                              {"enable.auto.commit", "false"},
+                                                              {"enable.partition.eof", "true"},
+                                                              {"isolation.level", "read_committed"},
+                                                              {"log_level", "3"}})
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      std::fprintf(stderr, "alliance payouts: %s: %s\n", k.c_str(), err.c_str());
+      return 2;
+    }
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!c) {
+    std::fprintf(stderr, "alliance payouts: cannot create a consumer: %s\n", err.c_str());
+    return 1;
+  }
+  RdKafka::Metadata* raw = nullptr;
+  const auto rc = c->metadata(true, nullptr, &raw, timeout_ms);
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (rc != RdKafka::ERR_NO_ERROR) {
+    std::fprintf(stderr, "alliance payouts: cannot read the metadata of %s: %s\n", bootstrap.c_str(),
+                 RdKafka::err2str(rc).c_str());
+    return 1;
+  }
+  int partitions = 0;
+  for (const auto* t : *md->topics())
+    if (t->topic() == topic && t->err() == RdKafka::ERR_NO_ERROR) partitions = static_cast<int>(t->partitions()->size());
+  if (partitions == 0) {
+    std::fprintf(stderr, "alliance payouts: topic %s does not exist on %s (outputs.balances of the topology)\n",
+                 topic.c_str(), bootstrap.c_str());
+    return 1;
+  }
+  std::vector<RdKafka::TopicPartition*> tps;
+  std::set<int> open;  // partitions not yet at their end
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (c->query_watermark_offsets(topic, p, &low, &high, timeout_ms) != RdKafka::ERR_NO_ERROR) {
+      std::fprintf(stderr, "alliance payouts: cannot read the end offsets of %s\n", topic.c_str());
+      RdKafka::TopicPartition::destroy(tps);
+      return 1;
+    }
+    if (high > low) open.insert(p);
+    tps.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  c->assign(tps);
+  RdKafka::TopicPartition::destroy(tps);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!open.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "alliance payouts: %s not read to its end within %d ms\n", topic.c_str(), timeout_ms);
+      c->close();
+      return 1;
+    }
+    std::unique_ptr<RdKafka::Message> m(c->consume(200));
+    if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
+    if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+      open.erase(m->partition());
+      continue;
+    }
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      std::fprintf(stderr, "alliance payouts: %s\n", m->errstr().c_str());
+      continue;
+    }
+    if (!latest.add(std::string_view(static_cast<const char*>(m->payload()), m->len()))) {
+      std::fprintf(stderr, "alliance payouts: %s [%d] offset %lld is not a partner-balances record\n", topic.c_str(),
+                   m->partition(), static_cast<long long>(m->offset()));
+      c->close();
+      return 1;
+    }
+  }
+  c->close();
+  return 0;
+}
+
+}  // namespace
+
+std::string payout_batch_csv(std::vector<PayableBalance> balances) {
+  std::sort(balances.begin(), balances.end(), [](const PayableBalance& a, const PayableBalance& b) {
+    return std::tie(a.partner_id, a.currency) < std::tie(b.partner_id, b.currency);
+  });
+  std::string out = "partner_id,currency,amount_minor,reference\n";
+  for (const PayableBalance& b : balances) {
+    if (b.payable_minor <= 0) continue;  // nothing owed, or a clawback to net first
+    const std::string reference =
+        b.partner_id + ":" + b.currency + ":paid-to:" + std::to_string(b.paid_minor + b.payable_minor);
+    out += csv_field(b.partner_id) + "," + csv_field(b.currency) + "," + std::to_string(b.payable_minor) + "," +
+           csv_field(reference) + "\n";
+  }
+  return out;
+}
+
+int run_payouts(const PayoutsOptions& o) {
+  if (o.from_dir.empty() == o.bootstrap.empty()) {
+    std::fprintf(stderr, "alliance payouts: give either --from DIR (a replay's output) or --bootstrap HOST:PORT\n");
+    return 2;
+  }
+  LatestBalances latest;
+  if (!o.from_dir.empty()) {
+    if (int rc = read_dir(o.from_dir, latest); rc != 0) return rc;
+  } else {
+    if (o.topology_path.empty()) {
+      std::fprintf(stderr, "alliance payouts: --bootstrap needs --topology (the balances topic is outputs.balances)\n");
+      return 2;
+    }
+    const auto t = load_topology_or_explain(o.topology_path, "payouts");
+    if (!t) return 2;
+    if (int rc = read_topic(o.bootstrap, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
+  }
+  std::cout << payout_batch_csv(latest.all());
+  return 0;
+}
+
+}  // namespace alliance

@@ -1,0 +1,165 @@
+#include "alliance/core/partner_balances.h"
+
+#include <algorithm>
+
+#include "alliance/core/byte_codec.h"
+#include "alliance/core/checked_money.h"
+
+namespace alliance {
+
+std::string balance_key(const std::string& partner, const std::string& currency) {
+  return composite_key(partner, currency);
+}
+
+std::string balance_output_key(const std::string& key) {
+  KeyPartReader r(key);
+  std::string partner = r.next();
+  std::string currency = r.next();
+  if (!r.done()) throw CorruptState("balance key with trailing bytes");
+  return partner + '|' + currency;
+}
+
+namespace {
+
+/// accrual_ts + holding without leaving the time range.
+TimestampMs maturity(TimestampMs accrual_ts, DurationMs holding) {
+  TimestampMs m = 0;
+  return __builtin_add_overflow(accrual_ts, holding, &m) ? kEndOfTime : m;
+}
+
+bool fits(MinorUnits total, MinorUnits bound) {
+  return add_overflows(total, bound) == false && add_overflows(total, -bound) == false;
+}
+
+}  // namespace
+
+PartnerBalances::PartnerBalances(const Topology& topology) : topology_(topology) {}
+
+bool PartnerBalances::would_overflow(const std::string& partner, const std::string& currency,
+                                     MinorUnits bound) const {
+  if (bound < 0) return true;  // |amount| itself did not fit
+  const BalanceState* b = balances_.find(balance_key(partner, currency));
+  if (b == nullptr) return false;
+  if (!fits(b->accrued_minor, bound) || !fits(b->reversed_minor, bound) || !fits(b->pending_minor, bound) ||
+      !fits(b->payable_minor, bound))
+    return true;
+  for (const auto& [m, amount] : b->by_maturity)
+    if (!fits(amount, bound)) return true;
+  return false;
+}
+
+void PartnerBalances::book(const std::string& partner, const std::string& currency, MinorUnits amount,
+                           TimestampMs accrual_ts) {
+  if (amount == 0) return;
+  const std::string key = balance_key(partner, currency);
+  BalanceState& b = balances_.upsert(key);
+  dirty_.insert(key);
+  if (amount > 0) b.accrued_minor = add_exact(b.accrued_minor, amount);
+  else b.reversed_minor = add_exact(b.reversed_minor, amount);
+  const DurationMs holding = topology_.holding_of(partner);
+  const TimestampMs due = maturity(accrual_ts, holding);
+  // A reversal reduces pending while its accrual is pending, payable after
+  // (SPEC §3.8); with a 0s holding period commission is payable at once.
+  if (holding == 0 || due <= std::max(watermark_, b.matured_through)) {
+    b.payable_minor = add_exact(b.payable_minor, amount);
+    return;
+  }
+  MinorUnits& bucket = b.by_maturity[due];
+  bucket = add_exact(bucket, amount);
+  if (bucket == 0) b.by_maturity.erase(due);
+  b.pending_minor = add_exact(b.pending_minor, amount);
+  next_due_ = std::min(next_due_, due);
+}
+
+void PartnerBalances::mature(TimestampMs watermark) {
+  watermark_ = std::max(watermark_, watermark);
+  if (watermark_ < next_due_) return;
+  next_due_ = INT64_MAX;
+  std::vector<std::string> due;
+  for (const auto& [key, b] : balances_.map()) {
+    if (b.by_maturity.empty()) continue;
+    if (b.by_maturity.begin()->first <= watermark_) due.push_back(key);
+    else next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+  }
+  for (const std::string& key : due) {
+    BalanceState& b = balances_.upsert(key);
+    dirty_.insert(key);
+    while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= watermark_) {
+      const MinorUnits amount = b.by_maturity.begin()->second;
+      // Moving within one balance: both totals stay between 0 and the sum of its bookings.
+      b.pending_minor = add_exact(b.pending_minor, -amount);
+      b.payable_minor = add_exact(b.payable_minor, amount);
+      b.by_maturity.erase(b.by_maturity.begin());
+    }
+    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+  }
+}
+
+std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs ts) {
+  if (topology_.partner(p.partner_id) == nullptr)
+    return PayoutRefusal{"unknown_partner", "payout " + p.payout_id + ": the topology has no partner " + p.partner_id};
+  if (const std::string* seen = payouts_.find(p.payout_id))
+    return PayoutRefusal{"duplicate_payout", "payout " + p.payout_id + " was already applied (to " +
+                                                 balance_output_key(*seen) + ")"};
+  const std::string key = balance_key(p.partner_id, p.currency);
+  const BalanceState* current = balances_.find(key);
+  // What is payable at the payout's own time: commission whose holding
+  // period ended by then counts, even if the watermark has not passed it.
+  MinorUnits payable = current != nullptr ? current->payable_minor : 0;
+  if (current != nullptr) {
+    for (const auto& [due, amount] : current->by_maturity) {
+      if (due > ts) break;
+      if (!try_add(payable, amount))
+        return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": payable leaves int64"};
+    }
+  }
+  if (p.amount_minor > payable)
+    return PayoutRefusal{"payout_exceeds_payable", "payout " + p.payout_id + " of " + std::to_string(p.amount_minor) +
+                                                       " " + p.currency + " to " + p.partner_id + " exceeds payable " +
+                                                       std::to_string(payable)};
+  if (current != nullptr && add_overflows(current->paid_minor, p.amount_minor))
+    return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": paid would leave int64"};
+  BalanceState& b = balances_.upsert(key);
+  while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= ts) {
+    const MinorUnits amount = b.by_maturity.begin()->second;
+    b.pending_minor = add_exact(b.pending_minor, -amount);
+    b.payable_minor = add_exact(b.payable_minor, amount);
+    b.by_maturity.erase(b.by_maturity.begin());
+  }
+  b.matured_through = std::max(b.matured_through, ts);
+  b.payable_minor = add_exact(b.payable_minor, -p.amount_minor);
+  b.paid_minor = add_exact(b.paid_minor, p.amount_minor);
+  b.last_payout_id = p.payout_id;
+  payouts_.upsert(p.payout_id) = key;
+  dirty_.insert(key);
+  return std::nullopt;
+}
+
+BalanceRecord PartnerBalances::record(const std::string& key, const BalanceState& b) const {
+  KeyPartReader r(key);
+  BalanceRecord out;
+  out.partner_id = r.next();
+  out.currency = r.next();
+  out.accrued_minor = b.accrued_minor;
+  out.reversed_minor = b.reversed_minor;
+  out.pending_minor = b.pending_minor;
+  out.payable_minor = b.payable_minor;
+  out.paid_minor = b.paid_minor;
+  out.last_payout_id = b.last_payout_id;
+  out.watermark = watermark_;
+  return out;
+}
+
+void PartnerBalances::emit(std::vector<OutputRecord>& out) {
+  for (const std::string& key : dirty_)
+    if (const BalanceState* b = balances_.find(key)) out.push_back({balance_output_key(key), record(key, *b)});
+  dirty_.clear();
+}
+
+void PartnerBalances::reindex() {
+  next_due_ = INT64_MAX;
+  for (const auto& [key, b] : balances_.map())
+    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+}
+
+}  // namespace alliance

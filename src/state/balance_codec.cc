@@ -1,0 +1,87 @@
+#include "alliance/state/balance_codec.h"
+
+#include <string>
+
+#include "alliance/state/state_tables.h"
+
+namespace alliance {
+
+namespace {
+
+/// The value of `cf` after its format byte (state_tables.h); throws CorruptState.
+std::string_view payload(Cf cf, std::string_view v) {
+  if (v.empty()) throw CorruptState("an empty value in state table " + std::string(cf_name(cf)));
+  const auto found = static_cast<std::uint8_t>(v[0]);
+  if (found != table_spec(cf).format) throw CorruptState(unknown_format_message(cf, found));
+  return v.substr(1);
+}
+
+std::string format_byte(Cf cf) { return std::string(1, static_cast<char>(table_spec(cf).format)); }
+
+}  // namespace
+
+std::string encode_balance(const BalanceState& b) {
+  ByteWriter w;
+  w.u8(table_spec(Cf::kBalances).format);
+  w.i64(b.accrued_minor).i64(b.reversed_minor).i64(b.pending_minor).i64(b.payable_minor).i64(b.paid_minor);
+  w.i64(b.matured_through).str(b.last_payout_id).i64(static_cast<std::int64_t>(b.by_maturity.size()));
+  for (const auto& [due, amount] : b.by_maturity) w.i64(due).i64(amount);
+  return w.take();
+}
+
+BalanceState decode_balance(std::string_view v) {
+  ByteReader r(payload(Cf::kBalances, v));
+  BalanceState b;
+  b.accrued_minor = r.i64();
+  b.reversed_minor = r.i64();
+  b.pending_minor = r.i64();
+  b.payable_minor = r.i64();
+  b.paid_minor = r.i64();
+  b.matured_through = r.i64();
+  b.last_payout_id = r.str();
+  const std::int64_t n = r.i64();
+  if (n < 0) throw CorruptState("negative count of pending buckets in a balance");
+  for (std::int64_t i = 0; i < n; ++i) {
+    const TimestampMs due = r.i64();
+    b.by_maturity[due] = r.i64();
+  }
+  if (!r.done()) throw CorruptState("balance with trailing bytes");
+  return b;
+}
+
+void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
+  balances.balances().drain_changes([&](const std::string& k, const BalanceState* b) {
+    out.push_back(StateChange{Cf::kBalances, k, b ? std::optional<std::string>(encode_balance(*b)) : std::nullopt});
+  });
+  balances.payouts().drain_changes([&](const std::string& k, const std::string* v) {
+    out.push_back(StateChange{Cf::kPayouts, k, v ? std::optional<std::string>(format_byte(Cf::kPayouts) + *v) : std::nullopt});
+  });
+  ByteWriter w;
+  w.i64(static_cast<std::int64_t>(balances.dirty().size()));
+  for (const auto& k : balances.dirty()) w.str(k);
+  out.push_back(StateChange{Cf::kMeta, std::string(kDirtyBalancesKey), w.take()});
+}
+
+void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& key, std::string_view v) {
+  if (cf == Cf::kBalances) balances.balances().restore(key, decode_balance(v));
+  else balances.payouts().restore(key, std::string(payload(Cf::kPayouts, v)));
+}
+
+void append_statement_finance(ByteWriter& w, const StatementState& s) {
+  w.i64(s.carried_in_minor).i64(s.carried_out_minor).i64(s.balance_booked_minor);
+}
+
+void read_statement_finance(ByteReader& r, StatementState& s) {
+  if (r.done()) return;
+  s.carried_in_minor = r.i64();
+  s.carried_out_minor = r.i64();
+  s.balance_booked_minor = r.i64();
+}
+
+void append_volume_finance(ByteWriter& w, const CampaignVolume& v) { w.i64(v.carried_out_minor); }
+
+void read_volume_finance(ByteReader& r, CampaignVolume& v) {
+  if (!r.done()) v.carried_out_minor = r.i64();
+}
+
+}  // namespace alliance
