@@ -1,6 +1,7 @@
 #include "alliance/core/settlement_ledger.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/checked_money.h"
@@ -38,11 +39,11 @@ std::string statement_output_key(const std::string& skey) {
 
 /// A statement's digest: of its record ids, or after compaction of the
 /// digest they had followed by the ids booked since (docs/SEMANTICS.md).
-std::string statement_digest(const StatementState& s) {
-  if (s.base_digest.empty()) return record_digest(s.record_ids);
-  if (s.record_ids.empty()) return s.base_digest;
+std::string statement_digest(const StatementState& s, const std::vector<std::string>& ids) {
+  if (s.base_digest.empty()) return record_digest(ids);
+  if (ids.empty()) return s.base_digest;
   std::string joined = s.base_digest + '\n';
-  for (const auto& id : s.record_ids) joined.append(id).push_back('\n');
+  for (const auto& id : ids) joined.append(id).push_back('\n');
   return sha256_hex(joined);
 }
 
@@ -168,7 +169,6 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   s.record_commission_minor = add_exact(s.record_commission_minor, r.commission_minor.value_or(0));
   s.record_count += 1;
   s.record_ids.insert(std::upper_bound(s.record_ids.begin(), s.record_ids.end(), r.record_id), r.record_id);
-  if (statements_.tracking()) s.unsaved_ids.push_back(r.record_id);
   s.digest.clear();
   dirty_.insert(skey);
   // A reversal of an accrual from another period undoes its commission at
@@ -320,7 +320,7 @@ StatementRecord SettlementLedger::build(const std::string& skey, StatementState&
   // Running statements carry no digest (SPEC §5.3): hashing every record id
   // of a period at every emission was quadratic in the period's records.
   if (final) {
-    if (s.digest.empty()) s.digest = statement_digest(s);
+    if (s.digest.empty()) s.digest = digest_of(skey, s);
     r.digest = s.digest;
   }
   r.final = final;
@@ -373,17 +373,32 @@ void SettlementLedger::expire(TimestampMs horizon) {
   // reason (a late record re-splits the pool over the full period).
   std::vector<std::string> compact;
   for (const auto& [k, s] : statements_.map())
-    if (s.closed && s.period_end < horizon && !s.record_ids.empty() && dirty_.count(k) == 0)
+    if (s.closed && s.period_end < horizon && (!s.record_ids.empty() || s.stored_ids > 0) && dirty_.count(k) == 0)
       compact.push_back(k);
   for (const auto& k : compact) {
     StatementState& s = statements_.upsert(k);
-    s.base_digest = statement_digest(s);
+    std::vector<std::string> ids = all_ids(k, s);
+    s.base_digest = statement_digest(s, ids);
     s.digest = s.base_digest;
-    if (statements_.tracking()) s.dropped_ids = std::move(s.record_ids);
-    s.unsaved_ids.clear();
+    // The stored ones go from the store too; ids not yet written never reach it.
+    if (id_loader_ && s.stored_ids > 0) s.dropped_ids = id_loader_(k);
+    s.stored_ids = 0;
     s.record_ids.clear();
     s.record_ids.shrink_to_fit();
   }
+}
+
+std::vector<std::string> SettlementLedger::all_ids(const std::string& skey, const StatementState& s) const {
+  if (!id_loader_ || s.stored_ids == 0) return s.record_ids;
+  std::vector<std::string> stored = id_loader_(skey);
+  std::vector<std::string> all;
+  all.reserve(stored.size() + s.record_ids.size());
+  std::merge(stored.begin(), stored.end(), s.record_ids.begin(), s.record_ids.end(), std::back_inserter(all));
+  return all;
+}
+
+std::string SettlementLedger::digest_of(const std::string& skey, const StatementState& s) const {
+  return statement_digest(s, all_ids(skey, s));
 }
 
 void SettlementLedger::reindex() {

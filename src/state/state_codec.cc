@@ -189,7 +189,7 @@ WindowAggregate decode_window(std::string_view v, Cf cf) {
 std::string encode(const StatementState& s) {
   ByteWriter w = value_writer(Cf::kStatements);
   w.i64(s.period_end).i64(s.accrued_minor).i64(s.reversed_minor).i64(s.record_commission_minor)
-      .i64(s.revision).u8(s.closed ? 1 : 0).i64(s.record_count).str(s.base_digest);
+      .i64(s.revision).u8(s.closed ? 1 : 0).i64(s.record_count).str(s.base_digest).i64(s.stored_ids);
   append_statement_finance(w, s);
   return w.take();
 }
@@ -205,6 +205,7 @@ StatementState decode_statement(std::string_view v) {
   s.closed = r.u8() != 0;
   s.record_count = r.i64();
   s.base_digest = r.str();
+  s.stored_ids = r.i64();
   read_statement_finance(r, s);
   return s;
 }
@@ -324,11 +325,16 @@ void collect_changes(Processor& p, StateChanges& out) {
       out.push_back(StateChange{Cf::kStatements, k, std::nullopt});
       return;
     }
-    out.push_back(StateChange{Cf::kStatements, k, encode(*s)});
-    for (const auto& id : s->unsaved_ids) out.push_back(StateChange{Cf::kStatementIds, k + id, value_writer(Cf::kStatementIds).take()});
     for (const auto& id : s->dropped_ids) out.push_back(StateChange{Cf::kStatementIds, k + id, std::nullopt});
-    s->unsaved_ids.clear();
     s->dropped_ids.clear();
+    // With the ledger reading stored ids back (a state session), the ids
+    // leave memory once written; they are written when booked.
+    if (p.ledger().ids_stored()) {
+      for (const auto& id : s->record_ids) out.push_back(StateChange{Cf::kStatementIds, k + id, value_writer(Cf::kStatementIds).take()});
+      s->stored_ids += static_cast<std::int64_t>(s->record_ids.size());
+      s->record_ids.clear();
+    }
+    out.push_back(StateChange{Cf::kStatements, k, encode(*s)});
   });
   drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
   out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
@@ -373,6 +379,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       kr.next();
       kr.next();
       const std::string_view id = kr.rest();
+      // (Restored only without a state session binding the ledger: the
+      // fuzz target, tests.)
       StatementState* s = p.ledger().statements().find(key.substr(0, key.size() - id.size()));
       if (s == nullptr) throw CorruptState("record id of a statement that does not exist");
       s->record_ids.emplace_back(id);

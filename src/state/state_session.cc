@@ -34,6 +34,19 @@ StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_by
     });
   }
   bind_cached_tables(p, [&store](Cf cf, const std::string& key) { return store.get(cf, key); });
+  // A statement's record ids are read when a digest needs them (a final
+  // statement, a revision, a compaction): one prefix scan.
+  p.ledger().set_id_loader([&store](const std::string& skey) {
+    std::vector<std::string> ids;
+    store.scan_from(Cf::kStatementIds, skey, [&](const std::string& k, std::string_view v) {
+      if (k.compare(0, skey.size(), skey) != 0) return false;
+      if (v.empty() || static_cast<std::uint8_t>(v[0]) != table_spec(Cf::kStatementIds).format)
+        throw StateError(unknown_format_message(Cf::kStatementIds, v.empty() ? 0 : static_cast<std::uint8_t>(v[0])));
+      ids.push_back(k.substr(skey.size()));
+      return true;
+    });
+    return ids;
+  });
   try {
     p.after_restore();  // rebuilds indexes from the keys: a corrupt key throws here (found by fuzz_state_restore)
   } catch (const CorruptState& e) {

@@ -244,7 +244,7 @@ std::vector<Event> varied_stream(int n) {
 TYPED_TEST(StateStoreTest, ATinyCacheGivesTheRecordsOfTheWholeStateInMemory) {
   using namespace alliance::testing;
   Topology t = parse_topology("name: t\nattribution: {model: linear, lookback: 1d}\ndedupe_retention: 2d\n"
-                              "order_retention: 3d\ncampaigns: [{id: cmp}, {id: cmp2}]\n"
+                              "order_retention: 3d\nstatement_retention: 4d\ncampaigns: [{id: cmp}, {id: cmp2}]\n"
                               "partners: [{id: p1}, {id: p2}]\nwindows: [1h, 1d]\n", "t");
   const std::vector<Event> events = varied_stream(3000);  // about 14 days
   Processor ref(t);
@@ -274,6 +274,15 @@ TYPED_TEST(StateStoreTest, ATinyCacheGivesTheRecordsOfTheWholeStateInMemory) {
   p.end_cycle(false);
   for (const auto& e : session.commit(p.take_outputs(), {})) got.push_back(e.key + " " + e.body);
   EXPECT_EQ(got, want);
+  // Statement record ids live in the store, one key each, and leave it when
+  // their statement is compacted (statement_retention 4d of 14 days).
+  std::size_t stored_ids = 0, settlements = 0;
+  this->store_->scan(Cf::kStatementIds, [&](const std::string&, std::string_view) { ++stored_ids; });
+  for (const auto& w : want) settlements += w.find("\"kind\":\"accrual\"") != std::string::npos ||
+                                            w.find("\"kind\":\"reversal\"") != std::string::npos;
+  EXPECT_GT(stored_ids, 0u);
+  EXPECT_LT(stored_ids, settlements);
+  for (const auto& [k, st] : p.ledger().statements().map()) EXPECT_TRUE(st.record_ids.empty()) << "ids kept in memory";
   // Eviction happened: no commit left more than a cycle's users in the cache.
   EXPECT_LE(most_users_cached, 7u);
   EXPECT_GT(ref.stats().duplicates, 0);

@@ -4,6 +4,7 @@
 // called only from the core's thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -28,15 +29,16 @@ struct StatementState {
   MinorUnits reversed_minor = 0;
   MinorUnits record_commission_minor = 0;  // Σ commission of percent/flat records
   std::int64_t record_count = 0;        // all records booked in the period
-  std::vector<std::string> record_ids;  // booked since compaction (all if none); sorted
+  /// Ids booked since compaction (all if none), sorted. With a state store
+  /// only those not yet written: the store holds the others (one key each)
+  /// and the ledger reads them when a digest needs them.
+  std::vector<std::string> record_ids;
+  std::int64_t stored_ids = 0;          // ids since compaction in the store
   std::string base_digest;              // digest at compaction; empty: never compacted
   std::string digest;                   // of base_digest and record_ids; empty: recompute
   std::int64_t revision = 1;
   bool closed = false;  // the final record of `revision` was published
-  /// For the state store, which keeps one key per record id (a statement's
-  /// value does not grow with its records): ids booked / dropped by
-  /// compaction since the store last drained the statement.
-  std::vector<std::string> unsaved_ids;
+  /// For the state store: stored ids to delete (the statement was compacted).
   std::vector<std::string> dropped_ids;
   /// Reversals booked here of accruals from another (earlier) period: they
   /// are reversed at that period's rates, not at this period's (SPEC §3.6).
@@ -90,6 +92,12 @@ class SettlementLedger {
                                                               const std::string& currency) const;
 
   StateTable<StatementState>& statements() { return statements_; }
+  /// Reads the stored record ids of a statement (sorted) from the state
+  /// store: set by the state session, so ids never stay in memory longer
+  /// than until their commit. Unset: every id stays in `record_ids`.
+  using IdLoader = std::function<std::vector<std::string>(const std::string& statement_key)>;
+  void set_id_loader(IdLoader loader) { id_loader_ = std::move(loader); }
+  [[nodiscard]] bool ids_stored() const { return static_cast<bool>(id_loader_); }
   StateTable<CampaignVolume>& volumes() { return volumes_; }
   /// The partner balances fed by this ledger's commission (SPEC §3.8).
   PartnerBalances& balances() { return balances_; }
@@ -121,6 +129,11 @@ class SettlementLedger {
   [[nodiscard]] std::string carried_from(const SettlementRecord& r) const;
 
   const Topology& topology_;
+  /// Every id of statement `skey` since compaction, sorted: the stored ones and `s.record_ids`.
+  [[nodiscard]] std::vector<std::string> all_ids(const std::string& skey, const StatementState& s) const;
+  [[nodiscard]] std::string digest_of(const std::string& skey, const StatementState& s) const;
+
+  IdLoader id_loader_;
   StateTable<StatementState> statements_;  // key: statement_key()
   StateTable<CampaignVolume> volumes_;     // key: volume_key()
   std::map<TimestampMs, std::set<std::string>> open_periods_;  // end -> periods

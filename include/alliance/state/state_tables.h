@@ -59,7 +59,7 @@ inline constexpr std::array<TableSpec, kCfCount> kStateTables{{
     {Cf::kWindowUsers, "window_users", 1, Residency::kWhole, Expiry::kNone, "until the window is final"},
     {Cf::kPartials, "partials", 1, Residency::kWhole, Expiry::kNone, "until the window is final (stage 2)"},
     {Cf::kChurn, "churn", 1, Residency::kWhole, Expiry::kNone, "one per (last order time, campaign or source) of buyers"},
-    {Cf::kStatementIds, "statement_ids", 1, Residency::kWhole, Expiry::kNone, "until statement_retention after the period"},
+    {Cf::kStatementIds, "statement_ids", 1, Residency::kCached, Expiry::kNone, "until statement_retention after the period"},
     {Cf::kBalances, "balances", 1, Residency::kWhole, Expiry::kNone, "kept (one per partner and currency)"},
     {Cf::kPayouts, "payouts", 1, Residency::kWhole, Expiry::kNone, "kept (every payout id, for duplicate_payout)"},
 }};
