@@ -67,6 +67,7 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
   MinorUnits& bucket = b.by_maturity[due];
   bucket = add_exact(bucket, amount);
   if (bucket == 0) b.by_maturity.erase(due);
+  if (balances_.tracking()) b.changed_dues.insert(due);
   b.pending_minor = add_exact(b.pending_minor, amount);
   next_due_ = std::min(next_due_, due);
 }
@@ -89,6 +90,7 @@ void PartnerBalances::mature(TimestampMs watermark) {
       // Moving within one balance: both totals stay between 0 and the sum of its bookings.
       b.pending_minor = add_exact(b.pending_minor, -amount);
       b.payable_minor = add_exact(b.payable_minor, amount);
+      if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
       b.by_maturity.erase(b.by_maturity.begin());
     }
     if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
@@ -124,6 +126,7 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
     const MinorUnits amount = b.by_maturity.begin()->second;
     b.pending_minor = add_exact(b.pending_minor, -amount);
     b.payable_minor = add_exact(b.payable_minor, amount);
+    if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
     b.by_maturity.erase(b.by_maturity.begin());
   }
   b.matured_through = std::max(b.matured_through, ts);

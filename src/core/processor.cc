@@ -662,9 +662,10 @@ void Processor::after_restore() {
   metrics_.rebuild_churn(std::min(watermark(), clock_.stream_time));
 }
 
-void Processor::trim_caches(std::size_t budget_bytes) {
+bool Processor::trim_caches(std::size_t budget_bytes) {
   const std::size_t total = cache_bytes();
-  if (total > budget_bytes) {
+  const bool over = total > budget_bytes;
+  if (over) {
     // Each table down to its share of three quarters of the budget, so the
     // next cycles do not evict again at once.
     const double keep = 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(total);
@@ -678,6 +679,7 @@ void Processor::trim_caches(std::size_t budget_bytes) {
   orders_.next_cycle();
   dedupe_.next_cycle();
   metrics_.campaign_users().next_cycle();
+  return over;
 }
 
 std::size_t Processor::cache_bytes() const {

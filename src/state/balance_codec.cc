@@ -24,8 +24,8 @@ std::string encode_balance(const BalanceState& b) {
   ByteWriter w;
   w.u8(table_spec(Cf::kBalances).format);
   w.i64(b.accrued_minor).i64(b.reversed_minor).i64(b.pending_minor).i64(b.payable_minor).i64(b.paid_minor);
-  w.i64(b.matured_through).str(b.last_payout_id).i64(static_cast<std::int64_t>(b.by_maturity.size()));
-  for (const auto& [due, amount] : b.by_maturity) w.i64(due).i64(amount);
+  // The pending buckets are the maturities table's keys.
+  w.i64(b.matured_through).str(b.last_payout_id);
   return w.take();
 }
 
@@ -39,19 +39,25 @@ BalanceState decode_balance(std::string_view v) {
   b.paid_minor = r.i64();
   b.matured_through = r.i64();
   b.last_payout_id = r.str();
-  const std::int64_t n = r.i64();
-  if (n < 0) throw CorruptState("negative count of pending buckets in a balance");
-  for (std::int64_t i = 0; i < n; ++i) {
-    const TimestampMs due = r.i64();
-    b.by_maturity[due] = r.i64();
-  }
   if (!r.done()) throw CorruptState("balance with trailing bytes");
   return b;
 }
 
 void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
-  balances.balances().drain_changes([&](const std::string& k, const BalanceState* b) {
+  balances.balances().drain_changes([&](const std::string& k, BalanceState* b) {
     out.push_back(StateChange{Cf::kBalances, k, b ? std::optional<std::string>(encode_balance(*b)) : std::nullopt});
+    if (b == nullptr) return;
+    // One key per pending bucket: a commit writes the buckets it changed.
+    for (const TimestampMs due : b->changed_dues) {
+      std::string mk = k;
+      put_be64(mk, due);
+      auto it = b->by_maturity.find(due);
+      out.push_back(StateChange{Cf::kMaturities, std::move(mk),
+                                it == b->by_maturity.end()
+                                    ? std::nullopt
+                                    : std::optional<std::string>(ByteWriter().u8(table_spec(Cf::kMaturities).format).i64(it->second).take())});
+    }
+    b->changed_dues.clear();
   });
   balances.payouts().drain_changes([&](const std::string& k, const std::string* v) {
     out.push_back(StateChange{Cf::kPayouts, k, v ? std::optional<std::string>(format_byte(Cf::kPayouts) + *v) : std::nullopt});
@@ -63,8 +69,20 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
 }
 
 void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& key, std::string_view v) {
-  if (cf == Cf::kBalances) balances.balances().restore(key, decode_balance(v));
-  else balances.payouts().restore(key, std::string(payload(Cf::kPayouts, v)));
+  if (cf == Cf::kBalances) {
+    balances.balances().restore(key, decode_balance(v));
+  } else if (cf == Cf::kMaturities) {
+    // Balances are restored before their buckets (column family order).
+    if (key.size() < 8) throw CorruptState("maturity key of " + std::to_string(key.size()) + " bytes");
+    BalanceState* b = balances.balances().find(key.substr(0, key.size() - 8));
+    if (b == nullptr) throw CorruptState("pending bucket of a balance that does not exist");
+    ByteReader r(payload(Cf::kMaturities, v));
+    const MinorUnits amount = r.i64();
+    if (!r.done()) throw CorruptState("pending bucket with trailing bytes");
+    b->by_maturity[get_be64(std::string_view(key).substr(key.size() - 8))] = amount;
+  } else {
+    balances.payouts().restore(key, std::string(payload(Cf::kPayouts, v)));
+  }
 }
 
 void append_statement_finance(ByteWriter& w, const StatementState& s) {

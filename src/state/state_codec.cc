@@ -435,7 +435,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
       break;
     }
     case Cf::kBalances:
-    case Cf::kPayouts: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
+    case Cf::kPayouts:
+    case Cf::kMaturities: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
     case Cf::kOutbox: break;
   }
 }

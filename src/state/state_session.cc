@@ -1,5 +1,7 @@
 #include "alliance/state/state_session.h"
 
+#include <malloc.h>
+
 #include "alliance/core/byte_codec.h"
 #include "alliance/state/state_codec.h"
 #include "alliance/state/state_tables.h"
@@ -130,7 +132,10 @@ std::vector<OutboxEntry> StateSession::apply(PreparedCommit c, const std::vector
   store_.write(c.batch);
   for (const auto& e : c.entries) pending_.emplace(e.seq, e);
   // Everything drained is in the store now: clean entries may go.
-  processor_.trim_caches(cache_bytes_);
+  // Evicted entries are many small blocks spread over the heap: hand the
+  // pages they leave free back to the system, or the process keeps its
+  // peak size (glibc keeps freed memory; measured ~100 MiB at 5 M events).
+  if (processor_.trim_caches(cache_bytes_)) ::malloc_trim(0);
   publish_horizons();
   return std::move(c.entries);
 }

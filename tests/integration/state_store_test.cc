@@ -129,7 +129,10 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
   auto events = std::vector<Event>{
       click("c1", kT0, "u", "cmp", "social", "p1"), order("o1", kT0 + 1, "u", "ord", OrderStatus::kCompleted, 10'000),
       click("c2", kT0 + 2, "v", "cmp", "social", "p2"), order("o2", kT0 + 3, "v", "ord2", OrderStatus::kCompleted, 2'000),
-      click("c3", kT0 + 3 * kDay, "w", "cmp", "email"), pay("po1", kT0 + 3 * kDay, "p1", 600)};
+      click("c3", kT0 + 3 * kDay, "w", "cmp", "email"), pay("po1", kT0 + 3 * kDay, "p1", 600),
+      // Still in its holding period at the restart: a pending bucket.
+      click("c4", kT0 + 3 * kDay + 5, "z", "cmp", "social", "p1"),
+      order("o4", kT0 + 3 * kDay + 6, "z", "ord4", OrderStatus::kCompleted, 5'000)};
   auto tail = std::vector<Event>{pay("po1", kT0 + 3 * kDay, "p1", 1),
                                  order("x2", kT0 + 3 * kDay + 1, "v", "ord2", OrderStatus::kCancelled, 2'000),
                                  order("r1", kT0 + 3 * kDay + 2, "u", "ord", OrderStatus::kRefunded, 10'000, "CNY", 10'000)};
@@ -140,6 +143,7 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
   for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
   ref.finish();
   auto ref_out = ref.take_outputs();
+  std::map<TimestampMs, MinorUnits> pending_before;
   {
     Processor p(t);
     StateSession session(*this->store_, p);
@@ -149,11 +153,18 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
     const BalanceState* b = p.ledger().balances().balances().find(balance_key("p1", "CNY"));
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(b->paid_minor, 600);
+    pending_before = b->by_maturity;
+    ASSERT_FALSE(pending_before.empty());
   }
+  // The pending buckets are one key each (maturities) and come back whole.
+  std::size_t bucket_keys = 0;
+  this->store_->scan(Cf::kMaturities, [&](const std::string&, std::string_view) { ++bucket_keys; });
+  EXPECT_EQ(bucket_keys, pending_before.size());
   Processor q(t);
   StateSession session(*this->store_, q);
   const BalanceState* b = q.ledger().balances().balances().find(balance_key("p1", "CNY"));
   ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->by_maturity, pending_before);
   EXPECT_EQ(b->paid_minor, 600);
   EXPECT_EQ(b->last_payout_id, "po1");
   EXPECT_NE(q.ledger().balances().payouts().find("po1"), nullptr);

@@ -30,6 +30,10 @@ struct BalanceState {
   /// a bucket may be negative when a reversal lands before its accrual's
   /// tiered or pool commission does.
   std::map<TimestampMs, MinorUnits> by_maturity;
+  /// For the state store, which keeps one key per maturity (a balance's
+  /// value does not grow with its pending accruals): dues changed since
+  /// the store last drained the balance. Not persisted.
+  std::set<TimestampMs> changed_dues;
   /// Buckets up to here were made payable by a payout dated this late.
   TimestampMs matured_through = INT64_MIN;
   std::string last_payout_id;

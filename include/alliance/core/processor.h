@@ -114,7 +114,8 @@ class Processor {
   /// Evicts clean cache entries of the store-backed tables down to
   /// `budget_bytes` in all (after a commit wrote the changed ones) and
   /// starts a new cache cycle.
-  void trim_caches(std::size_t budget_bytes);
+  /// Returns whether anything was evicted.
+  bool trim_caches(std::size_t budget_bytes);
   /// Approximate bytes held by the store-backed tables' caches.
   [[nodiscard]] std::size_t cache_bytes() const;
   /// Forgets change tracking (running without a state store).

@@ -49,7 +49,7 @@ struct DriverOptions {
   std::size_t max_cycle_records = 50'000;
   /// ... and the most one task takes: its cycle's batch goes to the
   /// changelog whole (~450 bytes a record), and the mock broker keeps only
-  /// ~5 MB per partition (docs/KAFKA.md "Changelog snapshots").
+  /// ~5 MB per partition (docs/KAFKA.md "Changelog passes").
   std::size_t max_task_cycle_records = 5'000;
   /// Running records at most this often (processing time; 0: every cycle).
   std::int64_t emit_interval_ms = 0;

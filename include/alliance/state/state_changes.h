@@ -33,8 +33,9 @@ enum class Cf : std::uint8_t {
   kStatementIds, // statement key + record id -> ""
   kBalances,     // partner, currency (length-prefixed) -> balance (balance_codec.h)
   kPayouts,      // payout_id -> balance key, for duplicate_payout
+  kMaturities,   // balance key + be64(due) -> pending commission maturing then
 };
-inline constexpr std::size_t kCfCount = 17;
+inline constexpr std::size_t kCfCount = 18;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {

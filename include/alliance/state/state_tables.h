@@ -62,6 +62,7 @@ inline constexpr std::array<TableSpec, kCfCount> kStateTables{{
     {Cf::kStatementIds, "statement_ids", 1, Residency::kCached, Expiry::kNone, "until statement_retention after the period"},
     {Cf::kBalances, "balances", 1, Residency::kWhole, Expiry::kNone, "kept (one per partner and currency)"},
     {Cf::kPayouts, "payouts", 1, Residency::kWhole, Expiry::kNone, "kept (every payout id, for duplicate_payout)"},
+    {Cf::kMaturities, "maturities", 1, Residency::kWhole, Expiry::kNone, "until the commission is payable (holding period)"},
 }};
 
 [[nodiscard]] constexpr const TableSpec& table_spec(Cf cf) { return kStateTables[static_cast<std::size_t>(cf)]; }
