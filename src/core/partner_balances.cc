@@ -43,8 +43,10 @@ bool PartnerBalances::would_overflow(const std::string& partner, const std::stri
   if (!fits(b->accrued_minor, bound) || !fits(b->reversed_minor, bound) || !fits(b->pending_minor, bound) ||
       !fits(b->payable_minor, bound))
     return true;
-  for (const auto& [m, amount] : b->by_maturity)
-    if (!fits(amount, bound)) return true;
+  // A pending bucket is a sum of some of the bookings: between the sum of
+  // the negative ones (reversed) and of the positive ones (accrued), so the
+  // two checks above bound it too; no walk over the buckets per event (it
+  // was quadratic: 82 % of a 5 M-event replay).
   return false;
 }
 
