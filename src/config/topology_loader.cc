@@ -433,7 +433,7 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
       Reader st = top.sub("state");
       st.expect_map({"cache_mb", "block_cache_mb", "write_buffer_mb"});
       constexpr std::int64_t kMaxMb = 1'048'576;  // 1 TiB
-      if (st.has("cache_mb")) t.state.cache_mb = st.integer("cache_mb", 1, kMaxMb, "cache_mb: 256");
+      if (st.has("cache_mb")) t.state.cache_mb = st.integer("cache_mb", 1, kMaxMb, "cache_mb: 128");
       if (st.has("block_cache_mb"))
         t.state.block_cache_mb = st.integer("block_cache_mb", 1, kMaxMb, "block_cache_mb: 128");
       if (st.has("write_buffer_mb"))

@@ -74,6 +74,17 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
   next_due_ = std::min(next_due_, due);
 }
 
+void PartnerBalances::release(BalanceState& b, TimestampMs through) {
+  while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= through) {
+    const MinorUnits amount = b.by_maturity.begin()->second;
+    // Moving within one balance: both totals stay between 0 and the sum of its bookings.
+    b.pending_minor = add_exact(b.pending_minor, -amount);
+    b.payable_minor = add_exact(b.payable_minor, amount);
+    if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
+    b.by_maturity.erase(b.by_maturity.begin());
+  }
+}
+
 void PartnerBalances::mature(TimestampMs watermark) {
   watermark_ = std::max(watermark_, watermark);
   if (watermark_ < next_due_) return;
@@ -87,14 +98,7 @@ void PartnerBalances::mature(TimestampMs watermark) {
   for (const std::string& key : due) {
     BalanceState& b = balances_.upsert(key);
     dirty_.insert(key);
-    while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= watermark_) {
-      const MinorUnits amount = b.by_maturity.begin()->second;
-      // Moving within one balance: both totals stay between 0 and the sum of its bookings.
-      b.pending_minor = add_exact(b.pending_minor, -amount);
-      b.payable_minor = add_exact(b.payable_minor, amount);
-      if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
-      b.by_maturity.erase(b.by_maturity.begin());
-    }
+    release(b, watermark_);
     if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
   }
 }
@@ -124,13 +128,7 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
   if (current != nullptr && add_overflows(current->paid_minor, p.amount_minor))
     return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": paid would leave int64"};
   BalanceState& b = balances_.upsert(key);
-  while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= ts) {
-    const MinorUnits amount = b.by_maturity.begin()->second;
-    b.pending_minor = add_exact(b.pending_minor, -amount);
-    b.payable_minor = add_exact(b.payable_minor, amount);
-    if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
-    b.by_maturity.erase(b.by_maturity.begin());
-  }
+  release(b, ts);
   b.matured_through = std::max(b.matured_through, ts);
   b.payable_minor = add_exact(b.payable_minor, -p.amount_minor);
   b.paid_minor = add_exact(b.paid_minor, p.amount_minor);

@@ -56,8 +56,12 @@ PartitionTask::PartitionTask(const Topology& topology, TaskConfig config, std::u
       config_(config),
       store_(std::move(store)),
       processor_(topology, config.partitions > 1 ? Partitioning{config.partition, config.partitions} : Partitioning{}) {
+  // state.cache_mb is the process's: each of the inputs' partitions gets its
+  // share (an instance owning all of them uses all of it).
   if (store_)
-    session_ = std::make_unique<StateSession>(*store_, processor_, static_cast<std::size_t>(topology.state.cache_mb) << 20);
+    session_ = std::make_unique<StateSession>(
+        *store_, processor_,
+        (static_cast<std::size_t>(topology.state.cache_mb) << 20) / static_cast<std::size_t>(std::max(1, config.partitions)));
   else processor_.track_changes(false);
 }
 

@@ -343,35 +343,32 @@ TEST_F(StreamDriverTest, KeysChangedInACommitInsideTheEmitCycleGetTheirRunningRe
       if (e.kind == OutputKind::kMetrics && e.body.find("\"final\":false") != std::string::npos) keys.insert(e.key);
     return keys;
   };
-  auto feed = [&](PartitionTask& t, std::size_t from, std::size_t to) {
-    for (std::size_t i = from; i < to; ++i) {
-      InputRecord r;
-      r.stream = InputStream::kFile;
-      r.topic = "mem";
-      r.offset = static_cast<std::int64_t>(i);
-      r.payload = lines_[i];
-      r.resume = ByteWriter().i64(static_cast<std::int64_t>(i + 1)).take();
-      t.enqueue(std::move(r), 0);
-    }
+  // The next `n` lines of `source` into task `t`, processed.
+  auto feed = [&](PartitionTask& t, VectorSource& source, std::size_t n) {
+    std::vector<InputRecord> records;
+    source.poll(n, 0, records);
+    for (auto& r : records) t.enqueue(std::move(r), 0);
     t.drain(0, 0, [](InputStream) { return true; });
   };
   // Reference: one commit, which ends the cycle.
   PartitionTask ref(topology_, TaskConfig{0, 1, true}, std::make_unique<MemoryStateStore>());
-  feed(ref, 0, 151);
+  VectorSource ref_source(lines_);
+  feed(ref, ref_source, 151);
   const std::set<std::string> want = running_keys(ref.commit(CycleEnd::kRunning)->entries);
   ASSERT_FALSE(want.empty());
   // The same records over two commits, the first inside the cycle; the task
   // is even reopened on its store in between (a restart).
   MemoryStateStore store;
   std::set<std::string> got;
+  VectorSource source(lines_);
   {
     PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
-    feed(t, 0, 150);
+    feed(t, source, 150);
     got = running_keys(t.commit(CycleEnd::kContinue)->entries);
     EXPECT_TRUE(got.empty()) << "running records before the emit cycle ended";
   }
   PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
-  feed(t, 150, 151);  // one event: most keys changed only in the first commit
+  feed(t, source, 1);  // one event: most keys changed only in the first commit
   got = running_keys(t.commit(CycleEnd::kRunning)->entries);
   EXPECT_EQ(got, want);
   EXPECT_GT(want.size(), 6u);

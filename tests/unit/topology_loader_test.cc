@@ -158,7 +158,7 @@ TEST(TopologyLoader, NewKeysHaveDefaults) {
   EXPECT_EQ(t.emit_interval, 1'000);
   EXPECT_EQ(t.settlement_period, SettlementPeriod::kDay);
   EXPECT_EQ(t.holding_period, 30 * kMsPerDay);
-  EXPECT_EQ(t.state.cache_mb, 256);
+  EXPECT_EQ(t.state.cache_mb, 128);
   EXPECT_EQ(t.state.block_cache_mb, 128);
   EXPECT_EQ(t.state.write_buffer_mb, 64);
   EXPECT_EQ(t.inputs.payouts, "spring.payouts");

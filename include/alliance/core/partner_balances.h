@@ -77,6 +77,8 @@ class PartnerBalances {
   void reindex();
 
  private:
+  /// Moves the pending buckets of `b` due by `through` to payable.
+  void release(BalanceState& b, TimestampMs through);
   const Topology& topology_;
   StateTable<BalanceState> balances_;  // key: balance_key()
   StateTable<std::string> payouts_;

@@ -76,7 +76,7 @@ constexpr std::string_view to_string(SettlementPeriod p) {
 
 /// Memory budget of the state store (SPEC §4), in MiB.
 struct StateBudget {
-  std::int64_t cache_mb = 256;        // write-back cache of decoded state
+  std::int64_t cache_mb = 128;        // write-back cache of decoded state, per process
   std::int64_t block_cache_mb = 128;  // RocksDB block cache
   std::int64_t write_buffer_mb = 64;  // RocksDB write buffers (memtables)
 };

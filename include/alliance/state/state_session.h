@@ -41,7 +41,7 @@ using KeyReads = std::vector<std::pair<Cf, std::vector<std::string>>>;
 class StateSession {
  public:
   /// Default write-back cache budget (topology state.cache_mb).
-  static constexpr std::size_t kDefaultCacheBytes = std::size_t{256} << 20;
+  static constexpr std::size_t kDefaultCacheBytes = std::size_t{128} << 20;
   /// Restores the tables of `p` loaded whole and backs its cached tables
   /// with `store`, their caches bounded to about `cache_bytes`.
   StateSession(StateStore& store, Processor& p, std::size_t cache_bytes = kDefaultCacheBytes);
