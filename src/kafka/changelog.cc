@@ -22,6 +22,11 @@ constexpr std::uint8_t kPassEndFlag = 8;
 // over S bytes of state takes at most S / kMinSliceBytes commits, and the
 // changelog's cost per commit stays proportional to what changed.
 constexpr std::size_t kMinSliceBytes = 16 * 1024;
+// A new pass starts only after this many bytes of batches since the last
+// one started (or as many as the last pass had, if more): with a small
+// store and large batches, passes would otherwise re-send the whole store
+// every commit or two. Well inside the mock's ~5 MB per partition.
+constexpr std::int64_t kPassEveryBatchBytes = 1 << 20;
 constexpr const char* kOffsetKey = "changelog_offset";
 
 /// Meta entries a store is created with: never cleared, never shipped.
@@ -73,7 +78,14 @@ std::pair<StateChanges, std::uint8_t> Changelog::next_slice(std::int32_t p, Stat
   PassCursor& c = passes_[p];
   std::uint8_t flags = kSliceFlag;
   if (!c.in_pass) {
-    c = PassCursor{true, 0, std::string()};
+    if (c.passed && c.batch_bytes_since_start < std::max(kPassEveryBatchBytes, c.last_pass_bytes))
+      return {StateChanges{}, 0};  // no slice this commit
+    c.in_pass = true;
+    c.passed = true;
+    c.cf = 0;
+    c.from.clear();
+    c.batch_bytes_since_start = 0;
+    c.pass_bytes = 0;
     flags |= kPassStartFlag;
   }
   StateChanges slice;
@@ -89,6 +101,7 @@ std::pair<StateChanges, std::uint8_t> Changelog::next_slice(std::int32_t p, Stat
       if (!store_identity(cf, k)) {
         slice.push_back(StateChange{cf, k, std::string(v)});
         taken += k.size() + v.size();
+        c.pass_bytes += static_cast<std::int64_t>(k.size() + v.size());
       }
       c.from = k;
       c.from.push_back('\0');  // the smallest key after k
@@ -99,6 +112,7 @@ std::pair<StateChanges, std::uint8_t> Changelog::next_slice(std::int32_t p, Stat
     c.from.clear();
   }
   c.in_pass = false;
+  c.last_pass_bytes = c.pass_bytes;
   return {std::move(slice), static_cast<std::uint8_t>(flags | kPassEndFlag)};
 }
 
@@ -107,9 +121,12 @@ void Changelog::send(std::int32_t p, const StateChanges& batch, StateStore& stor
   // The slice is of the store before `batch`: applied in order, the batch
   // then brings every key it changed up to date.
   auto [slice, flags] = next_slice(p, store, std::max(kMinSliceBytes, bytes.size()));
-  unconfirmed_.push_back(Unconfirmed{p, encode_changelog(slice), flags});
-  slice_bytes_ += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
-  produce_chunks(unconfirmed_.back());
+  passes_[p].batch_bytes_since_start += static_cast<std::int64_t>(bytes.size());
+  if (flags != 0) {
+    unconfirmed_.push_back(Unconfirmed{p, encode_changelog(slice), flags});
+    slice_bytes_ += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
+    produce_chunks(unconfirmed_.back());
+  }
   unconfirmed_.push_back(Unconfirmed{p, std::move(bytes), 0});
   batch_bytes_ += static_cast<std::int64_t>(unconfirmed_.back().bytes.size());
   produce_chunks(unconfirmed_.back());

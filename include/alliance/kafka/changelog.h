@@ -6,7 +6,8 @@
 // count); a restore applies complete batches only. Before each batch a
 // slice of the store is sent too, at most as large as the batch (16 KiB at
 // least), continuing where the last slice stopped: a "pass" over the whole
-// store takes as many commits as the state is large, and a restore from
+// store takes as many commits as the state is large (a new pass starts after
+// 1 MiB of batches, or the last pass's size), and a restore from
 // nothing needs only the records since the start of the last complete pass
 // (docs/STATE.md "Changelog"). Used on the runner's poll thread only.
 #pragma once
@@ -80,6 +81,10 @@ class Changelog {
     bool in_pass = false;
     std::size_t cf = 0;  // column family being sliced
     std::string from;    // its next key (inclusive)
+    bool passed = false;                     // a pass was ever started
+    std::int64_t batch_bytes_since_start = 0;  // since the current / last pass began
+    std::int64_t pass_bytes = 0;             // slices of the current pass
+    std::int64_t last_pass_bytes = 0;        // slices of the last complete pass
   };
   /// The next slice of `store` for partition p (about `budget` bytes) and
   /// its flags (slice, pass start, pass end).
