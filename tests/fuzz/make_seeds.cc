@@ -30,9 +30,13 @@ void write(const fs::path& p, const std::string& bytes) {
 }
 
 // After the sample events (November 2026, commission payable 30 days after
-// completion): an accepted payout, a repeated one and one larger than what is
-// payable, so the balances and payouts tables get values.
-const std::array<const char*, 4> kExtraEvents{
+// completion): a referral naming a code the topology does not know (a learned
+// code) and an order using it, then an accepted payout, a repeated one and
+// one larger than what is payable, so the codes, balances and payouts tables
+// get values.
+const std::array<const char*, 6> kExtraEvents{
+    R"({"type":"referral","event_id":"r90","ts":"2026-11-21T09:00:00+08:00","user_id":"u7","partner_id":"p-bank","referrer_id":"u1","referral_code":"BANK5"})",
+    R"({"type":"order","event_id":"o90","ts":"2026-11-21T09:10:00+08:00","user_id":"u7","order_id":"A90","status":"completed","amount_minor":2500,"currency":"CNY","referral_code":"BANK5"})",
     R"({"type":"click","event_id":"k90","ts":"2027-01-05T09:00:00+08:00","user_id":"u1","campaign_id":"cmp-spring","source":"social","partner_id":"p-books"})",
     R"({"type":"payout","payout_id":"po-1","ts":"2027-01-05T10:00:00+08:00","partner_id":"p-books","amount_minor":300,"currency":"CNY","reference":"p-books:CNY:300"})",
     R"({"type":"payout","payout_id":"po-1","ts":"2027-01-05T10:00:01+08:00","partner_id":"p-books","amount_minor":300,"currency":"CNY"})",
@@ -68,8 +72,9 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     lines.insert(lines.end(), kExtraEvents.begin(), kExtraEvents.end());
   }
-  std::int64_t off = 0;
-  int changelogs = 0, forwards = 0, entries = 0, rejected = 0;
+  std::int64_t off = 0, forward_seq = 0;
+  int changelogs = 0, forwards = 0, entries = 0;
+  std::string rejected;  // reasons of the dead letters
   std::array<int, kCfCount> per_cf{};          // state_restore seeds per column family
   std::array<bool, kCfCount> in_changelog{};   // column families some changelog seed holds
   std::map<std::pair<Cf, std::string>, std::string> store;  // what a store would hold at the end
@@ -82,6 +87,22 @@ int main(int argc, char** argv) {
     }
     p.process(*r.event, pos, line);
     p.end_cycle(true);
+    // The only partition is its own stage 2 (as PartitionedCore does): the
+    // forwarded records come back, so partials, statements, volumes and
+    // balances are written too.
+    for (bool more = true; more;) {
+      more = false;
+      for (auto& o : p.take_outputs()) {
+        if (auto* f = std::get_if<ForwardedRecord>(&o.body)) {
+          if (forwards < 12) write(out / "forward_record" / ("fwd" + std::to_string(forwards++)), f->payload);
+          p.accept_forward(forward_seq, f->payload, SourcePosition{"repartition", 0, forward_seq});
+          ++forward_seq;
+          more = true;
+        } else if (auto* d = std::get_if<DeadLetter>(&o.body)) {
+          rejected += " " + d->reason;
+        }
+      }
+    }
     StateChanges changes;
     collect_changes(p, changes);
     // Changelog batches: the first four, then any that brings a column family
@@ -104,11 +125,6 @@ int main(int argc, char** argv) {
       write(out / "state_restore" / ("entry" + std::to_string(entries++) + "-" + std::string(cf_name(c.cf))),
             restore_entry_bytes(c.cf, c.key, *c.value));
     }
-    for (auto& o : p.take_outputs()) {
-      if (auto* f = std::get_if<ForwardedRecord>(&o.body); f && forwards < 12)
-        write(out / "forward_record" / ("fwd" + std::to_string(forwards++)), f->payload);
-      if (std::holds_alternative<DeadLetter>(o.body)) ++rejected;
-    }
   }
   // The whole final store in column family order, as a restart restores it
   // (statements before their ids, windows before their users) and as one
@@ -124,8 +140,8 @@ int main(int argc, char** argv) {
   write(out / "changelog" / "slice-whole-store", encode_changelog(slice));
   write(out / "state_restore" / "store-whole", whole);
   std::cout << changelogs << " changelog batches + 1 slice, " << entries << " entries + 1 whole store ("
-            << store.size() << " entries, " << whole.size() << " bytes), " << forwards << " forwards, " << rejected
-            << " dead letters\nper column family:";
+            << store.size() << " entries, " << whole.size() << " bytes), " << forwards << " forwards; dead letters:" << rejected
+            << "\nper column family:";
   bool missing = false;
   for (std::size_t i = 0; i < kCfCount; ++i) {
     const Cf cf = static_cast<Cf>(i);
