@@ -400,6 +400,10 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         c.sweep_tick = r.i64();
         c.finished = r.u8() != 0;
         c.swept_at = r.i64();
+        // The last sweep's stream time, or INT64_MIN before the first one;
+        // the expiry horizons subtract retentions from it (set_horizons).
+        if (c.swept_at != INT64_MIN && (c.swept_at < 0 || c.swept_at > kMaxTimestampMs))
+          throw CorruptState("expiry sweep time " + std::to_string(c.swept_at) + " out of range");
       } else if (key == "dirty_windows") {
         decode_set(v, p.metrics().dirty_windows());
       } else if (key == "dirty_campaigns") {

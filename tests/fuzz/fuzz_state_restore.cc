@@ -4,7 +4,12 @@
 // value is either restored or rejected with CorruptState; after_restore()
 // runs on whatever was restored (and may throw CorruptState too: a
 // statement key is split there; StateSession reports both as StateError).
+// FUZZ_PRINT_REJECTS=1 prints each CorruptState message to stderr, to check
+// which check a seed reaches:
+//   FUZZ_PRINT_REJECTS=1 build-fuzz/tests/fuzz/fuzz_state_restore tests/fuzz/corpus/state_restore/regression-*
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -19,6 +24,11 @@ namespace {
 const Topology& topology() {
   static const Topology t = load_topology_file(ALLIANCE_SOURCE_DIR "/topologies/spring-alliance.yaml");
   return t;
+}
+
+void print_reject(const char* where, const CorruptState& e) {
+  static const bool print = std::getenv("FUZZ_PRINT_REJECTS") != nullptr;
+  if (print) std::fprintf(stderr, "%s: CorruptState: %s\n", where, e.what());
 }
 }  // namespace
 
@@ -43,13 +53,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pos += vlen;
     try {
       restore_entry(p, cf, key, value);
-    } catch (const CorruptState&) {
+    } catch (const CorruptState& e) {
+      print_reject("restore_entry", e);
       return 0;  // the store reports the corrupt entry and stops
     }
   }
   try {
     p.after_restore();  // re-indexes by key: may also find a corrupt key
-  } catch (const CorruptState&) {
+  } catch (const CorruptState& e) {
+    print_reject("after_restore", e);
   }
   return 0;
 }
