@@ -78,6 +78,15 @@ int main(int argc, char** argv) {
   std::array<int, kCfCount> per_cf{};          // state_restore seeds per column family
   std::array<bool, kCfCount> in_changelog{};   // column families some changelog seed holds
   std::map<std::pair<Cf, std::string>, std::string> store;  // what a store would hold at the end
+  // As a state session does: statement record ids are written once and read
+  // back from the store (so statement_ids entries are written at all).
+  p.ledger().set_id_loader([&store](const std::string& skey) {
+    std::vector<std::string> ids;
+    for (auto it = store.lower_bound({Cf::kStatementIds, skey});
+         it != store.end() && it->first.first == Cf::kStatementIds && it->first.second.compare(0, skey.size(), skey) == 0; ++it)
+      ids.push_back(it->first.second.substr(skey.size()));
+    return ids;
+  });
   for (const std::string& line : lines) {
     const SourcePosition pos{"events", 0, off++};
     DecodeResult r = dec.decode(line, std::nullopt);
