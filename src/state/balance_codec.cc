@@ -6,23 +6,9 @@
 
 namespace alliance {
 
-namespace {
-
-/// The value of `cf` after its format byte (state_tables.h); throws CorruptState.
-std::string_view payload(Cf cf, std::string_view v) {
-  if (v.empty()) throw CorruptState("an empty value in state table " + std::string(cf_name(cf)));
-  const auto found = static_cast<std::uint8_t>(v[0]);
-  if (found != table_spec(cf).format) throw CorruptState(unknown_format_message(cf, found));
-  return v.substr(1);
-}
-
-std::string format_byte(Cf cf) { return std::string(1, static_cast<char>(table_spec(cf).format)); }
-
-}  // namespace
 
 std::string encode_balance(const BalanceState& b) {
-  ByteWriter w;
-  w.u8(table_spec(Cf::kBalances).format);
+  ByteWriter w = value_writer(Cf::kBalances);
   w.i64(b.accrued_minor).i64(b.reversed_minor).i64(b.pending_minor).i64(b.payable_minor).i64(b.paid_minor);
   // The pending buckets are the maturities table's keys.
   w.i64(b.matured_through).str(b.last_payout_id);
@@ -30,7 +16,7 @@ std::string encode_balance(const BalanceState& b) {
 }
 
 BalanceState decode_balance(std::string_view v) {
-  ByteReader r(payload(Cf::kBalances, v));
+  ByteReader r(value_payload(Cf::kBalances, v));
   BalanceState b;
   b.accrued_minor = r.i64();
   b.reversed_minor = r.i64();
@@ -55,12 +41,12 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
       out.push_back(StateChange{Cf::kMaturities, std::move(mk),
                                 it == b->by_maturity.end()
                                     ? std::nullopt
-                                    : std::optional<std::string>(ByteWriter().u8(table_spec(Cf::kMaturities).format).i64(it->second).take())});
+                                    : std::optional<std::string>(value_writer(Cf::kMaturities).i64(it->second).take())});
     }
     b->changed_dues.clear();
   });
   balances.payouts().drain_changes([&](const std::string& k, const std::string* v) {
-    out.push_back(StateChange{Cf::kPayouts, k, v ? std::optional<std::string>(format_byte(Cf::kPayouts) + *v) : std::nullopt});
+    out.push_back(StateChange{Cf::kPayouts, k, v ? std::optional<std::string>(value_writer(Cf::kPayouts).take() + *v) : std::nullopt});
   });
   ByteWriter w;
   w.i64(static_cast<std::int64_t>(balances.dirty().size()));
@@ -76,12 +62,12 @@ void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& 
     if (key.size() < 8) throw CorruptState("maturity key of " + std::to_string(key.size()) + " bytes");
     BalanceState* b = balances.balances().find(key.substr(0, key.size() - 8));
     if (b == nullptr) throw CorruptState("pending bucket of a balance that does not exist");
-    ByteReader r(payload(Cf::kMaturities, v));
+    ByteReader r(value_payload(Cf::kMaturities, v));
     const MinorUnits amount = r.i64();
     if (!r.done()) throw CorruptState("pending bucket with trailing bytes");
     b->by_maturity[get_be64(std::string_view(key).substr(key.size() - 8))] = amount;
   } else {
-    balances.payouts().restore(key, std::string(payload(Cf::kPayouts, v)));
+    balances.payouts().restore(key, std::string(value_payload(Cf::kPayouts, v)));
   }
 }
 

@@ -26,12 +26,21 @@ ByteWriter value_writer(Cf cf) {
   return w;
 }
 
-ByteReader value_reader(Cf cf, std::string_view v) {
-  const std::uint8_t want = table_spec(cf).format;
+std::string_view value_payload(Cf cf, std::string_view v) {
   if (v.empty()) throw CorruptState("an empty value in state table " + std::string(cf_name(cf)));
-  if (static_cast<std::uint8_t>(v[0]) != want) throw CorruptState(unknown_format_message(cf, static_cast<std::uint8_t>(v[0])));
-  return ByteReader(v.substr(1));
+  const auto found = static_cast<std::uint8_t>(v[0]);
+  if (found != table_spec(cf).format) throw CorruptState(unknown_format_message(cf, found));
+  return v.substr(1);
 }
+
+StateError corrupt_value_error(Cf cf, const CorruptState& e) {
+  return StateError("state table \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" + e.what() +
+                    "); the state directory is corrupt or from another version");
+}
+
+namespace {
+ByteReader value_reader(Cf cf, std::string_view v) { return ByteReader(value_payload(cf, v)); }
+}  // namespace
 
 std::string encode_changelog(const StateChanges& changes) {
   ByteWriter w;
@@ -460,8 +469,7 @@ void bind(CachedTable<V>& t, Cf cf, const std::function<std::optional<std::strin
     try {
       return decode(*v);
     } catch (const CorruptState& e) {
-      throw StateError("state table \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" + e.what() +
-                       "); the state directory is corrupt or from another version");
+      throw corrupt_value_error(cf, e);
     }
   });
 }

@@ -33,8 +33,7 @@ StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_by
       try {
         restore_entry(p, cf, k, v);
       } catch (const CorruptState& e) {
-        throw StateError("state column family \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" +
-                         e.what() + "); the state directory is corrupt or from another version");
+        throw corrupt_value_error(cf, e);
       }
     });
   }
@@ -45,8 +44,11 @@ StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_by
     std::vector<std::string> ids;
     store.scan_from(Cf::kStatementIds, skey, [&](const std::string& k, std::string_view v) {
       if (k.compare(0, skey.size(), skey) != 0) return false;
-      if (v.empty() || static_cast<std::uint8_t>(v[0]) != table_spec(Cf::kStatementIds).format)
-        throw StateError(unknown_format_message(Cf::kStatementIds, v.empty() ? 0 : static_cast<std::uint8_t>(v[0])));
+      try {
+        value_payload(Cf::kStatementIds, v);
+      } catch (const CorruptState& e) {
+        throw StateError(e.what());
+      }
       ids.push_back(k.substr(skey.size()));
       return true;
     });
@@ -62,9 +64,13 @@ StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_by
   // The outbox is read once; afterwards only this session changes it, so
   // pending() never scans the deletions piling up in the column family.
   store_.scan(Cf::kOutbox, [&](const std::string& k, std::string_view v) {
-    if (v.empty() || static_cast<std::uint8_t>(v[0]) != table_spec(Cf::kOutbox).format)
-      throw StateError(unknown_format_message(Cf::kOutbox, v.empty() ? 0 : static_cast<std::uint8_t>(v[0])));
-    ByteReader r(v.substr(1));
+    std::string_view payload;
+    try {
+      payload = value_payload(Cf::kOutbox, v);
+    } catch (const CorruptState& e) {
+      throw StateError(e.what());
+    }
+    ByteReader r(payload);
     OutboxEntry e;
     e.seq = get_be64(k);
     e.kind = static_cast<OutputKind>(r.u8());
@@ -93,8 +99,7 @@ void StateSession::prefetch(const KeyReads& reads) {
       try {
         preload_entry(processor_, cf, keys[i], values[i]);
       } catch (const CorruptState& e) {
-        throw StateError("state table \"" + std::string(cf_name(cf)) + "\" holds a value it cannot decode (" +
-                         e.what() + "); the state directory is corrupt or from another version");
+        throw corrupt_value_error(cf, e);
       }
     }
   }
@@ -124,7 +129,7 @@ PreparedCommit StateSession::prepare(std::vector<OutputRecord> outputs, const Me
   std::vector<OutboxEntry> entries = encode_outbox(outputs, next_seq_);
   for (const auto& e : entries)
     batch.push_back(StateChange{Cf::kOutbox, outbox_key(e.seq),
-                                ByteWriter().u8(table_spec(Cf::kOutbox).format).u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
+                                value_writer(Cf::kOutbox).u8(static_cast<std::uint8_t>(e.kind)).str(e.key).str(e.body).i64(e.partition).take()});
   batch.push_back(StateChange{Cf::kMeta, "outbox_seq", ByteWriter().i64(next_seq_).take()});
   for (const auto& [k, v] : meta) batch.push_back(StateChange{Cf::kMeta, k, v});
   return PreparedCommit{std::move(batch), std::move(entries)};

@@ -21,6 +21,8 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
 /// with `read` (a store's get): a key their caches miss is read and decoded
 /// (a value that does not decode throws StateError naming the table).
 void bind_cached_tables(Processor& p, const std::function<std::optional<std::string>(Cf, const std::string&)>& read);
+/// The StateError for a stored value of `cf` that does not decode.
+StateError corrupt_value_error(Cf cf, const CorruptState& e);
 /// Hands a prefetched stored value (nullopt: absent) of a cached table to
 /// its cache; throws CorruptState when it does not decode.
 void preload_entry(Processor& p, Cf cf, const std::string& key, const std::optional<std::string>& value);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "alliance/core/byte_codec.h"
 #include "alliance/state/state_changes.h"
 
 namespace alliance {
@@ -70,5 +71,10 @@ inline constexpr std::array<TableSpec, kCfCount> kStateTables{{
 /// Thrown for a stored value whose format byte this version does not read;
 /// what() names the table and what to do.
 std::string unknown_format_message(Cf cf, std::uint8_t found);
+/// A writer for a value of `cf`, its format byte already written.
+ByteWriter value_writer(Cf cf);
+/// The stored value of `cf` after its format byte; throws CorruptState for
+/// an empty value or another format (unknown_format_message).
+std::string_view value_payload(Cf cf, std::string_view stored);
 
 }  // namespace alliance
