@@ -56,6 +56,17 @@ TimestampMs AggregateStage::watermark() const {
   return wm;
 }
 
+TimestampMs AggregateStage::maturity_watermark() const {
+  if (static_cast<std::int32_t>(sources_.size()) < sources_count_) return INT64_MIN;
+  TimestampMs wm = kEndOfTime;
+  TimestampMs newest = INT64_MIN;
+  for (const auto& [s, p] : sources_) {
+    if (!p.mark.finished) wm = std::min(wm, p.mark.watermark);
+    newest = std::max(newest, p.mark.stream_time);
+  }
+  return newest == INT64_MIN ? INT64_MIN : std::min(wm, newest - topology_.grace);
+}
+
 bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vector<OutputRecord>& out) {
   Forward f = decode_forward(payload);
   if (f.source >= sources_count_)
@@ -119,6 +130,7 @@ void AggregateStage::on_mark(std::int32_t source, const WatermarkMark& m, std::v
     finalize(wm, out);
     ledger_.close_periods(wm, out);
   }
+  ledger_.mature(maturity_watermark());
   if (wm == kEndOfTime && !done_) {
     // Every source ended: the "all" records become final, like Processor::finish.
     done_ = true;

@@ -112,11 +112,14 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
   const std::string key = balance_key(p.partner_id, p.currency);
   const BalanceState* current = balances_.find(key);
   // What is payable at the payout's own time: commission whose holding
-  // period ended by then counts, even if the watermark has not passed it.
+  // period ended by then, but a payout's time matures nothing beyond the
+  // watermark: one dated in the future (9999-12-31) does not pay
+  // commission the stream has not matured (docs/FINANCE.md).
+  const TimestampMs through = std::min(ts, watermark_);
   MinorUnits payable = current != nullptr ? current->payable_minor : 0;
   if (current != nullptr) {
     for (const auto& [due, amount] : current->by_maturity) {
-      if (due > ts) break;
+      if (due > through) break;
       if (!try_add(payable, amount))
         return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": payable leaves int64"};
     }
@@ -128,8 +131,8 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
   if (current != nullptr && add_overflows(current->paid_minor, p.amount_minor))
     return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": paid would leave int64"};
   BalanceState& b = balances_.upsert(key);
-  release(b, ts);
-  b.matured_through = std::max(b.matured_through, ts);
+  release(b, through);
+  b.matured_through = std::max(b.matured_through, through);
   b.payable_minor = add_exact(b.payable_minor, -p.amount_minor);
   b.paid_minor = add_exact(b.paid_minor, p.amount_minor);
   b.last_payout_id = p.payout_id;
@@ -149,7 +152,10 @@ BalanceRecord PartnerBalances::record(const std::string& key, const BalanceState
   out.payable_minor = b.payable_minor;
   out.paid_minor = b.paid_minor;
   out.last_payout_id = b.last_payout_id;
-  out.watermark = watermark_;
+  // A real time, never a sentinel: before the first event (or while the
+  // largest event time is within the grace of 1970) it is 0 (SPEC §5.5,
+  // docs/FINANCE.md).
+  out.watermark = std::clamp<TimestampMs>(watermark_, 0, kMaxTimestampMs);
   return out;
 }
 

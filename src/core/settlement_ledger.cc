@@ -344,7 +344,6 @@ void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRe
     }
     open_periods_.erase(open_periods_.begin());
   }
-  balances_.mature(watermark);
 }
 
 void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running) {

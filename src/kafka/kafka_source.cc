@@ -53,7 +53,11 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
                          {"session.timeout.ms", std::to_string(options_.session_timeout_ms)},
                          {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(options_.session_timeout_ms / 4, 100))},
                          {"fetch.max.bytes", "104857600"},
-                         {"queued.max.messages.kbytes", "262144"},
+                         // What librdkafka prefetches beyond what was polled:
+                         // part of the run's memory bound when it lags
+                         // (docs/OPERATIONS.md "Memory"); 64 MiB still holds
+                         // ~150 k events ahead of the driver.
+                         {"queued.max.messages.kbytes", "65536"},
                          // A fetch that finds nothing new waits at most this
                          // long: librdkafka's mock answers a waiting fetch only
                          // when this expires (measured: 500 ms, the default,
@@ -176,6 +180,7 @@ void KafkaSource::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
     assigned_.clear();
     started_.clear();
     at_end_.clear();
+    paused_.clear();
     observer_.log("revoked " + std::to_string(partitions.size()) + " partitions");
   }
 }
@@ -218,6 +223,25 @@ void KafkaSource::start(std::int32_t partition, const std::function<std::optiona
   }
   consumer_->resume(tps.list);
   started_.insert(partition);
+}
+
+void KafkaSource::set_paused(std::int32_t partition, InputStream stream, bool paused) {
+  if (started_.count(partition) == 0 || stream == InputStream::kFile || stream == InputStream::kRepartition) return;
+  const std::pair<InputStream, std::int32_t> key{stream, partition};
+  if (paused == (paused_.count(key) != 0)) return;
+  TopicPartitions tps;
+  tps.list.push_back(RdKafka::TopicPartition::create(topic_of(stream), partition));
+  // librdkafka drops what it prefetched of a paused partition and fetches
+  // again from the position after the last message consumed on resume.
+  const RdKafka::ErrorCode e = paused ? consumer_->pause(tps.list) : consumer_->resume(tps.list);
+  if (e != RdKafka::ERR_NO_ERROR) {
+    observer_.trouble(std::string(paused ? "pause " : "resume ") + topic_of(stream) + " [" +
+                          std::to_string(partition) + "]: " + RdKafka::err2str(e),
+                      false);
+    return;
+  }
+  if (paused) paused_.insert(key);
+  else paused_.erase(key);
 }
 
 void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>& out) {

@@ -37,6 +37,7 @@ void StreamDriver::take_ownership_changes() {
     // owner restores the committed state and reads from its positions.
     tasks_.erase(p);
     sink_.forget(p);
+    std::erase_if(paused_, [p = p](const auto& s) { return s.first == p; });
     // Its prepared batch is in the changelog; the next owner restores it.
     std::erase_if(awaiting_changelog_, [p = p](const auto& a) { return a.first == p; });
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
@@ -111,6 +112,29 @@ void StreamDriver::complete_cycle(bool wait) {
     profile_.publish += since(t3);
   }
   awaiting_changelog_.clear();
+}
+
+void StreamDriver::apply_backpressure() {
+  if (options_.max_buffered_per_stream == 0) return;
+  for (const auto& [p, task] : tasks_) {
+    for (InputStream s : {InputStream::kClicks, InputStream::kReferrals, InputStream::kOrders, InputStream::kPayouts}) {
+      const std::size_t held = task->buffered(s);
+      const bool paused = paused_.count({p, s}) != 0;
+      if (!paused && held >= options_.max_buffered_per_stream) {
+        source_.set_paused(p, s, true);
+        paused_.insert({p, s});
+      } else if (paused && held < options_.max_buffered_per_stream / 2) {
+        source_.set_paused(p, s, false);
+        paused_.erase({p, s});
+      }
+    }
+  }
+}
+
+bool StreamDriver::cache_over_budget() const {
+  for (const auto& [p, task] : tasks_)
+    if (task->cache_over_budget()) return true;
+  return false;
 }
 
 void StreamDriver::collect_acknowledgements(int timeout_ms) {
@@ -189,6 +213,7 @@ DriverResult StreamDriver::run() {
     profile_.process += since(t_process);
     records_ += static_cast<std::int64_t>(processed);
     if (!replay) records_in_cycle_ += processed;
+    if (!replay) apply_backpressure();
 
     // End of input: stage 1 of a task ends once its source says so.
     bool ended_now = false;
@@ -205,16 +230,25 @@ DriverResult StreamDriver::run() {
     if (interval_passed && now - last_commit_ms_ < options_.backlog_commit_interval_ms &&
         source_.backlog() > options_.backlog_records)
       interval_passed = false;  // batches grow with the backlog
+    // Over its cache budget a task commits at once, and the commit is
+    // written before reading on: only written entries can be evicted, so
+    // memory stays bounded however far the run lags (docs/STATE.md).
+    const bool over_budget = cache_over_budget();
     if (replay) {
       const bool emit_due = records_in_cycle_ >= options_.cycle_records || ended_now;
-      if (emit_due || (options_.commit_records > 0 && records_since_commit_ >= options_.commit_records))
+      if (emit_due || over_budget || (options_.commit_records > 0 && records_since_commit_ >= options_.commit_records))
         commit_cycle(now, cycle_end(emit_due));
     } else if (interval_passed || records_in_cycle_ >= options_.max_cycle_records ||
-               most_in_a_task >= options_.max_task_cycle_records || ended_now) {
+               most_in_a_task >= options_.max_task_cycle_records || ended_now || over_budget) {
       // An emit cycle spans commits until emit_interval has passed: keys
       // changed in any of them get their running record at its end.
       const bool emit_due = options_.emit_interval_ms <= 0 || now - last_emit_ms_ >= options_.emit_interval_ms || ended_now;
       commit_cycle(now, cycle_end(emit_due));
+    }
+    if (over_budget) {
+      const auto t_wait = Clock::now();
+      complete_cycle(/*wait=*/true);
+      profile_.changelog += since(t_wait);
     }
     complete_cycle(/*wait=*/false);
     collect_acknowledgements(0);

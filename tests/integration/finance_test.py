@@ -19,6 +19,8 @@ ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
 SAMPLE = os.path.join(SRC, "tests/data/sample-events.jsonl")
+# One click of 2027-01-05: November is closed and every holding period passed.
+JANUARY = os.path.join(SRC, "tests/data/january-heartbeat.jsonl")
 FINANCE_MD = os.path.join(SRC, "docs/FINANCE.md")
 PAYOUT_REASONS = {"payout_exceeds_payable", "duplicate_payout", "unknown_partner"}
 
@@ -90,7 +92,7 @@ def doc_table(name):
 class Balances(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.out = replay(SAMPLE)
+        cls.out = replay(SAMPLE, JANUARY)
 
     def test_every_record_matches_the_schema_and_the_invariant(self):
         with open(os.path.join(SRC, "schemas/partner-balance-record.schema.json")) as f:
@@ -119,7 +121,7 @@ class Balances(unittest.TestCase):
             commission[(partner, currency)] = commission.get((partner, currency), 0) + (r["commission_minor"] or 0)
         for k, b in latest_balances(self.out).items():
             self.assertEqual(b["accrued_minor"] + b["reversed_minor"], commission[k], k)
-            self.assertEqual(b["pending_minor"], 0, k)  # end of input: every holding period passed
+            self.assertEqual(b["pending_minor"], 0, k)  # January: every holding period passed
 
     def test_worked_example_of_finance_md(self):
         # The statements, balances and batch docs/FINANCE.md shows are the ones this replay writes.
@@ -129,6 +131,48 @@ class Balances(unittest.TestCase):
                for k, b in latest_balances(self.out).items()}
         expect = {(r[0], r[1]): tuple(int(x.replace(" ", "")) for x in r[2:7]) for r in doc_table("balances")}
         self.assertEqual(got, expect)
+
+
+class MaturityFollowsTheEvents(unittest.TestCase):
+    """Issue 20 item 1 (SPEC §3.8): the end-of-input flush closes periods
+    but matures nothing, and a resumed replay goes on from the last event's
+    watermark."""
+
+    def test_the_end_of_input_matures_nothing(self):
+        # The sample ends in November: nothing is 30 days old at its end.
+        out = replay(SAMPLE)
+        balances = latest_balances(out)
+        self.assertTrue(balances)
+        for k, b in balances.items():
+            self.assertEqual(b["payable_minor"], 0, b)
+            self.assertEqual(b["pending_minor"], b["accrued_minor"] + b["reversed_minor"], b)
+            self.assertLess(b["watermark"], 9223372036854775807, b)
+        self.assertTrue(any(r["final"] for r in records(out, "settlement-statements")), "the flush closes periods")
+        self.assertEqual(payouts_csv(out), "partner_id,currency,amount_minor,reference\n")
+
+    def test_a_resumed_replay_gives_the_balances_of_one_replay(self):
+        # A, then the state resumed with A and B, against one replay of A and B:
+        # the same balances, and a payout that one replay refuses is refused.
+        payout = {"type": "payout", "payout_id": "po-big", "ts": "2026-12-01T10:00:00+08:00",
+                  "partner_id": "p-books", "amount_minor": 300, "currency": "CNY"}
+        b = write_lines([{"type": "click", "event_id": "k-dec", "ts": "2026-12-01T09:00:00+08:00",
+                          "user_id": "u-dec", "campaign_id": "cmp-spring", "source": "organic"}, payout])
+        state = tempfile.mkdtemp(prefix="alliance-state-")
+        out = tempfile.mkdtemp(prefix="alliance-resumed-")
+        common = [ALLIANCE, "replay", "--topology", TOPOLOGY, "--out", out, "--quiet", "--state", state, "--input", SAMPLE]
+        p = subprocess.run(common, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(common + ["--input", b], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        whole = replay(SAMPLE, b)
+        # A record's watermark is the one of the cycle that emitted it (the
+        # resumed run emitted these at A's end, nothing changed them in B).
+        strip = lambda m: {k: {f: v for f, v in r.items() if f not in ("emitted_at", "watermark")} for k, r in m.items()}
+        self.assertEqual(strip(latest_balances(out)), strip(latest_balances(whole)))
+        for o in (out, whole):
+            refused = [d for d in records(o, "dlq") if d["reason"] == "payout_exceeds_payable"]
+            self.assertEqual(len(refused), 1, o)
+        self.assertEqual(latest_balances(out)[("p-books", "CNY")]["paid_minor"], 0)
 
 
 class PayoutRoundTrip(unittest.TestCase):

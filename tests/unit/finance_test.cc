@@ -126,16 +126,71 @@ TEST_F(FinanceTest, AZeroHoldingPeriodMakesCommissionPayableAtOnce) {
   EXPECT_EQ(b.pending_minor, 0);
 }
 
-TEST_F(FinanceTest, APayoutDatedAfterTheHoldingPeriodMayTakeWhatMaturedByThen) {
+TEST_F(FinanceTest, APayoutMayTakeWhatTheWatermarkMaturedByItsTime) {
   const TimestampMs t = utc(2027, 1, 1, 10);
   feed({click("c1", t, "u1", "cmp-other", "affiliate", "p-books"),
         order("o1", t + kMin, "u1", "o1", OrderStatus::kCompleted, 100'000),
+        // the stream passes the holding period: the commission matured
+        click("c2", t + 31 * kDay, "u2", "cmp-other", "organic"),
         payout("po-1", t + 31 * kDay, "p-books", 10'000)});
   EXPECT_TRUE(dead_letters().empty());
   const BalanceRecord b = balance("p-books|CNY");
   EXPECT_EQ(b.paid_minor, 10'000);
   EXPECT_EQ(b.payable_minor, 0);
   EXPECT_EQ(b.pending_minor, 0);
+}
+
+// Issue 20 item 10: a payout's own time matures nothing beyond the
+// watermark; a payout dated 9999-12-30 used to pay commission the stream
+// had not matured.
+TEST_F(FinanceTest, APayoutDatedInTheFutureMaturesNothingBeyondTheWatermark) {
+  const TimestampMs t = utc(2027, 1, 1, 10);
+  feed({click("c1", t, "u1", "cmp-other", "affiliate", "p-books"),
+        order("o1", t + kMin, "u1", "o1", OrderStatus::kCompleted, 100'000),
+        payout("po-far", utc(9999, 12, 30), "p-books", 10'000),
+        payout("po-31d", t + 31 * kDay, "p-books", 10'000)});
+  ASSERT_EQ(dead_letters().size(), 2u);
+  for (const DeadLetter& dl : dead_letters()) EXPECT_EQ(dl.reason, "payout_exceeds_payable") << dl.detail;
+  const BalanceRecord b = balance("p-books|CNY");
+  EXPECT_EQ(b.pending_minor, 10'000);
+  EXPECT_EQ(b.paid_minor, 0);
+  EXPECT_EQ(b.watermark, t + kMin - 5000);
+}
+
+// Issue 20 item 1: the end-of-input flush closes windows and periods but
+// matures nothing (SPEC §3.8): it used to move the watermark to +infinity,
+// so a payout batch from a replay paid commission still in its holding
+// period.
+TEST_F(FinanceTest, TheEndOfInputFlushMaturesNothing) {
+  const TimestampMs t = utc(2027, 1, 1, 10);
+  feed({click("c1", t, "u1", "cmp-other", "affiliate", "p-books"),
+        order("o1", t + kMin, "u1", "o1", OrderStatus::kCompleted, 100'000)});
+  finish();
+  const BalanceRecord b = balance("p-books|CNY");
+  EXPECT_EQ(b.accrued_minor, 10'000);
+  EXPECT_EQ(b.pending_minor, 10'000);
+  EXPECT_EQ(b.payable_minor, 0);
+  EXPECT_EQ(b.watermark, t + kMin - 5000);  // the events' watermark, not INT64_MAX
+  // ... while the flush did close the period.
+  EXPECT_EQ(final_statements().at("p-books|2027-01-01|CNY").commission_minor, 10'000);
+  // A payout dated after the holding period still cannot take it: the
+  // stream never got there.
+  const Event po = payout("po-1", t + 40 * kDay, "p-books", 1);
+  const auto refusal = processor_->ledger().balances().pay(std::get<Payout>(po.body), po.ts);
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_EQ(refusal->reason, "payout_exceeds_payable");
+}
+
+// Issue 20 item 15: no sentinel in a record: before any event the
+// watermark of a balance is 0, not INT64_MIN.
+TEST_F(FinanceTest, ABalanceRecordBeforeAnyEventCarriesARealWatermark) {
+  feed({payout("po-0", utc(2027, 1, 1), "p-books", 0)});
+  EXPECT_TRUE(dead_letters().empty());
+  const BalanceRecord b = balance("p-books|CNY");
+  EXPECT_EQ(b.watermark, 0);
+  EXPECT_EQ(b.paid_minor, 0);
+  const std::string json = encode_record(OutputRecord{"p-books|CNY", b});
+  EXPECT_EQ(json.find("-9223372036854775808"), std::string::npos) << json;
 }
 
 // The audit case of issue 14: a tiered p-bank order of 1 200 000 completed on
@@ -346,12 +401,12 @@ TEST_P(FinanceProperty, InvariantInEveryRecordAndBalancesReconcileWithStatements
       }
     }
     EXPECT_GT(balance_records, 0);
-    // At the end every period is closed and every holding period passed:
-    // nothing pending, and each balance is what its statements say.
+    // At the end every period is closed (the flush), but only what the
+    // events' watermark matured is payable (SPEC §3.8); each balance is
+    // what its statements say.
     const auto balances = latest_balances(out);
     const auto statements = statement_commission(out);
     for (const auto& [key, b] : balances) {
-      EXPECT_EQ(b.pending_minor, 0) << key;
       const auto it = statements.find(key);
       EXPECT_EQ(b.accrued_minor + b.reversed_minor, it == statements.end() ? 0 : it->second) << key;
     }

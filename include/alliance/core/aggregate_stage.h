@@ -51,6 +51,11 @@ class AggregateStage {
   /// The smallest watermark over all sources (a finished source counts as
   /// +infinity; one never heard from as -infinity).
   [[nodiscard]] TimestampMs watermark() const;
+  /// The events' watermark over all sources, which matures commission
+  /// (SPEC §3.8): as watermark(), but a finished source's end of input is
+  /// not +infinity: at most the newest stream time of any source - grace,
+  /// the watermark one partition would have reached (N partitions = one).
+  [[nodiscard]] TimestampMs maturity_watermark() const;
   [[nodiscard]] bool done() const { return done_; }
 
   SettlementLedger& ledger() { return ledger_; }

@@ -136,12 +136,14 @@ class CachedTable {
   void next_cycle() { ++epoch_; }
   /// Evicts clean keys not used in the current cycle until the cache holds
   /// at most `target_bytes` (never a changed key: it is not in the store yet).
-  /// Only when backed: without a store the table is the state.
-  void evict_to(std::size_t target_bytes) {
+  /// `even_used`: clean keys used in this cycle go too (a miss reads them
+  /// again; the bound matters more). Only when backed: without a store the
+  /// table is the state.
+  void evict_to(std::size_t target_bytes, bool even_used = false) {
     if (!loader_ || bytes_ <= target_bytes) return;
     for (auto it = map_.begin(); it != map_.end() && bytes_ > target_bytes;) {
       const Slot& s = it->second;
-      if (!s.dirty && s.used != epoch_) {
+      if (!s.dirty && (even_used || s.used != epoch_)) {
         bytes_ -= s.bytes;
         it = map_.erase(it);
       } else {

@@ -5,6 +5,7 @@
 // the core's thread.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -62,7 +63,8 @@ class PartnerBalances {
   void mature(TimestampMs watermark);
   /// Applies a payout read at event time `ts`, or says why it must be
   /// dead-lettered (then nothing changed). Commission whose holding period
-  /// ended by `ts` counts as payable to it.
+  /// ended by `ts` counts as payable to it, but never beyond the watermark:
+  /// a payout dated in the future matures nothing the stream has not.
   [[nodiscard]] std::optional<PayoutRefusal> pay(const Payout& p, TimestampMs ts);
   /// One record per balance changed since the last call.
   void emit(std::vector<OutputRecord>& out);
@@ -73,6 +75,9 @@ class PartnerBalances {
   StateTable<std::string>& payouts() { return payouts_; }
   std::set<std::string>& dirty() { return dirty_; }
   [[nodiscard]] TimestampMs watermark() const { return watermark_; }
+  /// After a restore: the watermark the restored state had matured to
+  /// (the events' watermark; every bucket due by it was released then).
+  void restore_watermark(TimestampMs watermark) { watermark_ = std::max(watermark_, watermark); }
   /// Rebuilds the next-maturity index after a restore.
   void reindex();
 

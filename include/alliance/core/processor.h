@@ -51,6 +51,9 @@ struct ProcessorClock {
   /// horizons of users, orders and dedupe ids are computed from it, so
   /// expiry is the same whether a key was read from the cache or RocksDB.
   TimestampMs swept_at = INT64_MIN;
+  /// File replay: set by the end-of-input flush (finish()), which closes
+  /// every window and period (never stored by a replay with --state: a
+  /// resume goes on from the last event's watermark, SPEC §3.8).
   bool finished = false;
 };
 
@@ -95,7 +98,12 @@ class Processor {
   std::vector<OutputRecord> take_outputs() { return std::move(out_); }
 
   [[nodiscard]] const ProcessorStats& stats() const { return stats_; }
+  /// The watermark of windows and periods: the events' watermark, or
+  /// +infinity after the end-of-input flush (SPEC §3.7).
   [[nodiscard]] TimestampMs watermark() const;
+  /// The events' watermark alone (largest event time - grace): what
+  /// matures commission (SPEC §3.8); the flush never moves it.
+  [[nodiscard]] TimestampMs event_watermark() const { return clock_.stream_time - topology_.grace; }
   [[nodiscard]] const ProcessorClock& clock() const { return clock_; }
 
   // State tables, for the state store adapter (persist / restore).

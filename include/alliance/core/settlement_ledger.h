@@ -77,8 +77,13 @@ class SettlementLedger {
   /// Its sums must have been checked with would_overflow (throws
   /// MoneyOverflow instead of wrapping otherwise).
   void add(const SettlementRecord& r, TimestampMs period_end);
-  /// Publishes final statements for periods whose end <= watermark.
+  /// Publishes final statements for periods whose end <= watermark (the
+  /// end-of-input flush closes them all; it matures nothing: mature()).
   void close_periods(TimestampMs watermark, std::vector<OutputRecord>& out);
+  /// Moves pending commission whose holding period ended by the events'
+  /// watermark to payable (SPEC §3.8: the events' watermark alone, never
+  /// the +infinity of an end-of-input flush).
+  void mature(TimestampMs event_watermark) { balances_.mature(event_watermark); }
   /// Publishes revisions (closed periods) and, when `running`, running
   /// statements (open periods) of everything changed since the last call.
   void emit_running(std::vector<OutputRecord>& out, bool running = true);

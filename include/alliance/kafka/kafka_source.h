@@ -62,6 +62,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   /// Records between the consumer's position and the end of every assigned
   /// input partition, as of the last poll (computed with caught_up_).
   [[nodiscard]] std::int64_t backlog() const override { return backlog_; }
+  void set_paused(std::int32_t partition, InputStream stream, bool paused) override;
 
   /// Set when partitions were added while running: the run must stop.
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
@@ -92,6 +93,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::set<std::int32_t> started_;                  // ... whose task is restored
   std::vector<std::int32_t> newly_assigned_, newly_revoked_;
   std::set<std::pair<InputStream, std::int32_t>> at_end_;  // streams at their end (EOF)
+  std::set<std::pair<InputStream, std::int32_t>> paused_;  // by the driver's back-pressure
   /// Streams the consumer has read up to the broker's last known end (the
   /// high watermark of the latest fetch response): caught up, even before
   /// an EOF event arrives — Kafka Streams' KIP-695 lag check.

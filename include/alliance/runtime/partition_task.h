@@ -99,6 +99,11 @@ class PartitionTask {
   /// Input records processed since the last commit.
   [[nodiscard]] std::size_t records_in_cycle() const { return events_in_cycle_; }
   [[nodiscard]] std::size_t buffered(InputStream stream) const;
+  /// The caches of the store-backed tables hold more than their budget
+  /// (what changed since the last commit cannot be evicted before it).
+  [[nodiscard]] bool cache_over_budget() const {
+    return session_ && processor_.cache_bytes() > session_->cache_budget();
+  }
   [[nodiscard]] const Processor& processor() const { return processor_; }
   [[nodiscard]] StateStore* store() { return store_.get(); }
   [[nodiscard]] std::optional<std::string> meta(const std::string& key);

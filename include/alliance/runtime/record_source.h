@@ -39,6 +39,16 @@ class RecordSource {
   /// Records the broker still holds for the assigned partitions beyond what
   /// was polled (0 when unknown): batches grow with the backlog.
   [[nodiscard]] virtual std::int64_t backlog() const { return 0; }
+  /// Back-pressure: stop (or go on) fetching `stream` of `partition` while
+  /// its task holds enough of it unprocessed (the event-time merge waits
+  /// for another stream). Records already polled stay valid; a resumed
+  /// stream goes on after the last record polled. Default: nothing to do
+  /// (files are read only as far as the driver asks).
+  virtual void set_paused(std::int32_t partition, InputStream stream, bool paused) {
+    (void)partition;
+    (void)stream;
+    (void)paused;
+  }
 
   /// The outputs of a cycle are acknowledged and its state is durable: the
   /// source may remember `positions` as consumed (Kafka: commit offsets).

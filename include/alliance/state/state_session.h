@@ -62,6 +62,8 @@ class StateSession {
   /// Outbox entries committed but not acknowledged (resend after a restart).
   std::vector<OutboxEntry> pending();
   [[nodiscard]] std::size_t pending_count() const { return pending_.size(); }
+  /// The write-back cache budget of this session's tables.
+  [[nodiscard]] std::size_t cache_budget() const { return cache_bytes_; }
   /// Removes published entries from the outbox, with `meta` (sink positions),
   /// atomically but without waiting for the disk: losing it only resends
   /// identical records. The deletions reach the changelog with the next
