@@ -136,7 +136,6 @@ int main(int argc, char** argv) {
   w->add_option("--bootstrap", dash.bootstrap, "Kafka bootstrap servers host:port[,...]")->required();
   w->add_option("--listen", dash.listen, "HTTP listen address (port 0: any free port)");
   w->add_option("--retain", dash_retain, "windowed metrics kept behind the watermark, e.g. 6h (default)");
-  w->add_option("--balances-topic", dash.balances_topic, "partner-balances topic, read once it exists ('' for none)");
 
   alliance::PayoutsOptions payouts;
   auto* pay = app.add_subcommand("payouts", "print the payout batch CSV of the positive payable partner balances (SPEC §5.5)");

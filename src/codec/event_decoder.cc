@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "alliance/core/currency.h"
 #include "alliance/core/event_time.h"
 
 namespace alliance {
@@ -294,8 +295,11 @@ class Validator {
   std::array<Field, kFieldCount>& f_;
 };
 
-bool is_currency(const std::string& c) {
-  return c.size() == 3 && std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+/// Why `code` is not a currency (SPEC §2: a code of the ISO 4217 list with
+/// minor-unit digits; docs/SEMANTICS.md).
+std::string currency_detail(const std::string& code) {
+  return "currency must be an active ISO 4217 code with minor units (CNY, USD, EUR, JPY, ...; not XTS, XXX, "
+         "XAU or XDR), got " + code;
 }
 
 DecodeResult reject(std::string reason, std::string detail) {
@@ -417,8 +421,8 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
     if (v.failed()) return reject(v.reason, v.detail);
     if (event_id && *event_id != *payout_id)
       return reject("bad_value:event_id", "a payout's event_id must equal its payout_id " + *payout_id);
-    if (!is_currency(*currency))
-      return reject("bad_value:currency", "currency must be 3 upper-case letters (ISO 4217), got " + *currency);
+    if (!is_iso4217(*currency))
+      return reject("bad_value:currency", currency_detail(*currency));
     ev.event_id = *payout_id;
     ev.ts = *ts;
     p.payout_id = std::move(*payout_id);
@@ -475,8 +479,8 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
       auto amount = v.amount("amount_minor", true);
       auto currency = v.str("currency", true, 3, Validator::Text::kWord);
       if (v.failed()) return reject(v.reason, v.detail);
-      if (!is_currency(*currency))
-        return reject("bad_value:currency", "currency must be 3 upper-case letters (ISO 4217), got " + *currency);
+      if (!is_iso4217(*currency))
+        return reject("bad_value:currency", currency_detail(*currency));
       o.course_id = v.str("course_id", false);
       o.payment_id = v.str("payment_id", false);
       o.referral_code = v.str("referral_code", false);

@@ -2,12 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "alliance/core/currency.h"
 
@@ -26,6 +30,115 @@ std::string trim_number(double v) {
   o << v;
   return o.str();
 }
+
+/// Refuses a key written twice in one map, in every map of the document at
+/// any depth. yaml-cpp keeps both pairs and a lookup finds the first, so
+/// `rate_bp: 1000, rate_bp: 5000` would silently be 1000; other YAML
+/// readers keep the last. Walks each node once (an alias shares its
+/// anchor's node), iteratively, with the path built only for the error.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(std::string origin) : origin_(std::move(origin)) {}
+
+  void run(const YAML::Node& root) {
+    std::vector<Frame> stack{{root, 0, ""}};
+    while (!stack.empty()) {
+      Frame f = std::move(stack.back());
+      stack.pop_back();
+      if (!f.node.IsMap() && !f.node.IsSequence()) continue;
+      const YAML::Mark m = f.node.Mark();
+      if (!seen_.insert({m.pos, f.node.IsMap()}).second) continue;
+      const std::size_t parent = steps_.size();
+      steps_.push_back({f.up, f.step});
+      std::vector<Frame> children;
+      if (f.node.IsSequence()) {
+        std::size_t i = 0;
+        for (const auto& item : f.node) children.push_back({item, parent + 1, "[" + std::to_string(i++) + "]"});
+      } else {
+        std::map<std::string, int> line_of;  // key -> the line it is first on (1-based)
+        for (const auto& kv : f.node) {
+          if (!kv.first.IsScalar()) continue;  // a map or list as a key: the loader refuses it later
+          const std::string& key = kv.first.Scalar();
+          const int line = kv.first.Mark().line + 1;
+          const auto [it, fresh] = line_of.emplace(key, line);
+          if (!fresh) fail(parent + 1, key, it->second, line);
+          children.push_back({kv.second, parent + 1, (f.up == 0 ? "" : ".") + key});
+        }
+      }
+      for (auto c = children.rbegin(); c != children.rend(); ++c) stack.push_back(std::move(*c));
+    }
+  }
+
+ private:
+  struct Frame {
+    YAML::Node node;
+    std::size_t up;    // index + 1 in steps_ of the enclosing node (0: none)
+    std::string step;  // from the enclosing node: "[i]", ".key" ("key" below the top, "" for the top)
+  };
+  struct Step {
+    std::size_t up;
+    std::string step;
+  };
+
+  [[noreturn]] void fail(std::size_t at, const std::string& key, int first, int second) const {
+    std::string path;
+    for (std::size_t i = at; i > 0; i = steps_[i - 1].up) path.insert(0, steps_[i - 1].step);
+    path += (path.empty() ? "" : ".") + key;
+    const std::string where = first == second ? "both on line " + std::to_string(first)
+                                              : "on lines " + std::to_string(first) + " and " + std::to_string(second);
+    throw ConfigError(origin_ + ": " + path + ": the key is written twice in the same map (" + where +
+                      "); YAML readers silently keep only one of the two values (this one would take the first): "
+                      "write the key once, with the value you mean");
+  }
+
+  std::string origin_;
+  std::vector<Step> steps_;
+  std::set<std::pair<int, bool>> seen_;  // (position in the text, is a map) of the nodes walked
+};
+
+/// Kafka's rule for a topic name: 1-249 characters of a-z A-Z 0-9 . _ -,
+/// not "." or "..". Returns why `name` breaks it with at most `max`
+/// characters, e.g. "has a space at position 7" ("" when it does not).
+std::string kafka_name_problem(std::string_view name, std::size_t max) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(name[i]);
+    if ((ch < 0x80 && std::isalnum(ch) != 0) || ch == '.' || ch == '_' || ch == '-') continue;
+    char what[32];
+    if (ch == ' ') std::snprintf(what, sizeof what, "a space");
+    else if (ch > 0x20 && ch < 0x7f) std::snprintf(what, sizeof what, "'%c'", ch);
+    else std::snprintf(what, sizeof what, "the byte 0x%02X", ch);
+    return "has " + std::string(what) + " at position " + std::to_string(i + 1);
+  }
+  if (name == "." || name == "..") return "is one of the names Kafka reserves (\".\" and \"..\")";
+  if (name.size() > max) return "is " + std::to_string(name.size()) + " characters, at most " + std::to_string(max);
+  return "";
+}
+
+constexpr const char* kKafkaNameChars = "a-z, A-Z, 0-9, '.', '_' and '-'";
+
+/// `name` with each run of characters Kafka refuses replaced by '-',
+/// for the example in an error message.
+std::string kafka_name_suggestion(std::string_view name, std::size_t max) {
+  std::string out;
+  for (const char c : name) {
+    const unsigned char ch = static_cast<unsigned char>(c);
+    const bool ok = (std::isalnum(ch) != 0 && ch < 0x80) || ch == '.' || ch == '_' || ch == '-';
+    if (ok) out += c;
+    else if (out.empty() || out.back() != '-') out += '-';
+  }
+  while (!out.empty() && (out.front() == '-' || out.front() == '.')) out.erase(0, 1);
+  if (out.size() > max) out.resize(max);
+  while (!out.empty() && (out.back() == '-' || out.back() == '.')) out.pop_back();
+  return out.empty() ? "spring-alliance" : out;
+}
+
+/// Topics the processor derives from the topology's name, whatever else the
+/// file says, and the longest suffix a default topic gets from it.
+constexpr std::string_view kChangelogSuffix = ".changelog";
+constexpr std::string_view kRepartitionSuffix = ".repartition";
+constexpr std::string_view kLongestSuffix = ".partner-balances";
+constexpr std::size_t kMaxTopicName = 249;
+constexpr std::size_t kMaxName = kMaxTopicName - kLongestSuffix.size();
 
 /// Reads one YAML map, remembering the dotted key path for error messages
 /// and rejecting keys it does not know (typos must not pass silently).
@@ -242,18 +355,41 @@ void read_topics(const Reader& top, Topology& t) {
     t.outputs.dlq = out.str_or("dlq", t.outputs.dlq);
   }
   // One topic per stream: an output written to an input (or two outputs
-  // sharing a topic) would feed records back or mix record types.
+  // sharing a topic, or one on the processor's own changelog or repartition
+  // topic) would feed records back or mix record types. Kafka also refuses
+  // a topic whose name differs from another's only in '.' and '_'.
+  const std::string changelog = t.name + std::string(kChangelogSuffix);
+  const std::string repartition = t.name + std::string(kRepartitionSuffix);
   const std::vector<std::pair<std::string, const std::string*>> topics{
+      {"the changelog topic the processor keeps for name " + t.name, &changelog},
+      {"the repartition topic the processor keeps for name " + t.name, &repartition},
       {"inputs.clicks", &t.inputs.clicks},         {"inputs.referrals", &t.inputs.referrals},
       {"inputs.orders", &t.inputs.orders},         {"inputs.payouts", &t.inputs.payouts},
       {"outputs.metrics", &t.outputs.metrics},     {"outputs.settlements", &t.outputs.settlements},
       {"outputs.statements", &t.outputs.statements}, {"outputs.balances", &t.outputs.balances},
       {"outputs.dlq", &t.outputs.dlq}};
-  for (std::size_t i = 0; i < topics.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (*topics[i].second == *topics[j].second)
-        top.fail(topics[i].first, "topic \"" + *topics[i].second + "\" is also " + topics[j].first +
+  constexpr std::size_t kInternal = 2;  // the first two: derived from the name, valid with it
+  const auto metric_name = [](std::string n) {
+    std::replace(n.begin(), n.end(), '.', '_');
+    return n;
+  };
+  for (std::size_t i = kInternal; i < topics.size(); ++i) {
+    const std::string& topic = *topics[i].second;
+    if (const auto why = kafka_name_problem(topic, kMaxTopicName); !why.empty())
+      top.fail(topics[i].first, "\"" + topic + "\" is not a valid Kafka topic name: it " + why + "; a topic name is 1-" +
+                                    std::to_string(kMaxTopicName) + " characters of " + kKafkaNameChars +
+                                    ", e.g. alliance.dlq");
+    for (std::size_t j = 0; j < i; ++j) {
+      const std::string& other = *topics[j].second;
+      if (topic == other)
+        top.fail(topics[i].first, "topic \"" + topic + "\" is also " + topics[j].first +
                                       "; every input and output needs its own topic");
+      if (metric_name(topic) == metric_name(other))
+        top.fail(topics[i].first, "topic \"" + topic + "\" collides with " + topics[j].first + " \"" + other +
+                                      "\": Kafka treats '.' and '_' in topic names as the same and refuses "
+                                      "the second; every input and output needs its own topic");
+    }
+  }
 }
 
 void read_windows(const Reader& top, Topology& t) {
@@ -385,10 +521,19 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
   }
   // Any malformed-scalar conversion below surfaces as ConfigError, never a crash.
   try {
+    DuplicateKeyCheck(origin).run(root);
     Reader top(root, origin, "");
     top.expect_map(topology_top_level_keys());
     Topology t;
     t.name = top.id("name", "name: spring-alliance");
+    if (const auto why = kafka_name_problem(t.name, kMaxName); !why.empty())
+      top.fail("name", "\"" + t.name + "\" " + why + "; the name begins the Kafka topics derived from it (" + t.name +
+                           std::string(kChangelogSuffix) + ", " + t.name + std::string(kRepartitionSuffix) +
+                           ", and " + t.name + ".payouts, " + t.name + std::string(kLongestSuffix) +
+                           " unless inputs.payouts, outputs.balances are given), so it is 1-" +
+                           std::to_string(kMaxName) + " characters of " + kKafkaNameChars + " (Kafka allows " +
+                           std::to_string(kMaxTopicName) + " per topic): write e.g. name: " +
+                           kafka_name_suggestion(t.name, kMaxName));
     read_topics(top, t);
     if (top.has("attribution")) {
       Reader a = top.sub("attribution");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "alliance/dashboard/dashboard_consumer.h"
+#include "alliance/dashboard/dashboard_feeds.h"
 #include "alliance/dashboard/dashboard_server.h"
 
 namespace alliance::dashboard {
@@ -29,12 +30,7 @@ LiveDashboard::LiveDashboard(const Topology& t, const DashboardOptions& o) {
   m.series_window_ms = t.windows.empty() ? 60'000 : *std::min_element(t.windows.begin(), t.windows.end());
   m.series_points = o.series_points;
   m.retain_ms = o.retain_ms;
-  std::vector<FeedTopic> topics{{Feed::kMetrics, t.outputs.metrics},
-                                {Feed::kStatements, t.outputs.statements},
-                                {Feed::kSettlements, t.outputs.settlements},
-                                {Feed::kDlq, t.outputs.dlq}};
-  if (!o.balances_topic.empty()) topics.push_back({Feed::kBalances, o.balances_topic});
-  parts_ = std::make_unique<Parts>(std::move(m), o, std::move(topics));
+  parts_ = std::make_unique<Parts>(std::move(m), o, dashboard_feeds(t));
 }
 
 LiveDashboard::~LiveDashboard() = default;

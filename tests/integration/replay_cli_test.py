@@ -409,6 +409,33 @@ class ExitCodes(unittest.TestCase):
         self.assertIn(bad, p.stderr)
         self.assertIn("windows[1]", p.stderr)
 
+    def refused(self, yaml):
+        bad = os.path.join(tempfile.mkdtemp(), "topology.yaml")
+        with open(bad, "w") as f:
+            f.write(yaml)
+        p = subprocess.run([ALLIANCE, "replay", "--topology", bad, "--input", os.path.join(DATA, "sample-events.jsonl"),
+                            "--out", tempfile.mkdtemp()], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(bad, p.stderr)
+        self.assertEqual(p.stderr.count("\n"), 1, p.stderr)  # one line
+        return p.stderr
+
+    def test_duplicate_key_is_refused_naming_key_and_both_lines(self):
+        # Issue 20 item 6: YAML keeps one of two equal keys silently; a finance config must not.
+        err = self.refused("name: x\npartners:\n  - id: p\n    contract:\n      id: c\n      type: percent\n"
+                           "      rate_bp: 1000\n      rate_bp: 5000\n")
+        self.assertIn("partners[0].contract.rate_bp", err)
+        self.assertIn("lines 7 and 8", err)
+        err = self.refused("name: x\nholding_period: 30d\nholding_period: 0s\n")
+        self.assertIn("holding_period", err)
+        self.assertIn("lines 2 and 3", err)
+
+    def test_name_that_cannot_name_kafka_topics_is_refused(self):
+        # Issue 20 item 13: the name prefixes Kafka topics.
+        err = self.refused("name: spring alliance\n")
+        self.assertIn("name:", err)
+        self.assertIn("name: spring-alliance", err)
+
 
 def run_cli(*args):
     return subprocess.run([ALLIANCE, *args], capture_output=True, text=True)

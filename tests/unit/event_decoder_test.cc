@@ -8,6 +8,7 @@
 #include <random>
 
 #include "alliance/codec/record_encoder.h"
+#include "alliance/core/currency.h"
 #include "alliance/core/digest.h"
 
 namespace alliance {
@@ -133,6 +134,60 @@ TEST_F(DecoderTest, LengthsAndCurrency) {
   EXPECT_EQ(reason(long_source), "bad_value:source");
   EXPECT_EQ(reason(R"({"type":"order","event_id":"e","ts":1,"user_id":"u","order_id":"o","status":"completed","amount_minor":1,"currency":"cny"})"),
             "bad_value:currency");
+}
+
+// Issue 20 item 7: a currency is a code of the ISO 4217 list with minor-unit
+// digits (SPEC §2), not any three upper-case letters: orders and payouts in
+// XXQ (no such code), XTS (testing), XXX (no currency), XAU (gold) or XDR
+// (no minor unit) are dead-lettered, never settled or paid.
+TEST_F(DecoderTest, CurrencyMustBeAnIso4217CodeWithMinorUnits) {
+  const auto order_in = [](std::string_view cur) {
+    return R"({"type":"order","event_id":"e","ts":1,"user_id":"u","order_id":"o","status":"completed","amount_minor":1,"currency":")" +
+           std::string(cur) + R"("})";
+  };
+  const auto payout_in = [](std::string_view cur) {
+    return R"({"type":"payout","payout_id":"po","ts":1,"partner_id":"p","amount_minor":1,"currency":")" +
+           std::string(cur) + R"("})";
+  };
+  for (const char* bad : {"XXQ", "XTS", "XXX", "XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "XBA", "AAA", "ZZZ",
+                          "HRK", "SLL", "ZWL"}) {
+    EXPECT_EQ(reason(order_in(bad)), "bad_value:currency") << bad;
+    EXPECT_EQ(reason(payout_in(bad)), "bad_value:currency") << bad;
+  }
+  const DecodeResult r = decoder_.decode(order_in("XTS"), std::nullopt);
+  EXPECT_NE(r.detail.find("ISO 4217"), std::string::npos) << r.detail;
+  EXPECT_NE(r.detail.find("XTS"), std::string::npos) << r.detail;
+  for (const char* good : {"CNY", "USD", "EUR", "JPY", "KWD", "XOF", "XAF", "XPF", "XCD", "CLF", "UYI", "UYW", "CUC",
+                           "ZWG", "VED", "SLE"}) {
+    EXPECT_EQ(reason(order_in(good)), "ok") << good;
+    EXPECT_EQ(reason(payout_in(good)), "ok") << good;
+  }
+}
+
+// The table behind it: ISO 4217 list one as published 2024-06-25, with the
+// minor-unit digits money is shown with; N.A. codes are not money.
+TEST(Iso4217, ActiveCodesAndTheirMinorUnits) {
+  EXPECT_EQ(currency_minor_digits("CNY"), 2);
+  EXPECT_EQ(currency_minor_digits("JPY"), 0);
+  EXPECT_EQ(currency_minor_digits("KWD"), 3);
+  EXPECT_EQ(currency_minor_digits("CLF"), 4);
+  EXPECT_EQ(currency_minor_digits("UYW"), 4);
+  EXPECT_EQ(currency_minor_digits("UYI"), 0);
+  EXPECT_EQ(currency_minor_digits("BOV"), 2);
+  EXPECT_EQ(currency_minor_digits("CHE"), 2);
+  EXPECT_EQ(currency_minor_digits("CHW"), 2);
+  EXPECT_EQ(currency_minor_digits("COU"), 2);
+  EXPECT_EQ(currency_minor_digits("MXV"), 2);
+  EXPECT_EQ(currency_minor_digits("USN"), 2);
+  EXPECT_EQ(currency_minor_digits("CUC"), 2);
+  EXPECT_EQ(currency_minor_digits("XCG"), 2);  // replaces ANG from 2025-03-31
+  EXPECT_EQ(currency_minor_digits("ANG"), 2);
+  for (const char* na : {"XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX"})
+    EXPECT_EQ(currency_minor_digits(na), std::nullopt) << na;
+  for (const char* gone : {"HRK", "SLL", "ZWL", "VEF", "MRO", "STD", "LTL"})
+    EXPECT_EQ(currency_minor_digits(gone), std::nullopt) << gone;
+  for (const char* junk : {"", "C", "CN", "CNYY", "cny", "Cny", "C1Y", "\x01\x02\x03"})
+    EXPECT_EQ(currency_minor_digits(junk), std::nullopt) << junk;
 }
 
 TEST_F(DecoderTest, EscapedStringsAreUnescaped) {

@@ -150,6 +150,87 @@ TEST(TopologyLoader, RejectsOtherAmbiguousDefinitions) {
               AllOf(HasSubstr("outputs.settlements"), HasSubstr("also inputs.orders")));
 }
 
+// Issue 20 item 6: a key written twice in one map is refused (YAML readers
+// keep one of the two silently: `rate_bp: 1000, rate_bp: 5000` was 1000),
+// in every map at any depth, naming the key and both lines.
+TEST(TopologyLoader, RejectsDuplicateKeysInAnyMap) {
+  EXPECT_THAT(error_of("name: x\nholding_period: 30d\nholding_period: 0s\n"),
+              AllOf(HasSubstr("topologies/x.yaml"), HasSubstr("holding_period"), HasSubstr("lines 2 and 3"),
+                    HasSubstr("once")));
+  EXPECT_THAT(error_of("name: x\n"
+                       "partners:\n"
+                       "  - id: p\n"
+                       "    contract:\n"
+                       "      id: c\n"
+                       "      type: percent\n"
+                       "      rate_bp: 1000\n"
+                       "      rate_bp: 5000\n"),
+              AllOf(HasSubstr("topologies/x.yaml: partners[0].contract.rate_bp"), HasSubstr("lines 7 and 8")));
+  // Flow style, both on one line.
+  EXPECT_THAT(error_of("name: x\npartners: [{id: p, contract: {id: c, type: percent, rate_bp: 1000, rate_bp: 5000}}]\n"),
+              AllOf(HasSubstr("partners[0].contract.rate_bp"), HasSubstr("line 2")));
+  // Quoting does not make it another key; nested maps, lists of maps.
+  EXPECT_THAT(error_of("name: x\n\"name\": y\n"), AllOf(HasSubstr("name"), HasSubstr("lines 1 and 2")));
+  EXPECT_THAT(error_of("name: x\nattribution:\n  model: linear\n  lookback: 7d\n  model: last_touch\n"),
+              AllOf(HasSubstr("attribution.model"), HasSubstr("lines 3 and 5")));
+  EXPECT_THAT(error_of("name: x\nstate: {cache_mb: 1, cache_mb: 2}\n"), HasSubstr("state.cache_mb"));
+  EXPECT_THAT(error_of("name: x\ncampaigns:\n  - {id: a}\n  - {id: b, currency: USD, currency: JPY}\n"),
+              AllOf(HasSubstr("campaigns[1].currency"), HasSubstr("line 4")));
+  EXPECT_THAT(error_of(std::string(kTwoPartners) +
+                       "pools: [{id: q, campaign_id: c1, pool_bp: 1, members: [{partner_id: a, weight: 1, weight: 9}]}]\n"),
+              HasSubstr("pools[0].members[0].weight"));
+  EXPECT_THAT(error_of("name: x\noutputs: {dlq: a.dlq}\noutputs: {dlq: b.dlq}\n"),
+              AllOf(HasSubstr("outputs"), HasSubstr("lines 2 and 3")));
+  // The same key in two different maps is fine, and so is an anchor reused.
+  EXPECT_NO_THROW(parse_topology("name: x\ncampaigns: [{id: a}, {id: b}]\n", "t"));
+  EXPECT_NO_THROW(parse_topology("name: x\nattribution: &a {lookback: 7d}\n", "t"));
+  // Nested aliases (2^40 paths through 40 lists) are walked once per node.
+  std::string bomb = "name: x\nl0: &l0 [{k: 1}, {k: 2}]\n";
+  for (int i = 1; i <= 40; ++i)
+    bomb += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [*l" + std::to_string(i - 1) + ", *l" +
+            std::to_string(i - 1) + "]\n";
+  EXPECT_THAT(error_of(bomb), AllOf(HasSubstr("l0"), HasSubstr("unknown key")));
+  EXPECT_THAT(error_of(bomb + "l7: 1\n"), AllOf(HasSubstr("l7"), HasSubstr("lines 9 and 43")));
+}
+
+// Issue 20 item 13: the name and every topic are Kafka topic names (1-249
+// characters of a-z A-Z 0-9 . _ -, not "." or ".."), and so are the topics
+// derived from the name (<name>.partner-balances is the longest).
+TEST(TopologyLoader, NameAndTopicsAreValidKafkaTopicNames) {
+  EXPECT_THAT(error_of("name: spring alliance\n"),
+              AllOf(HasSubstr("topologies/x.yaml: name:"), HasSubstr("\"spring alliance\""),
+                    HasSubstr("a-z, A-Z, 0-9"), HasSubstr("spring alliance.partner-balances"),
+                    HasSubstr("name: spring-alliance")));
+  EXPECT_THAT(error_of("name: \"spring/alliance\"\n"), HasSubstr("name: spring-alliance"));
+  EXPECT_THAT(error_of("name: \"春\"\n"), HasSubstr("name:"));
+  EXPECT_THAT(error_of("name: .\n"), HasSubstr("name:"));
+  EXPECT_THAT(error_of("name: ..\n"), HasSubstr("name:"));
+  EXPECT_THAT(error_of("name: " + std::string(233, 'a') + "\n"),
+              AllOf(HasSubstr("name:"), HasSubstr("233 characters"), HasSubstr("at most 232")));
+  const Topology longest = parse_topology("name: " + std::string(232, 'a') + "\n", "t");
+  EXPECT_EQ(longest.outputs.balances.size(), 249u);
+  EXPECT_EQ(parse_topology("name: Spring_Alliance.v2-eu\n", "t").inputs.payouts, "Spring_Alliance.v2-eu.payouts");
+
+  EXPECT_THAT(error_of("name: x\noutputs: {dlq: \"bad topic\"}\n"),
+              AllOf(HasSubstr("topologies/x.yaml: outputs.dlq:"), HasSubstr("\"bad topic\""),
+                    HasSubstr("Kafka topic name"), HasSubstr("a-z, A-Z, 0-9")));
+  EXPECT_THAT(error_of("name: x\ninputs: {orders: \"a/b\"}\n"), HasSubstr("inputs.orders:"));
+  EXPECT_THAT(error_of("name: x\ninputs: {clicks: ..}\n"), HasSubstr("inputs.clicks:"));
+  EXPECT_THAT(error_of("name: x\noutputs: {metrics: " + std::string(250, 'm') + "}\n"),
+              AllOf(HasSubstr("outputs.metrics:"), HasSubstr("at most 249")));
+  EXPECT_EQ(parse_topology("name: x\noutputs: {metrics: " + std::string(249, 'm') + "}\n", "t").outputs.metrics.size(),
+            249u);
+  // An output on the processor's own changelog or repartition topic.
+  EXPECT_THAT(error_of("name: x\noutputs: {dlq: x.changelog}\n"),
+              AllOf(HasSubstr("outputs.dlq"), HasSubstr("x.changelog"), HasSubstr("its own topic")));
+  EXPECT_THAT(error_of("name: x\ninputs: {payouts: x.repartition}\n"),
+              AllOf(HasSubstr("inputs.payouts"), HasSubstr("x.repartition")));
+  // Kafka refuses topics whose names differ only in '.' and '_'.
+  EXPECT_THAT(error_of("name: x\noutputs: {metrics: a.b, dlq: a_b}\n"),
+              AllOf(HasSubstr("outputs.dlq"), HasSubstr("\"a_b\""), HasSubstr("outputs.metrics"),
+                    HasSubstr("'.' and '_'")));
+}
+
 // The keys SPEC §7 added: parsed, validated and stored with their defaults.
 TEST(TopologyLoader, NewKeysHaveDefaults) {
   const Topology t = parse_topology("name: spring\n", "t");

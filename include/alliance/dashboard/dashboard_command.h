@@ -13,12 +13,13 @@
 
 namespace alliance::dashboard {
 
+/// How the dashboard runs; the topics it reads are the topology's
+/// (dashboard_feeds.h), not options.
 struct DashboardOptions {
   std::string bootstrap;
   std::string listen = "127.0.0.1:8080";
   std::int64_t retain_ms = 6 * 3'600'000;  // windowed metric records kept behind the watermark
   std::size_t series_points = 30;          // windows on the chart
-  std::string balances_topic = "alliance.partner-balances";  // read once it exists ("" : never)
 };
 
 /// A running dashboard: consumer thread and HTTP server. Construct and

@@ -8,14 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "alliance/dashboard/dashboard_feeds.h"
 #include "alliance/dashboard/shared_dashboard.h"
 
 namespace alliance::dashboard {
-
-struct FeedTopic {
-  Feed feed;
-  std::string topic;
-};
 
 /// Owns a librdkafka consumer and the thread that runs it. The consumer is
 /// assigned every partition of the topics from the beginning (no consumer
