@@ -76,7 +76,7 @@ int read_dir(const std::string& dir, LatestBalances& latest) {
   std::ifstream in(path);
   if (!in) {
     std::fprintf(stderr, "alliance payouts: cannot read %s (a replay's --out directory has it)\n", path.c_str());
-    return 1;
+    return 2;
   }
   std::string line;
   std::int64_t n = 0;
@@ -86,7 +86,7 @@ int read_dir(const std::string& dir, LatestBalances& latest) {
     if (!latest.add(line)) {
       std::fprintf(stderr, "alliance payouts: %s:%lld is not a partner-balances record\n", path.c_str(),
                    static_cast<long long>(n));
-      return 1;
+      return 2;
     }
   }
   return 0;
@@ -126,7 +126,7 @@ int read_topic(const std::string& bootstrap, const std::string& topic, int timeo
   if (partitions == 0) {
     std::fprintf(stderr, "alliance payouts: topic %s does not exist on %s (outputs.balances of the topology)\n",
                  topic.c_str(), bootstrap.c_str());
-    return 1;
+    return 2;
   }
   std::vector<RdKafka::TopicPartition*> tps;
   std::set<int> open;  // partitions not yet at their end
@@ -163,7 +163,7 @@ int read_topic(const std::string& bootstrap, const std::string& topic, int timeo
       std::fprintf(stderr, "alliance payouts: %s [%d] offset %lld is not a partner-balances record\n", topic.c_str(),
                    m->partition(), static_cast<long long>(m->offset()));
       c->close();
-      return 1;
+      return 2;
     }
   }
   c->close();
@@ -204,7 +204,11 @@ int run_payouts(const PayoutsOptions& o) {
     if (!t) return 2;
     if (int rc = read_topic(o.bootstrap, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
   }
-  std::cout << payout_batch_csv(latest.all());
+  std::cout << payout_batch_csv(latest.all()) << std::flush;
+  if (!std::cout) {
+    std::fprintf(stderr, "alliance payouts: cannot write the batch to stdout\n");
+    return 2;
+  }
   return 0;
 }
 

@@ -36,8 +36,10 @@ struct PayableBalance {
 /// line break. The amount is a bare integer.
 std::string payout_batch_csv(std::vector<PayableBalance> balances);
 
-/// Exit codes: 0 printed (maybe only the header), 1 could not read the
-/// balances, 2 usage.
+/// Exit codes (README "Exit codes"): 0 printed (maybe only the header);
+/// 1 Kafka unreachable or the topic not read to its end in time; 2 usage,
+/// an unreadable or malformed balances file or record, a missing topic,
+/// stdout not writable.
 int run_payouts(const PayoutsOptions& o);
 
 }  // namespace alliance
