@@ -152,7 +152,13 @@ int run_broker(const BrokerOptions& o) {
   if (!o.bootstrap_file.empty()) {
     const std::string tmp = o.bootstrap_file + ".tmp";
     std::ofstream(tmp) << boot << "\n";
-    std::filesystem::rename(tmp, o.bootstrap_file);  // readers never see half a line
+    std::error_code ec;
+    std::filesystem::rename(tmp, o.bootstrap_file, ec);  // readers never see half a line
+    if (ec) {
+      std::fprintf(stderr, "alliance broker: --bootstrap-file %s: cannot write it (%s); give a path in a writable "
+                   "directory\n", o.bootstrap_file.c_str(), ec.message().c_str());
+      return 2;
+    }
   }
   std::printf("%s\n", boot.c_str());
   std::fflush(stdout);

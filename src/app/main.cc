@@ -1,12 +1,17 @@
 // The `alliance` command line: replay (files), and the Kafka runtime commands.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "alliance/app/kafka_commands.h"
 #include "alliance/app/payouts_command.h"
@@ -21,8 +26,10 @@
 
 namespace {
 
-/// Usage errors (unknown command or option, bad value) exit with 2, as the
-/// README promises; 0 and 1 remain for ran / failed while running.
+/// Exit codes of every command (README "Exit codes"): 0 did what was asked,
+/// 1 failed while running for a reason outside the command line and its
+/// files (a retry may succeed), 2 cannot do what was asked (usage, topology,
+/// input, state directory, disk, listen address, Kafka topics).
 constexpr int kUsageError = 2;
 
 /// A number > 0, checked on the text so the message stays readable (CLI11's
@@ -51,9 +58,70 @@ CLI::Validator share() {
       "SHARE");
 }
 
+/// Edits (insert, delete, substitute, swap two neighbours) between a and b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+/// The long option names of `app`, in the order --help shows them.
+std::vector<std::string> long_options(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* opt : app.get_options())
+    for (const std::string& n : opt->get_lnames()) names.push_back("--" + n);
+  return names;
+}
+
+/// The first word of args that looks like an option `app` does not have,
+/// with what to write instead, or "" when there is none. Runs before
+/// parsing, so a misspelled flag is named even when CLI11 would first
+/// complain about a required option it hid ("--toplogy" for --topology).
+std::string unknown_option(const CLI::App& app, const std::string& usage, int first, int argc, char** argv) {
+  for (int i = first; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;  // what follows is not options
+    const bool long_form = arg.size() > 2 && arg.substr(0, 2) == "--";
+    const bool short_form = arg.size() == 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1]));
+    if (!long_form && !short_form) continue;  // a value (e.g. -3)
+    const std::string name(arg.substr(0, arg.find('=')));
+    if (const CLI::Option* opt = app.get_option_no_throw(name)) {
+      // Its value is the next word (even one that begins with --).
+      if (opt->get_type_size_min() > 0 && name.size() == arg.size()) ++i;
+      continue;
+    }
+    const auto names = long_options(app);
+    // The closest name: fewest edits (at most 2; the start of a name counts
+    // as 1, a name with more after it as 2: --state-dir is --state), then
+    // the longest common start (--ouput: --out rather than --input).
+    std::string best;
+    std::pair<std::size_t, std::size_t> best_score{3, 0};
+    for (const std::string& n : names) {
+      const std::size_t dist = n.rfind(name, 0) == 0 ? 1 : name.rfind(n, 0) == 0 ? 2 : edit_distance(name, n);
+      const std::size_t common =
+          static_cast<std::size_t>(std::mismatch(name.begin(), name.end(), n.begin(), n.end()).first - name.begin());
+      if (dist <= 2 && (dist < best_score.first || (dist == best_score.first && common > best_score.second)))
+        best_score = {dist, common}, best = n;
+    }
+    std::string msg = "alliance: unknown option " + name + " for `" + usage + "`";
+    if (!best.empty()) return msg + "; did you mean " + best + "? (`" + usage + " --help` lists the options)";
+    msg += "; its options:";
+    for (const std::string& n : names)
+      if (n != "--help") msg += " " + n;
+    return msg + " (`" + usage + " --help` describes them)";
+  }
+  return {};
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"alliance: attribution and settlement stream processor for alliance marketing"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "alliance " ALLIANCE_VERSION, "print the version and exit");
@@ -163,6 +231,17 @@ int main(int argc, char** argv) {
                  argv[1], list_commands().c_str());
     return kUsageError;
   }
+  // A misspelled option is named, with the option meant (CLI11 would first
+  // report a required option it made look missing, e.g. --toplogy).
+  if (argc >= 2) {
+    const bool command = argv[1][0] != '-';
+    const CLI::App& scope = command ? *app.get_subcommand(argv[1]) : app;
+    const std::string usage = command ? std::string("alliance ") + argv[1] : "alliance";
+    if (const std::string msg = unknown_option(scope, usage, command ? 2 : 1, argc, argv); !msg.empty()) {
+      std::fprintf(stderr, "%s\n", msg.c_str());
+      return kUsageError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -221,6 +300,14 @@ int main(int argc, char** argv) {
       std::fwrite(m.json.data(), 1, m.json.size(), stdout);
       std::fputc('\n', stdout);
     }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "alliance generate: cannot write the events to stdout: %s\n", std::strerror(errno));
+      return 2;
+    }
   }
   return 0;
+} catch (const std::exception& e) {
+  // Whatever no command caught: a failure while running (README "Exit codes").
+  std::fprintf(stderr, "alliance %s: %s\n", argc >= 2 ? argv[1] : "", e.what());
+  return 1;
 }

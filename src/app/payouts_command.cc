@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
 
 #include "alliance/config/topology_loader.h"
 
@@ -18,16 +19,30 @@ namespace alliance {
 
 namespace {
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+/// A text cell of the batch (SPEC §5.5): a cell that a spreadsheet would
+/// read as a formula (it begins with `=`, `+`, `-`, `@`, tab or carriage
+/// return) gets a `'` in front, and so does a cell that already begins with
+/// `'`, so a reader gets the original back by dropping one leading `'`
+/// (docs/FINANCE.md "How to pay"); then RFC 4180 quoting (a comma, quote or
+/// line break quotes the cell, a quote is doubled). Partner ids are free
+/// text: the neutralising happens here, on output only.
+std::string csv_text_cell(const std::string& s) {
+  std::string cell;
+  if (!s.empty() && std::string_view("=+-@\t\r'").find(s.front()) != std::string_view::npos) cell.push_back('\'');
+  cell += s;
+  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
   std::string out = "\"";
-  for (char c : s) {
+  for (char c : cell) {
     if (c == '"') out.push_back('"');
     out.push_back(c);
   }
   out.push_back('"');
   return out;
 }
+
+/// A number cell: written as the integer it is, never prefixed (the batch's
+/// amounts are > 0; a `-` in front of digits is a number, not a formula).
+std::string csv_number_cell(std::int64_t v) { return std::to_string(v); }
 
 /// Keeps the latest record per partner|currency (an upsert stream).
 class LatestBalances {
@@ -61,7 +76,7 @@ int read_dir(const std::string& dir, LatestBalances& latest) {
   std::ifstream in(path);
   if (!in) {
     std::fprintf(stderr, "alliance payouts: cannot read %s (a replay's --out directory has it)\n", path.c_str());
-    return 1;
+    return 2;
   }
   std::string line;
   std::int64_t n = 0;
@@ -71,7 +86,7 @@ int read_dir(const std::string& dir, LatestBalances& latest) {
     if (!latest.add(line)) {
       std::fprintf(stderr, "alliance payouts: %s:%lld is not a partner-balances record\n", path.c_str(),
                    static_cast<long long>(n));
-      return 1;
+      return 2;
     }
   }
   return 0;
@@ -111,7 +126,7 @@ int read_topic(const std::string& bootstrap, const std::string& topic, int timeo
   if (partitions == 0) {
     std::fprintf(stderr, "alliance payouts: topic %s does not exist on %s (outputs.balances of the topology)\n",
                  topic.c_str(), bootstrap.c_str());
-    return 1;
+    return 2;
   }
   std::vector<RdKafka::TopicPartition*> tps;
   std::set<int> open;  // partitions not yet at their end
@@ -148,7 +163,7 @@ int read_topic(const std::string& bootstrap, const std::string& topic, int timeo
       std::fprintf(stderr, "alliance payouts: %s [%d] offset %lld is not a partner-balances record\n", topic.c_str(),
                    m->partition(), static_cast<long long>(m->offset()));
       c->close();
-      return 1;
+      return 2;
     }
   }
   c->close();
@@ -166,8 +181,8 @@ std::string payout_batch_csv(std::vector<PayableBalance> balances) {
     if (b.payable_minor <= 0) continue;  // nothing owed, or a clawback to net first
     const std::string reference =
         b.partner_id + ":" + b.currency + ":paid-to:" + std::to_string(b.paid_minor + b.payable_minor);
-    out += csv_field(b.partner_id) + "," + csv_field(b.currency) + "," + std::to_string(b.payable_minor) + "," +
-           csv_field(reference) + "\n";
+    out += csv_text_cell(b.partner_id) + "," + csv_text_cell(b.currency) + "," + csv_number_cell(b.payable_minor) + "," +
+           csv_text_cell(reference) + "\n";
   }
   return out;
 }
@@ -189,7 +204,11 @@ int run_payouts(const PayoutsOptions& o) {
     if (!t) return 2;
     if (int rc = read_topic(o.bootstrap, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
   }
-  std::cout << payout_batch_csv(latest.all());
+  std::cout << payout_batch_csv(latest.all()) << std::flush;
+  if (!std::cout) {
+    std::fprintf(stderr, "alliance payouts: cannot write the batch to stdout\n");
+    return 2;
+  }
   return 0;
 }
 

@@ -29,12 +29,17 @@ struct PayableBalance {
 /// positive payable balances, ordered by partner and currency. The
 /// reference `<partner>:<currency>:paid-to:<paid + amount>` is what the
 /// partner's paid total becomes once this line is paid: deterministic, and
-/// unique per partner and currency because paid only grows. Fields are
-/// quoted as RFC 4180 says when they hold a comma, quote or line break.
+/// unique per partner and currency because paid only grows. Text cells
+/// (partner, currency, reference) that begin with `=`, `+`, `-`, `@`, tab,
+/// carriage return or `'` get a `'` in front (no spreadsheet formulas,
+/// SPEC §5.5); then RFC 4180 quoting when a cell holds a comma, quote or
+/// line break. The amount is a bare integer.
 std::string payout_batch_csv(std::vector<PayableBalance> balances);
 
-/// Exit codes: 0 printed (maybe only the header), 1 could not read the
-/// balances, 2 usage.
+/// Exit codes (README "Exit codes"): 0 printed (maybe only the header);
+/// 1 Kafka unreachable or the topic not read to its end in time; 2 usage,
+/// an unreadable or malformed balances file or record, a missing topic,
+/// stdout not writable.
 int run_payouts(const PayoutsOptions& o);
 
 }  // namespace alliance
