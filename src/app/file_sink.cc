@@ -17,6 +17,20 @@ FileSink::FileSink(std::string dir, bool durable) : dir_(std::move(dir)), durabl
 
 void FileSink::open(const std::array<std::int64_t, kOutputFiles>& truncate_to) {
   const std::string& dir = dir_;
+  // A file shorter than what the state acknowledged was changed behind its
+  // back: refuse before touching anything, rather than extend it with
+  // bytes that are not records.
+  for (std::size_t i = 0; i < files_.size(); ++i) {
+    if (truncate_to[i] <= 0) continue;
+    const std::string path = dir + "/" + file_name(static_cast<OutputKind>(i));
+    std::error_code ec;
+    const auto have = std::filesystem::file_size(path, ec);
+    if (ec || static_cast<std::int64_t>(have) < truncate_to[i])
+      throw std::runtime_error(path + " holds " + (ec ? std::string("no file") : std::to_string(have) + " bytes") +
+                               ", not the " + std::to_string(truncate_to[i]) +
+                               " bytes of records the state acknowledged (the outputs were changed or removed): "
+                               "start over with a new --state directory");
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(dir + ": cannot create the output directory: " + ec.message());
@@ -27,6 +41,7 @@ void FileSink::open(const std::array<std::int64_t, kOutputFiles>& truncate_to) {
       sizes_[i] = 0;
     } else {
       if (!std::filesystem::exists(path)) std::fclose(std::fopen(path.c_str(), "wb"));
+      // Only ever shorter (checked above): a torn tail is cut off.
       std::filesystem::resize_file(path, static_cast<std::uintmax_t>(truncate_to[i]), ec);
       files_[i] = ec ? nullptr : std::fopen(path.c_str(), "ab");
       sizes_[i] = truncate_to[i];

@@ -11,9 +11,11 @@
 
 #include "alliance/app/file_sink.h"
 #include "alliance/app/file_source.h"
+#include "alliance/app/replay_ledger.h"
 #include "alliance/app/replay_summary.h"
 #include "alliance/codec/event_decoder.h"
 #include "alliance/config/topology_loader.h"
+#include "alliance/core/byte_codec.h"
 #include "alliance/core/digest.h"
 #include "alliance/core/partitioned_core.h"
 #include "alliance/runtime/stream_driver.h"
@@ -38,6 +40,27 @@ std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+/// Refuses (throws, one line) to resume a state that consumed other inputs,
+/// changed ones, or wrote to another output directory; otherwise prepares
+/// `source` to go on hashing where the state left off.
+void check_resume(PartitionTask& task, FileSource& source, const std::string& state_dir, const std::string& out_dir) {
+  std::optional<ReplayLedger> stored;
+  if (auto inputs = task.meta(kReplayInputsKey)) {
+    try {
+      stored = ReplayLedger{task.meta(kReplayOutKey).value_or(""), decode_inputs(*inputs)};
+    } catch (const CorruptState&) {
+      throw std::runtime_error(state_dir + ": the state's record of its inputs (meta \"" +
+                               std::string(kReplayInputsKey) + "\") is corrupt; start over with a new --state directory");
+    }
+  }
+  const std::optional<std::string> position = task.resume(InputStream::kFile);
+  const ResumeRequest request{state_dir, out_dir, source.canonical_paths()};
+  if (auto why = layout_refusal(stored, position.has_value(), request)) throw std::runtime_error(*why);
+  if (!stored) return;
+  const std::vector<InputNow> now = source.observe(stored->inputs, position);
+  if (auto why = content_refusal(*stored, state_dir, now)) throw std::runtime_error(*why);
 }
 
 /// `--partitions N`: the two-stage core of a Kafka run over N partitions,
@@ -102,8 +125,10 @@ int run_replay(const ReplayOptions& o) {
     if (o.partitions > 0) {
       replay_partitioned(topology, o, cycle_records, stats, lines);
     } else {
-      FileSource source(o.inputs);
-      FileSink sink(o.out_dir, /*durable=*/!o.state_dir.empty());
+      const bool stateful = !o.state_dir.empty();
+      FileSource source(o.inputs, /*hash=*/stateful);
+      FileSink sink(o.out_dir, /*durable=*/stateful);
+      const std::string out_dir = canonical_path(o.out_dir);
 
       DriverOptions options;
       options.cycle_records = cycle_records;
@@ -111,7 +136,10 @@ int run_replay(const ReplayOptions& o) {
       // With a store, commits come every kReplayCommitRecords within the emit
       // cycle: a commit's batch and its dirty cache entries stay small
       // (docs/STATE.md "Bounded memory").
-      if (!o.state_dir.empty()) options.commit_records = std::min(cycle_records, kReplayCommitRecords);
+      if (stateful) options.commit_records = std::min(cycle_records, kReplayCommitRecords);
+      // The end-of-input flush stays out of the state: a resume over grown
+      // or new input continues from the last event (SPEC §3.8, §8).
+      options.end_uncommitted = stateful;
       DriverHooks hooks;
       const Processor* processor = nullptr;
       hooks.open_task = [&](std::int32_t p) {
@@ -125,11 +153,18 @@ int run_replay(const ReplayOptions& o) {
           store = open_rocks_store(o.state_dir, fingerprint, rocks);
         }
         auto task = std::make_unique<PartitionTask>(topology, TaskConfig{p, 1, /*file_order=*/true}, std::move(store));
+        // Resume only where it is sound (SPEC §8), before any output is touched.
+        if (stateful) check_resume(*task, source, o.state_dir, out_dir);
         // The files are cut back to the sizes the state acknowledged.
         sink.open(FileSink::decode_sizes(task->meta("sink_sizes")));
         processor = &task->processor();
         return task;
       };
+      // Every commit records what was read of each input and where the outputs go.
+      if (stateful)
+        hooks.commit_meta = [&](std::int32_t) {
+          return MetaUpdates{{kReplayInputsKey, encode_inputs(source.consumed())}, {kReplayOutKey, out_dir}};
+        };
       ReplayProgress progress(!o.quiet && ::isatty(STDERR_FILENO) != 0, total_bytes);
       hooks.on_tick = [&](std::int64_t) { progress.update(source.lines_read(), source.bytes_read()); };
       StreamDriver driver(source, sink, options, std::move(hooks));

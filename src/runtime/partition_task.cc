@@ -242,7 +242,16 @@ std::optional<TaskCycle> PartitionTask::commit(CycleEnd end, const MetaUpdates& 
   return complete(std::move(*p));
 }
 
+std::vector<OutboxEntry> PartitionTask::end_uncommitted(CycleEnd end) {
+  finish();
+  if (end != CycleEnd::kContinue) processor_.end_cycle(end == CycleEnd::kRunning);
+  std::vector<OutputRecord> outputs = processor_.take_outputs();
+  ended_uncommitted_ = true;
+  return encode_outbox(outputs, next_seq_);
+}
+
 std::optional<PartitionTask::Prepared> PartitionTask::prepare(CycleEnd end, const MetaUpdates& extra_meta) {
+  if (ended_uncommitted_) return std::nullopt;
   if (end != CycleEnd::kContinue) processor_.end_cycle(end == CycleEnd::kRunning);
   if (!changed_ && !processor_.has_outputs()) return std::nullopt;
   Prepared p;

@@ -74,8 +74,12 @@ void StreamDriver::commit_cycle(std::int64_t now, CycleEnd end) {
   if (replay && end != CycleEnd::kContinue) records_in_cycle_ = 0;
   MetaUpdates meta;
   if (replay) meta.emplace_back(kEmitCycleRecordsKey, std::to_string(records_in_cycle_));
-  for (auto& [p, task] : tasks_)
-    if (auto c = task->prepare(end, meta)) awaiting_changelog_.emplace_back(p, std::move(*c));
+  for (auto& [p, task] : tasks_) {
+    MetaUpdates task_meta = meta;
+    if (hooks_.commit_meta)
+      for (auto& m : hooks_.commit_meta(p)) task_meta.push_back(std::move(m));
+    if (auto c = task->prepare(end, task_meta)) awaiting_changelog_.emplace_back(p, std::move(*c));
+  }
   profile_.prepare += since(t0);
   prepared_at_ = t0;
   // Without a changelog there is nothing to wait for.
@@ -144,6 +148,10 @@ void StreamDriver::collect_acknowledgements(int timeout_ms) {
   for (AcknowledgedCycle& ack : acks) {
     auto task = tasks_.find(ack.partition);
     if (task == tasks_.end()) continue;  // revoked meanwhile: the next owner resends
+    if (ack.cycle == kUncommittedCycle) {  // never in the outbox: nothing to store
+      if (hooks_.on_acknowledged) hooks_.on_acknowledged(ack, -1);
+      continue;
+    }
     task->second->acknowledge(ack.entries, sink_.acknowledged_meta());
     std::int64_t oldest_append = -1;
     if (auto f = in_flight_.find({ack.partition, ack.cycle}); f != in_flight_.end()) {
@@ -153,6 +161,20 @@ void StreamDriver::collect_acknowledgements(int timeout_ms) {
     }
     if (hooks_.on_acknowledged) hooks_.on_acknowledged(ack, oldest_append);
   }
+}
+
+void StreamDriver::end_input_uncommitted(std::int64_t now) {
+  commit_cycle(now, CycleEnd::kContinue);
+  // The sink's acknowledged positions (replay: file sizes) are stored
+  // before the flush is published, so they stop short of it.
+  const std::int64_t until = wall_ms() + options_.finish_wait_ms;
+  while (!in_flight_.empty()) {
+    if (wall_ms() > until) throw std::runtime_error("the sink did not acknowledge the records before the end of input");
+    collect_acknowledgements(10);
+  }
+  for (auto& [p, task] : tasks_)
+    if (!task->stage1_finished() && source_.input_ended(p))
+      sink_.publish(p, kUncommittedCycle, task->end_uncommitted(cycle_end(true)));
 }
 
 std::size_t StreamDriver::outbox_size() const {
@@ -219,10 +241,11 @@ DriverResult StreamDriver::run() {
     bool ended_now = false;
     for (auto& [p, task] : tasks_) {
       if (!task->stage1_finished() && source_.input_ended(p)) {
-        task->finish();
+        if (!options_.end_uncommitted) task->finish();
         ended_now = true;
       }
     }
+    if (ended_now && options_.end_uncommitted) end_input_uncommitted(now);
 
     std::size_t most_in_a_task = 0;
     for (const auto& [p, task] : tasks_) most_in_a_task = std::max(most_in_a_task, task->records_in_cycle());

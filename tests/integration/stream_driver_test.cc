@@ -141,6 +141,7 @@ class StreamDriverTest : public ::testing::Test {
     DriverOptions o;
     o.cycle_records = cycle_records;
     o.commit_records = commit_records_;
+    o.end_uncommitted = end_uncommitted_;
     o.finish_wait_ms = 200;
     DriverHooks h;
     h.open_task = [&](std::int32_t p) {
@@ -166,6 +167,7 @@ class StreamDriverTest : public ::testing::Test {
   Topology topology_;
   std::vector<std::string> lines_;
   std::size_t commit_records_ = 0;  // DriverOptions::commit_records of run()
+  bool end_uncommitted_ = false;    // DriverOptions::end_uncommitted of run()
 };
 
 std::set<std::pair<int, std::string>> distinct(const std::vector<Published>& v) {
@@ -330,6 +332,43 @@ TEST_F(StreamDriverTest, CommitsWithinAnEmitCycleChangeNoRecordEvenAcrossACrash)
   std::size_t running = 0;
   for (const auto& p : want) running += p.body.find("\"final\":false") != std::string::npos ? 1 : 0;
   EXPECT_GT(running, 0u);
+}
+
+// Replay with a store ends its input uncommitted: the end-of-input flush is
+// published, but the state stays where the events left it (inside the emit
+// cycle), so a replay resumed over more input (an input grown at its end)
+// publishes, after the committed records of the first run, exactly the rest
+// of one run over all of it (the file sink cuts the flush off first).
+TEST_F(StreamDriverTest, AReplayResumedOverGrownInputGivesTheRecordsOfOneReplay) {
+  const std::vector<Published> want = reference(500);
+  const std::vector<std::string> head(lines_.begin(), lines_.begin() + 2030);  // 30 records into an emit cycle
+  std::vector<Published> want_head;
+  {
+    MemorySink sink(want_head);
+    VectorSource source(head);
+    run(500, sink, source, nullptr);
+  }
+  commit_records_ = 70;
+  end_uncommitted_ = true;
+  MemoryStateStore store;
+  std::vector<Published> first;
+  {
+    MemorySink sink(first);
+    VectorSource source(head);
+    run(500, sink, source, &store);
+  }
+  // The first run alone has the records of one run over its input.
+  ASSERT_EQ(first.size(), want_head.size());
+  for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i].body, want_head[i].body) << i;
+  std::vector<Published> got;
+  for (const auto& p : first)
+    if (p.cycle != kUncommittedCycle) got.push_back(p);
+  EXPECT_LT(got.size(), first.size()) << "no end-of-input flush";
+  MemorySink sink(got);
+  VectorSource source(lines_);
+  run(500, sink, source, &store);
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].body, want[i].body) << i;
 }
 
 // A commit that does not end the emit cycle (Kafka: before emit_interval

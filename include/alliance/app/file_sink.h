@@ -21,7 +21,8 @@ class FileSink final : public RecordSink {
   FileSink(std::string dir, bool durable);
   /// Creates the directory if needed and opens the files. `truncate_to`
   /// gives, per OutputKind, the byte size to cut each file back to (resume)
-  /// or -1 to start it empty.
+  /// or -1 to start it empty. Throws, before touching any file, when a file
+  /// is shorter than its size (changed since: never padded).
   void open(const std::array<std::int64_t, kOutputFiles>& truncate_to);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;

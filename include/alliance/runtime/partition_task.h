@@ -68,6 +68,11 @@ class PartitionTask {
   /// End of input: processes everything buffered, then the watermark jumps
   /// to +infinity (stage 1 ends).
   void finish();
+  /// Replay with a store, at the end of input: finish(), then the emit
+  /// cycle ends as `end` says, and the outputs of both are returned as
+  /// outbox entries without being committed; the task commits nothing after
+  /// (DriverOptions::end_uncommitted).
+  std::vector<OutboxEntry> end_uncommitted(CycleEnd end);
   [[nodiscard]] bool stage1_finished() const { return processor_.clock().finished; }
   [[nodiscard]] bool stage2_done() { return !processor_.partitioning().split() || processor_.aggregate().done(); }
 
@@ -143,6 +148,7 @@ class PartitionTask {
   std::size_t events_in_cycle_ = 0;
   std::int64_t oldest_append_in_cycle_ = -1;
   bool changed_ = false;
+  bool ended_uncommitted_ = false;
 };
 
 }  // namespace alliance

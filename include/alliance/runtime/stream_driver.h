@@ -25,6 +25,8 @@ namespace alliance {
 
 /// Replay: the meta entry holding the records read in the current emit cycle.
 inline constexpr const char* kEmitCycleRecordsKey = "emit_cycle_records";
+/// The cycle id of an end-of-input flush that is published but not committed.
+inline constexpr std::int64_t kUncommittedCycle = -1;
 
 struct DriverOptions {
   /// Replay: a cycle after exactly this many input records (SPEC §5.2
@@ -38,6 +40,15 @@ struct DriverOptions {
   /// emission are stored with the commit, so a restarted replay emits at
   /// the same records as an uninterrupted one.
   std::size_t commit_records = 0;
+  /// Replay with a store: the end of input is not committed. What was read
+  /// is (a commit inside the emit cycle); the end-of-input flush (watermark
+  /// to +infinity, the emit cycle's end) is published as cycle
+  /// kUncommittedCycle, whose acknowledgement stores nothing. The state
+  /// stays where the events left it, so a replay resumed over grown or new
+  /// input continues from the last event's watermark (SPEC §3.8) and gives
+  /// the records of one replay of it all, its sink cutting the flush's
+  /// records off first (docs/STATE.md).
+  bool end_uncommitted = false;
   /// Kafka: processing time between commits, and the most input records
   /// one cycle takes (batches grow with the backlog up to this).
   std::int64_t commit_interval_ms = 100;
@@ -88,6 +99,9 @@ struct DriverHooks {
   /// changelog batches are in flight, and writes them when they arrived.
   std::function<bool()> changelog_delivered;
   std::function<void(PartitionTask&, const TaskCycle&, double seconds)> on_commit;
+  /// Meta entries to store with every commit of a partition (replay: what
+  /// it consumed of each input, and its output directory).
+  std::function<MetaUpdates(std::int32_t partition)> commit_meta;
   /// `oldest_append_ms`: broker append time of the cycle's oldest input (-1: unknown).
   std::function<void(const AcknowledgedCycle&, std::int64_t oldest_append_ms)> on_acknowledged;
   /// Called about every loop turn: readiness, gauges. `now` is wall-clock ms.
@@ -141,6 +155,9 @@ class StreamDriver {
   /// A task's write-back cache is over its budget: what it changed since the
   /// last commit cannot be evicted until it is written, so commit now.
   [[nodiscard]] bool cache_over_budget() const;
+  /// DriverOptions::end_uncommitted: commits what was read, waits for its
+  /// acknowledgement, then publishes each ended task's flush uncommitted.
+  void end_input_uncommitted(std::int64_t now);
   /// How a commit that is due ends the emit cycle (`emit_due`: SPEC §5.2 says it ends).
   [[nodiscard]] CycleEnd cycle_end(bool emit_due) const;
   [[nodiscard]] std::size_t outbox_size() const;
