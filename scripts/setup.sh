@@ -7,6 +7,7 @@ PKGS=(
   librdkafka-dev librocksdb-dev libsimdjson-dev prometheus-cpp-dev libcivetweb-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libssl-dev libbenchmark-dev
+  libboost1.81-dev             # header-only: Boost.Unordered's flat maps in the core
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
   chromium fonts-dejavu-core   # the dashboard's browser test (headless)
   clang                        # the libFuzzer targets (tests/fuzz/run.sh)

@@ -274,12 +274,17 @@ void MetricWindows::reindex_buyer(const std::string& all_key, WindowAggregate& a
   }
   churn_index_.upsert(churn_index_key(new_ts, all_key)) += 1;
   if (new_ts < churn_cutoff_) agg.churned += 1;
+  else churn_next_ = std::min(churn_next_, new_ts);
 }
 
 void MetricWindows::advance_churn(TimestampMs eval) {
   TimestampMs cutoff = 0;
   if (__builtin_sub_overflow(eval, topology_.churn_after, &cutoff)) cutoff = INT64_MIN;
   if (cutoff <= churn_cutoff_) return;
+  if (cutoff <= churn_next_) {  // nothing in [old cutoff, new cutoff)
+    churn_cutoff_ = cutoff;
+    return;
+  }
   // Entries in [old cutoff, new cutoff) become churned.
   const auto& index = churn_index_.map();
   auto it = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));
@@ -293,10 +298,12 @@ void MetricWindows::advance_churn(TimestampMs eval) {
     }
   }
   churn_cutoff_ = cutoff;
+  churn_next_ = end == index.end() ? INT64_MAX : get_be64(end->first);
 }
 
 void MetricWindows::rebuild_churn(TimestampMs eval) {
   if (__builtin_sub_overflow(eval, topology_.churn_after, &churn_cutoff_)) churn_cutoff_ = INT64_MIN;
+  churn_next_ = INT64_MIN;
   for (auto& [akey, agg] : campaigns_) agg.churned = 0;
   const auto& index = churn_index_.map();
   const auto end = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));

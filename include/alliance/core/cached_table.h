@@ -12,6 +12,13 @@
 // whether or not a sweep or RocksDB's compaction filter removed it yet, so
 // results never depend on when the physical deletion happens.
 //
+// Layout (issue 21): entries live in a pool of slots whose addresses never
+// change (a deque with a free list), so a V& stays valid while other keys
+// come and go; a flat open-addressing index (Boost's unordered_flat_map)
+// maps each key, held once in its slot, to the slot. Lookups take a
+// string_view: no key is copied to look it up, and the changed keys are
+// slot numbers, not key copies.
+//
 // Owned by one core component; single thread (the core's).
 #pragma once
 
@@ -19,9 +26,12 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <deque>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "alliance/core/event_time.h"
 
@@ -38,88 +48,84 @@ class CachedTable {
   using Weigh = std::size_t (*)(const V&);
 
   explicit CachedTable(ExpiryTs expiry_ts = nullptr, Weigh weigh = nullptr) : expiry_ts_(expiry_ts), weigh_(weigh) {}
+  CachedTable(const CachedTable&) = delete;
+  CachedTable& operator=(const CachedTable&) = delete;
 
   /// The live value of `k`, or null (absent or expired).
-  V* find(const std::string& k) {
+  V* find(std::string_view k) {
     Slot* s = lookup(k);
     return s != nullptr && s->present && live(s->value) ? &s->value : nullptr;
   }
   /// The value the cache holds for `k`, expired or not (never loads).
-  [[nodiscard]] const V* peek(const std::string& k) const {
-    auto it = map_.find(k);
-    return it != map_.end() && it->second.present ? &it->second.value : nullptr;
+  [[nodiscard]] const V* peek(std::string_view k) const {
+    const Slot* s = held(k);
+    return s != nullptr && s->present ? &s->value : nullptr;
   }
   /// The live value of `k` (a new default one if absent or expired), marked changed.
-  V& upsert(const std::string& k) {
+  V& upsert(std::string_view k) {
     Slot* s = lookup(k);
     if (s == nullptr) s = &insert(k, std::nullopt);
     if (!s->present || !live(s->value)) {
       s->value = V{};
       s->present = true;
     }
-    mark(k, *s);
+    mark(*s);
     return s->value;
   }
   /// Deletes `k` (a delete reaches the store even if the cache never held it).
-  void erase(const std::string& k) {
-    auto it = map_.find(k);
+  void erase(std::string_view k) {
+    Slot* s = held(k);
     if (!loader_) {
-      if (it == map_.end() || !it->second.present) return;
+      if (s == nullptr || !s->present) return;
       if (!tracking_) {
-        bytes_ -= it->second.bytes;
-        map_.erase(it);
+        release(*s);
         return;
       }
     }
-    Slot& s = it == map_.end() ? insert(k, std::nullopt) : it->second;
-    s.present = false;
-    s.value = V{};
-    mark(k, s);
+    if (s == nullptr) s = &insert(k, std::nullopt);
+    s->present = false;
+    s->value = V{};
+    mark(*s);
   }
   /// Restores a persisted entry without marking it changed.
-  void restore(std::string k, V v) {
-    auto it = map_.find(k);
-    if (it != map_.end()) {
-      bytes_ -= it->second.bytes;
-      map_.erase(it);
-    }
+  void restore(std::string_view k, V v) {
+    if (Slot* s = held(k)) release(*s);
     insert(k, std::move(v));
   }
   /// Hands the cache what the store holds for `k` (a prefetch); ignored when
   /// the cache already holds the key (its copy may be newer).
-  void preload(const std::string& k, std::optional<V> v) {
-    if (map_.count(k) == 0) insert(k, std::move(v));
+  void preload(std::string_view k, std::optional<V> v) {
+    if (held(k) == nullptr) insert(k, std::move(v));
   }
   /// Whether the cache holds `k` (present, absent or expired): a read would not reach the store.
-  [[nodiscard]] bool cached(const std::string& k) const { return map_.count(k) != 0; }
+  [[nodiscard]] bool cached(std::string_view k) const { return index_.contains(k); }
 
-  /// Calls f(key, value or nullptr when erased) for every changed key, then forgets them.
+  /// Calls f(key, value or nullptr when erased) for every changed key, in
+  /// the order they first changed, then forgets them.
   template <class F>
   void drain_changes(F&& f) {
-    for (const auto& k : changed_) {
-      auto it = map_.find(k);
-      if (it == map_.end()) continue;
-      Slot& s = it->second;
+    for (const std::uint32_t i : changed_) {
+      Slot& s = slots_[i];
+      if (!s.dirty) continue;  // released meanwhile (no store: it was erased)
       s.dirty = false;
-      f(k, s.present ? &s.value : nullptr);
+      f(s.key, s.present ? &s.value : nullptr);
       bytes_ -= s.bytes;
       if (!s.present && !loader_) {  // the whole table: no absent markers
-        map_.erase(it);
+        release_measured(s);
         continue;
       }
-      s.bytes = weight(k, s);
+      s.bytes = weight(s);
       bytes_ += s.bytes;
     }
     changed_.clear();
   }
   /// Forgets the changed keys without visiting them (no state store).
   void clear_changes() {
-    for (const auto& k : changed_)
-      if (auto it = map_.find(k); it != map_.end()) it->second.dirty = false;
+    for (const std::uint32_t i : changed_) slots_[i].dirty = false;
     changed_.clear();
   }
   /// Without a state store nobody drains the changes: not tracking them
-  /// saves a key copy on every upsert.
+  /// saves the bookkeeping on every upsert.
   void track_changes(bool on) {
     tracking_ = on;
     if (!on) clear_changes();
@@ -141,88 +147,131 @@ class CachedTable {
   /// table is the state.
   void evict_to(std::size_t target_bytes, bool even_used = false) {
     if (!loader_ || bytes_ <= target_bytes) return;
-    for (auto it = map_.begin(); it != map_.end() && bytes_ > target_bytes;) {
-      const Slot& s = it->second;
-      if (!s.dirty && (even_used || s.used != epoch_)) {
-        bytes_ -= s.bytes;
-        it = map_.erase(it);
-      } else {
-        ++it;
-      }
+    for (std::size_t i = 0; i < slots_.size() && bytes_ > target_bytes; ++i) {
+      Slot& s = slots_[i];
+      if (s.occupied && !s.dirty && (even_used || s.used != epoch_)) release(s);
     }
   }
-  /// Approximate bytes the cache holds (keys, values, node overhead).
+  /// Approximate bytes the cache holds (keys, values, index and slot overhead).
   [[nodiscard]] std::size_t bytes() const { return bytes_; }
   /// Present values the cache holds (the table's size when not backed); O(n).
   [[nodiscard]] std::size_t size() const {
     std::size_t n = 0;
-    for (const auto& [k, s] : map_) n += s.present ? 1 : 0;
+    for (const Slot& s : slots_) n += s.occupied && s.present ? 1 : 0;
     return n;
   }
   /// Keys the cache holds: present values, absent markers, expired values.
-  [[nodiscard]] std::size_t slots() const { return map_.size(); }
+  [[nodiscard]] std::size_t slots() const { return index_.size(); }
 
   /// Visits the key of every present value the cache holds that has expired.
   template <class F>
   void for_each_expired(F&& f) const {
-    for (const auto& [k, s] : map_)
-      if (s.present && !live(s.value)) f(k);
+    for (const Slot& s : slots_)
+      if (s.occupied && s.present && !live(s.value)) f(s.key);
   }
   /// Visits every live value the cache holds (the whole table when not backed).
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& [k, s] : map_)
-      if (s.present && live(s.value)) f(k, s.value);
+    for (const Slot& s : slots_)
+      if (s.occupied && s.present && live(s.value)) f(s.key, s.value);
   }
 
  private:
   struct Slot {
+    std::string key;  // the index's key views point here: a slot never moves
     V value{};
+    bool occupied = false;  // in the index (else on the free list)
     bool present = false;
     bool dirty = false;
     std::uint32_t used = 0;   // epoch of the last use
     std::uint32_t bytes = 0;  // weight when last measured
+    std::uint32_t number = 0;  // its place in slots_
   };
+  /// std::hash of the bytes; Boost mixes it further (the hash is not marked avalanching).
+  struct KeyHash {
+    std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+  };
+  using Index = boost::unordered_flat_map<std::string_view, std::uint32_t, KeyHash>;
 
   [[nodiscard]] bool live(const V& v) const { return expiry_ts_ == nullptr || expiry_ts_(v) >= horizon_; }
 
-  /// The slot of `k`, read through the loader on a miss; null when the
-  /// table is not backed and does not hold `k`.
-  Slot* lookup(const std::string& k) {
-    auto it = map_.find(k);
-    if (it != map_.end()) {
-      it->second.used = epoch_;
-      return &it->second;
-    }
-    if (!loader_) return nullptr;
-    return &insert(k, loader_(k));
+  [[nodiscard]] Slot* held(std::string_view k) {
+    auto it = index_.find(k);
+    return it == index_.end() ? nullptr : &slots_[it->second];
+  }
+  [[nodiscard]] const Slot* held(std::string_view k) const {
+    auto it = index_.find(k);
+    return it == index_.end() ? nullptr : &slots_[it->second];
   }
 
-  Slot& insert(const std::string& k, std::optional<V> v) {
-    Slot& s = map_.try_emplace(k).first->second;
+  /// The slot of `k`, read through the loader on a miss; null when the
+  /// table is not backed and does not hold `k`.
+  Slot* lookup(std::string_view k) {
+    if (Slot* s = held(k)) {
+      s->used = epoch_;
+      return s;
+    }
+    if (!loader_) return nullptr;
+    return &insert(k, loader_(std::string(k)));
+  }
+
+  Slot& insert(std::string_view k, std::optional<V> v) {
+    std::uint32_t i = 0;
+    if (!free_.empty()) {
+      i = free_.back();
+      free_.pop_back();
+    } else {
+      i = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    Slot& s = slots_[i];
+    s.number = i;
+    s.key.assign(k.data(), k.size());
+    s.occupied = true;
     s.present = v.has_value();
     if (v) s.value = std::move(*v);
+    s.dirty = false;
     s.used = epoch_;
-    s.bytes = weight(k, s);
+    index_.emplace(std::string_view(s.key), i);
+    s.bytes = weight(s);
     bytes_ += s.bytes;
     return s;
   }
 
-  void mark(const std::string& k, Slot& s) {
-    if (!tracking_ || s.dirty) return;
-    s.dirty = true;
-    changed_.push_back(k);
+  /// Takes a slot out of the index and onto the free list (its weight still counted).
+  void release(Slot& s) {
+    bytes_ -= s.bytes;
+    release_measured(s);
+  }
+  /// As release(), for a slot whose weight was already taken off bytes_.
+  void release_measured(Slot& s) {
+    index_.erase(std::string_view(s.key));
+    s.key.clear();
+    s.value = V{};
+    s.occupied = s.present = s.dirty = false;
+    s.bytes = 0;
+    free_.push_back(s.number);
   }
 
-  [[nodiscard]] std::uint32_t weight(const std::string& k, const Slot& s) const {
-    // Key, slot and an unordered_map node with its cached hash.
-    std::size_t b = k.capacity() + sizeof(std::pair<const std::string, Slot>) + 2 * sizeof(void*) + sizeof(std::size_t);
+  void mark(Slot& s) {
+    if (!tracking_ || s.dirty) return;
+    s.dirty = true;
+    changed_.push_back(s.number);
+  }
+
+  [[nodiscard]] std::uint32_t weight(const Slot& s) const {
+    // Key beyond its inline buffer, the slot, and the index entry with its
+    // metadata byte at the flat map's maximum load (7/8).
+    std::size_t b = sizeof(Slot) + (s.key.capacity() > 15 ? s.key.capacity() + 1 : 0) +
+                    (sizeof(typename Index::value_type) + 1) * 8 / 7;
     if (s.present && weigh_ != nullptr) b += weigh_(s.value);
     return static_cast<std::uint32_t>(std::min<std::size_t>(b, UINT32_MAX));
   }
 
-  std::unordered_map<std::string, Slot> map_;
-  std::vector<std::string> changed_;
+  Index index_;
+  std::deque<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> changed_;  // slots changed since the last drain, in order
   Loader loader_;
   ExpiryTs expiry_ts_;
   Weigh weigh_;

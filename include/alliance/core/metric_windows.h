@@ -186,6 +186,10 @@ class MetricWindows {
   /// key churn_index_key(last completed order time, all_record_key) -> buyers.
   StateTable<std::int64_t> churn_index_;
   TimestampMs churn_cutoff_ = INT64_MIN;  // last order < cutoff: churned
+  /// No churn index entry lies in [churn_cutoff_, churn_next_): the cutoff
+  /// moves up to it without a look at the index (it moves on every event).
+  /// INT64_MIN: unknown (after a restore).
+  TimestampMs churn_next_ = INT64_MIN;
   bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;
