@@ -205,9 +205,12 @@ class ListenAddresses(unittest.TestCase):
             self.finish(p)
             raise
 
-    def finish(self, p):
-        if p.poll() is None:
-            p.kill()  # its clean stop (waiting for the unreachable broker) is not under test
+    def finish(self, p, wait=0):
+        """Its stderr, once it has exited (waiting `wait` s for that) or been killed."""
+        try:
+            p.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            p.kill()  # still serving; its clean stop (waiting for the unreachable broker) is not under test
             p.wait()
         err = p.stderr.read()
         p.stdout.close()
@@ -239,8 +242,7 @@ class ListenAddresses(unittest.TestCase):
             self.finish(p)
             self.assertEqual(line, f"dashboard: http://[::]:{port}/")
             return
-        p.wait(timeout=15)
-        err = self.finish(p)
+        err = self.finish(p, wait=15)
         self.assertEqual(p.returncode, 2, err)
         self.assertIn("IPv6", err)
         self.assertIn("--listen", err)
@@ -257,10 +259,10 @@ class ListenAddresses(unittest.TestCase):
         self.assertIn("--metrics", p.stderr)
 
     def test_malformed_addresses_are_refused(self):
-        for listen in ("127.0.0.1:99999", "localhost:port", "8080s", "127.0.0.1:1,127.0.0.1:2"):
-            line, rc, p = self.dashboard(listen)
-            p.wait(timeout=15)
-            err = self.finish(p)
+        for listen in ("127.0.0.1:99999", "localhost:port", f"{free_port()}s",
+                       f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"):
+            line, _, p = self.dashboard(listen)
+            err = self.finish(p, wait=15)
             self.assertEqual((line, p.returncode), ("", 2), f"--listen {listen}: {err}")
             self.assertIn("--listen", err)
 
