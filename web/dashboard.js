@@ -21,6 +21,7 @@ const ALL_FIELDS = [
 
 let charts = {};        // id -> uPlot
 let chartSources = null;  // the sources the charts were built for (null: none built)
+let chartMinSpan = 60;    // seconds: the x scale's narrowest range (a window, at least a minute)
 let updates = 0;
 
 const $ = (id) => document.getElementById(id);
@@ -72,9 +73,21 @@ function chartWidth() {
   return Math.max(280, (fig ? fig.clientWidth : 560) - 4);
 }
 
+/// The x scale of a chart from its window starts `xs` (seconds, ascending):
+/// first to last, widened around the middle to `minSpan` when narrower.
+/// uPlot's own range is not used: for a lone timestamp it spans 1000 days.
+function xRange(xs, minSpan) {
+  if (!xs || !xs.length) return [null, null];
+  const min = xs[0], max = xs[xs.length - 1];
+  if (max - min >= minSpan) return [min, max];
+  const mid = (min + max) / 2;
+  return [mid - minSpan / 2, mid + minSpan / 2];
+}
+
 function renderCharts(series) {
   const sources = series.sources.map((s) => s.key);
   const xs = series.starts.map((t) => t / 1000);
+  chartMinSpan = Math.max(60, (series.window_ms || 0) / 1000);
   if (sources.join('\u0000') !== chartSources) {
     for (const c of Object.values(charts)) c.destroy();
     charts = {};
@@ -85,7 +98,7 @@ function renderCharts(series) {
         width: chartWidth(), height: 190,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: { x: { time: true, range: (u) => xRange(u.data[0], chartMinSpan) }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [{}, { size: 56, values: (u, vals) => vals.map((v) => (spec.percent ? (v * 100).toFixed(1) + ' %' : String(+v.toFixed(2)))) }],
         series: [{}, ...sources.map((s, i) => ({ label: s, stroke: COLORS[i % COLORS.length], width: 1.6, value: fmt, points: { size: 4 } }))],
       }, [xs, ...series.sources.map((s) => s[spec.id])], $('chart-' + spec.id));

@@ -217,11 +217,17 @@ int run_demo(const DemoOptions& o) {
       std::fprintf(stderr, "alliance demo: no dashboard: %s (pick another address with --dashboard HOST:PORT)\n",
                    e.what());
     }
-    if (dash) std::printf("dashboard: %s\n", dash->url().c_str());
+    if (dash) std::printf("dashboard: %s\n", dash->address().text().c_str());
     std::fflush(stdout);
   }
-  const std::string endpoints = (o.metrics_listen.empty() ? std::string("no /metrics") : "http://" + o.metrics_listen + "/metrics") +
-                                (dash ? "  |  dashboard " + dash->url() : std::string());
+  // The addresses bound; /metrics's once run_kafka has it listening.
+  std::mutex endpoints_mutex;
+  std::string metrics_at = o.metrics_listen.empty() ? "no /metrics" : "/metrics on " + o.metrics_listen + " (starting)";
+  const std::string dash_at = dash ? "  |  dashboard " + dash->address().text() : std::string();
+  auto endpoints = [&] {
+    std::lock_guard<std::mutex> lock(endpoints_mutex);
+    return metrics_at + dash_at;
+  };
 
   // Traffic: event time follows the wall clock at `rate` events per second.
   std::atomic<std::int64_t> produced{0};
@@ -253,7 +259,7 @@ int run_demo(const DemoOptions& o) {
   std::thread printer([&] {
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(o.refresh_ms));
-      view.print(produced.load(), boot, endpoints);
+      view.print(produced.load(), boot, endpoints());
     }
   });
   std::thread timer;
@@ -272,6 +278,10 @@ int run_demo(const DemoOptions& o) {
   run.session_timeout_ms = 6000;
   run.stop = &stop;
   run.on_published = [&](const std::vector<OutboxEntry>& e) { view.add(e); };
+  run.on_metrics_listening = [&](const http::BoundAddress& a) {
+    std::lock_guard<std::mutex> lock(endpoints_mutex);
+    metrics_at = a.text("metrics");
+  };
   const int rc = run_kafka(t, run);
   stop.store(true);
   traffic.join();

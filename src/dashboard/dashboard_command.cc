@@ -35,7 +35,7 @@ LiveDashboard::LiveDashboard(const Topology& t, const DashboardOptions& o) {
 
 LiveDashboard::~LiveDashboard() = default;
 
-std::string LiveDashboard::url() const { return parts_->server.url(); }
+const http::BoundAddress& LiveDashboard::address() const { return parts_->server.address(); }
 
 int run_dashboard(const Topology& topology, const DashboardOptions& options, std::atomic<bool>& stop) {
   std::unique_ptr<LiveDashboard> dash;
@@ -45,7 +45,7 @@ int run_dashboard(const Topology& topology, const DashboardOptions& options, std
     std::fprintf(stderr, "alliance dashboard: %s (pick another address with --listen HOST:PORT)\n", e.what());
     return 2;
   }
-  std::printf("dashboard: %s\n", dash->url().c_str());
+  std::printf("dashboard: %s\n", dash->address().text().c_str());
   std::fflush(stdout);
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   return 0;

@@ -3,19 +3,22 @@
 #include <CivetServer.h>
 
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <stdexcept>
 
 #include "alliance/dashboard/dashboard_assets.h"
+#include "alliance/dashboard/record_filters.h"
 
 namespace alliance::dashboard {
 
 namespace {
 
 bool send(mg_connection* conn, int status, std::string_view type, std::string_view body) {
-  const char* reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-                                                                                          : "Service Unavailable";
+  const char* reason = status == 200   ? "OK"
+                       : status == 400 ? "Bad Request"
+                       : status == 404 ? "Not Found"
+                       : status == 405 ? "Method Not Allowed"
+                                       : "Service Unavailable";
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
             "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
@@ -24,20 +27,6 @@ bool send(mg_connection* conn, int status, std::string_view type, std::string_vi
 }
 
 constexpr std::string_view kJson = "application/json; charset=utf-8";
-
-/// The filters of /api/metrics, /api/statements, ... from the query string.
-std::map<std::string, std::string> filters(mg_connection* conn) {
-  std::map<std::string, std::string> out;
-  const mg_request_info* ri = mg_get_request_info(conn);
-  if (ri->query_string == nullptr) return out;
-  const std::size_t len = std::strlen(ri->query_string);
-  for (const char* name : {"dim", "key", "window_size", "currency", "partner_id", "period"}) {
-    char buf[512];
-    const int n = mg_get_var(ri->query_string, len, name, buf, sizeof buf);
-    if (n >= 0) out[name] = std::string(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -61,8 +50,11 @@ class DashboardServer::Handler : public CivetHandler {
                                                             {"/api/settlements", Feed::kSettlements},
                                                             {"/api/dlq", Feed::kDlq}};
     if (const auto r = kRecords.find(path); r != kRecords.end()) {
-      const auto f = filters(conn);
-      return send(conn, 200, kJson, s_.shared_.read([&](const auto& m) { return m.records_json(r->second, f); }));
+      const char* query = mg_get_request_info(conn)->query_string;
+      const auto f = parse_record_filters(r->second, query == nullptr ? "" : query);
+      if (!f.error.empty()) return send(conn, 400, "text/plain; charset=utf-8", f.error + "\n");
+      return send(conn, 200, kJson,
+                  s_.shared_.read([&](const auto& m) { return m.records_json(r->second, f.filters); }));
     }
     if (const auto a = find_asset(path == "/" ? "/index.html" : path)) return send(conn, 200, a->content_type, a->body);
     return send(conn, 404, "text/plain; charset=utf-8", "not found; the page is /, the API is under /api/\n");
@@ -111,20 +103,14 @@ class DashboardServer::Handler : public CivetHandler {
 
 DashboardServer::DashboardServer(const std::string& listen, SharedDashboard& shared)
     : shared_(shared), handler_(std::make_unique<Handler>(*this)) {
-  const auto colon = listen.rfind(':');
-  host_ = colon == std::string::npos ? "127.0.0.1" : listen.substr(0, colon);
-  if (host_.empty() || host_ == "0.0.0.0") host_ = "127.0.0.1";
   try {
-    // Event streams hold a thread each: room for them and for the API.
-    server_ = std::make_unique<CivetServer>(std::vector<std::string>{
-        "listening_ports", listen, "num_threads", std::to_string(kMaxEventStreams + 4), "enable_keep_alive", "no"});
-  } catch (const CivetException& e) {
-    throw std::runtime_error("cannot serve the dashboard on " + listen + " (" + e.what() +
-                             "); is the port taken?");
+    // Event streams hold a worker each (at most kMaxEventStreams); the rest
+    // serve requests and idle connections (http::ServerLimits).
+    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{kMaxEventStreams + kRequestThreads});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot serve the dashboard on " + listen + ": " + e.what());
   }
-  const auto ports = server_->getListeningPorts();
-  port_ = ports.empty() ? 0 : ports.front();
-  server_->addHandler("/", *handler_);
+  server_->server().addHandler("/", *handler_);
 }
 
 DashboardServer::~DashboardServer() {
@@ -133,6 +119,6 @@ DashboardServer::~DashboardServer() {
   if (server_) server_->close();
 }
 
-std::string DashboardServer::url() const { return "http://" + host_ + ":" + std::to_string(port_) + "/"; }
+const http::BoundAddress& DashboardServer::address() const { return server_->address(); }
 
 }  // namespace alliance::dashboard

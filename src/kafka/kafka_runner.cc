@@ -77,6 +77,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
   try {
     std::filesystem::create_directories(o.state_dir);
     RunMetrics metrics(t, o.metrics_listen);
+    if (o.on_metrics_listening && metrics.http_address()) o.on_metrics_listening(*metrics.http_address());
     Readiness readiness(metrics);
     KafkaSource source(t,
                        KafkaSourceOptions{o.bootstrap, o.group, o.assignor, o.session_timeout_ms, o.stop_when_idle_ms},

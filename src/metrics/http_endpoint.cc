@@ -3,6 +3,8 @@
 #include <CivetServer.h>
 #include <prometheus/text_serializer.h>
 
+#include "alliance/http/http_server.h"
+
 #include <functional>
 #include <stdexcept>
 
@@ -43,19 +45,22 @@ HttpEndpoint::HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus
     return Handler::Reply{503, "text/plain", "not ready: " + why_ + "\n"};
   });
   try {
-    server_ = std::make_unique<CivetServer>(std::vector<std::string>{"listening_ports", listen, "num_threads", "2"});
-  } catch (const CivetException& e) {
-    throw std::runtime_error("cannot serve /metrics on " + listen + " (" + e.what() +
-                             "); is the port taken? pick another with --metrics HOST:PORT");
+    // Every request is short: all threads serve requests and idle connections.
+    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot serve /metrics on " + listen + ": " + e.what() +
+                             " (pick another address with --metrics HOST:PORT)");
   }
-  server_->addHandler("/metrics", *metrics_);
-  server_->addHandler("/healthz", *health_);
-  server_->addHandler("/readyz", *ready_handler_);
+  server_->server().addHandler("/metrics", *metrics_);
+  server_->server().addHandler("/healthz", *health_);
+  server_->server().addHandler("/readyz", *ready_handler_);
 }
 
 HttpEndpoint::~HttpEndpoint() {
   if (server_) server_->close();
 }
+
+const http::BoundAddress& HttpEndpoint::address() const { return server_->address(); }
 
 void HttpEndpoint::set_ready(bool ready, const std::string& why) {
   {

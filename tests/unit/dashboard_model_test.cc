@@ -1,6 +1,7 @@
 // The dashboard's view model without Kafka or HTTP: upsert per key, the
 // aggregates the page shows, bounds, and money text.
 #include "alliance/dashboard/dashboard_model.h"
+#include "alliance/dashboard/record_filters.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -293,6 +294,35 @@ TEST(DashboardModelTest, VersionGrowsWithEveryChange) {
   View v(m.view_json());
   EXPECT_EQ(std::string_view(v["source_error"]), "broker down");
   EXPECT_FALSE(bool(find(v["topics"], "feed", "balances")["present"]));
+}
+
+// Issue 20 item 12: a filter is applied as given, whatever its length, or refused.
+TEST(RecordFilters, ReadsEveryValueInFullSoALongFilterMatchesNothing) {
+  DashboardModel m({});
+  m.ingest(Feed::kStatements, "s", 0, 0, "p-books|2024-05-01|CNY", statement("p-books", "2024-05-01", "CNY", 100, 0, "10", false));
+  for (const std::size_t n : {300, 511, 512, 600, 5000}) {
+    const auto f = parse_record_filters(Feed::kStatements, "partner_id=" + std::string(n, 'p'));
+    ASSERT_EQ(f.error, "");
+    EXPECT_EQ(f.filters.at("partner_id").size(), n);
+    EXPECT_EQ(m.records_json(Feed::kStatements, f.filters), "[]") << n;
+  }
+  const auto f = parse_record_filters(Feed::kStatements, "partner_id=p-books&currency=CNY&period=2024-05-01");
+  EXPECT_NE(m.records_json(Feed::kStatements, f.filters), "[]");
+  EXPECT_EQ(parse_record_filters(Feed::kMetrics, "key=a+b%2Fc%26&dim=").filters,
+            (std::map<std::string, std::string>{{"dim", ""}, {"key", "a b/c&"}}));
+  EXPECT_TRUE(parse_record_filters(Feed::kDlq, "").filters.empty());
+  EXPECT_EQ(parse_record_filters(Feed::kDlq, "&&").error, "");
+}
+
+TEST(RecordFilters, RefusesWhatAFeedDoesNotFilterOnRepeatsAndBadEscapes) {
+  EXPECT_EQ(parse_record_filters(Feed::kBalances, "period=2024-05").error,
+            "/api/balances has no filter 'period' (its filters: partner_id, currency)");
+  EXPECT_EQ(parse_record_filters(Feed::kDlq, "partner_id=x").error, "/api/dlq has no filter 'partner_id' (its filters: none)");
+  EXPECT_NE(parse_record_filters(Feed::kStatements, "Partner_ID=x").error, "");  // names are case-sensitive
+  EXPECT_EQ(parse_record_filters(Feed::kStatements, "partner_id=a&partner_id=b").error, "filter 'partner_id' given twice");
+  for (const char* bad : {"key=%zz", "key=%4", "key=abc%", "ke%y=1"})
+    EXPECT_EQ(parse_record_filters(Feed::kMetrics, bad).error, "malformed %-escape in the query string") << bad;
+  EXPECT_TRUE(parse_record_filters(Feed::kMetrics, "key=%zz").filters.empty());
 }
 
 }  // namespace

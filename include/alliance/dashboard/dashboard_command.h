@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "alliance/core/topology.h"
+#include "alliance/http/http_server.h"
 
 namespace alliance::dashboard {
 
@@ -32,7 +33,8 @@ class LiveDashboard {
   ~LiveDashboard();
   LiveDashboard(const LiveDashboard&) = delete;
   LiveDashboard& operator=(const LiveDashboard&) = delete;
-  [[nodiscard]] std::string url() const;
+  /// Where the page is served, as bound.
+  [[nodiscard]] const http::BoundAddress& address() const;
 
  private:
   struct Parts;

@@ -79,9 +79,9 @@ class DashboardModel {
   /// Positions, counts, watermark and topics (`/api/status`).
   [[nodiscard]] std::string status_json() const;
   /// The latest records of a feed as a JSON array of the records exactly as
-  /// published, in key order, filtered by field values (`dim`, `key`,
-  /// `window_size`, `currency`, `partner_id`; others are ignored).
-  /// For kDlq: the newest dead letters kept.
+  /// published, in key order, whose fields equal the filter's values (the
+  /// feed's filter_fields, record_filters.h; others are ignored: the server
+  /// refuses them before). For kDlq: the newest dead letters kept.
   [[nodiscard]] std::string records_json(Feed feed, const std::map<std::string, std::string>& filter = {}) const;
   /// Per-partner totals (`/api/partners`): the `partners` part of the view.
   [[nodiscard]] std::string partners_json() const;

@@ -8,41 +8,39 @@
 #include <string>
 
 #include "alliance/dashboard/shared_dashboard.h"
-
-class CivetServer;
+#include "alliance/http/http_server.h"
 
 namespace alliance::dashboard {
 
 /// Owns the civetweb server and its request handler. Requests run on
 /// civetweb's threads and only read the SharedDashboard; an event stream
 /// holds one thread while its client is connected (at most
-/// `kMaxEventStreams` at once, so the API stays served). Constructed and
+/// `kMaxEventStreams` at once), and `kRequestThreads` more serve the page,
+/// the API and idle connections (http::ServerLimits). Constructed and
 /// destroyed on one thread; the destructor ends the event streams and waits
 /// for civetweb's threads.
 class DashboardServer {
  public:
   static constexpr int kMaxEventStreams = 8;
-  /// Listens on `listen` ("127.0.0.1:8080"; port 0 picks a free one). Throws
-  /// std::runtime_error naming the address when it cannot.
+  static constexpr int kRequestThreads = 120;
+  /// Listens on `listen` ("127.0.0.1:8080"; port 0 picks a free one; see
+  /// http::parse_listen). Throws std::runtime_error naming the address when
+  /// it cannot.
   DashboardServer(const std::string& listen, SharedDashboard& shared);
   ~DashboardServer();
   DashboardServer(const DashboardServer&) = delete;
   DashboardServer& operator=(const DashboardServer&) = delete;
 
-  /// The port listened on (the one picked for port 0).
-  [[nodiscard]] int port() const { return port_; }
-  /// "http://HOST:PORT/".
-  [[nodiscard]] std::string url() const;
+  /// The address bound (the port picked for port 0).
+  [[nodiscard]] const http::BoundAddress& address() const;
 
  private:
   class Handler;
   SharedDashboard& shared_;
-  std::string host_;
-  int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> streams_{0};
   std::unique_ptr<Handler> handler_;
-  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 }  // namespace alliance::dashboard

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "alliance/core/topology.h"
+#include "alliance/http/http_server.h"
 #include "alliance/state/state_session.h"
 
 namespace alliance {
@@ -29,6 +30,8 @@ struct RunOptions {
   std::string guarantee = "at_least_once";  // or exactly_once (transactional producer)
   /// Called with every batch of records the broker acknowledged (live views).
   std::function<void(const std::vector<OutboxEntry>&)> on_published;
+  /// Called once /metrics listens, with the address bound.
+  std::function<void(const http::BoundAddress&)> on_metrics_listening;
   /// Set to true to stop (signal handlers, the demo).
   std::atomic<bool>* stop = nullptr;
 };

@@ -4,7 +4,8 @@
 // with the reason otherwise: partitions not yet assigned and restored, or
 // the broker unreachable). Built and destroyed on the runner's thread;
 // requests are served on civetweb's threads, which only read atomics, the
-// reason under a mutex, and the thread-safe registry.
+// reason under a mutex, and the thread-safe registry. Threads and timeouts:
+// http::ServerLimits (idle connections do not starve the probes).
 #pragma once
 
 #include <prometheus/registry.h>
@@ -14,14 +15,14 @@
 #include <mutex>
 #include <string>
 
-class CivetServer;
+#include "alliance/http/http_server.h"
 
 namespace alliance {
 
 class HttpEndpoint {
  public:
-  /// Listens on `listen` ("127.0.0.1:9464"). Throws std::runtime_error
-  /// naming the address when it cannot.
+  /// Listens on `listen` ("127.0.0.1:9464", see http::parse_listen). Throws
+  /// std::runtime_error naming the address and --metrics when it cannot.
   HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
@@ -29,6 +30,8 @@ class HttpEndpoint {
 
   /// What /readyz answers from now on; `why` is shown when not ready.
   void set_ready(bool ready, const std::string& why);
+  /// The address bound (the port picked for port 0).
+  [[nodiscard]] const http::BoundAddress& address() const;
 
  private:
   class Handler;
@@ -37,7 +40,7 @@ class HttpEndpoint {
   std::mutex why_mutex_;
   std::string why_ = "starting: no partitions assigned yet";
   std::unique_ptr<Handler> metrics_, health_, ready_handler_;
-  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 }  // namespace alliance

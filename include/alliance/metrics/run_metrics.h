@@ -64,6 +64,8 @@ class RunMetrics {
   void published(OutputKind kind, std::string_view body);
 
   [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  /// Where /metrics is served; nullptr without an HTTP endpoint.
+  [[nodiscard]] const http::BoundAddress* http_address() const { return http_ ? &http_->address() : nullptr; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

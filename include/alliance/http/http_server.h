@@ -1,0 +1,69 @@
+// A civetweb server started the one way every HTTP server of the process is
+// (the /metrics endpoint of `run` and `demo`, the dashboard): the listen
+// address checked and resolved before civetweb sees it, the same limits on
+// threads and request time, and the address actually bound
+// (docs/OPERATIONS.md "HTTP servers").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+class CivetServer;
+
+namespace alliance::http {
+
+/// Worker threads and request time of one server. civetweb gives every
+/// accepted connection a worker until its request has arrived and been
+/// answered, so a client that connects and sends nothing holds a worker
+/// for `request_timeout_ms`: with `threads` workers, up to `threads` minus
+/// the long-lived requests (event streams) may sit idle at once before a
+/// request waits, and then it waits at most one request timeout per that
+/// many more. Keep-alive is off: a worker never waits for a second request.
+struct ServerLimits {
+  int threads = 128;
+  int request_timeout_ms = 5'000;  // the request's headers must arrive within it; also bounds each write
+};
+
+/// Where a server listens, as bound.
+struct BoundAddress {
+  std::string host;  // "127.0.0.1"; "0.0.0.0": every IPv4 interface; "[::]" when civetweb has IPv6
+  int port = 0;      // the port picked when 0 was asked for
+
+  /// "http://HOST:PORT/" + path.
+  [[nodiscard]] std::string url(std::string_view path = "") const;
+  /// The URL as printed: with " (every IPv4 interface)" after it for 0.0.0.0.
+  [[nodiscard]] std::string text(std::string_view path = "") const;
+};
+
+/// What `listen` asks for, checked: "PORT" (every IPv4 interface, as
+/// civetweb reads it), "IPV4:PORT", "HOSTNAME:PORT" (resolved to its first
+/// IPv4 address) or "[IPV6]:PORT" (only when civetweb was built with IPv6;
+/// Debian 12's is not). Throws std::invalid_argument saying what is wrong
+/// (a port outside 0..65535, an unresolvable host, IPv6 without support, a
+/// list, an SSL or redirect port).
+BoundAddress parse_listen(const std::string& listen);
+
+/// Owns a running civetweb server. Built and destroyed on one thread
+/// (destruction waits for civetweb's threads); handlers added with
+/// `server().addHandler` run on civetweb's worker threads.
+class HttpServer {
+ public:
+  /// Listens on `listen` (see parse_listen). Throws std::invalid_argument
+  /// for an address it refuses, std::runtime_error when it cannot bind.
+  HttpServer(const std::string& listen, ServerLimits limits);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  [[nodiscard]] CivetServer& server() { return *server_; }
+  [[nodiscard]] const BoundAddress& address() const { return address_; }
+  /// Stops serving (waits for the workers); the destructor does it too.
+  void close();
+
+ private:
+  BoundAddress address_;
+  std::unique_ptr<CivetServer> server_;
+};
+
+}  // namespace alliance::http
