@@ -16,13 +16,18 @@ std::string_view to_string(Dim d) {
   return "?";
 }
 
-std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key) {
-  std::string k;
-  k.reserve(17 + key.size());
+void encode_window_key_to(std::string& k, TimestampMs end, DurationMs size, Dim dim, std::string_view key) {
+  k.clear();
   put_be64(k, end);
   put_be64(k, size);
   k.push_back(static_cast<char>(dim));
   k.append(key);
+}
+
+std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key) {
+  std::string k;
+  k.reserve(17 + key.size());
+  encode_window_key_to(k, end, size, dim, key);
   return k;
 }
 
@@ -146,6 +151,12 @@ std::string all_record_key(Dim dim, const std::string& key) {
   return std::string(1, '\x01') + key;
 }
 
+void all_record_key_to(std::string& k, Dim dim, std::string_view key) {
+  k.clear();
+  if (dim != Dim::kCampaign) k.push_back('\x01');
+  k.append(key);
+}
+
 std::string metric_group_key(const MetricRecord& r) {
   std::string k;
   k.append(r.dim).append("|").append(r.key).append("|").append(std::to_string(r.window_start)).append("|");
@@ -162,6 +173,12 @@ std::string churn_index_key(TimestampMs last_order, const std::string& all_key) 
 
 std::string campaign_user_key(const std::string& campaign, const std::string& user) {
   return composite_key(campaign, user);
+}
+
+void campaign_user_key_to(std::string& k, std::string_view campaign, std::string_view user) {
+  k.clear();
+  put_key_part(k, campaign);
+  put_key_part(k, user);
 }
 
 std::string metric_output_key(const MetricRecord& r) {
@@ -214,12 +231,14 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     if (end <= watermark) {
       late = true;
       const TimestampMs open_end = floor_div(stream_time, size) * size + size;
-      const std::string wkey = encode_window_key(open_end, size, dim, key);
+      std::string& wkey = window_key_;  // reused: no allocation per event
+      encode_window_key_to(wkey, open_end, size, dim, key);
       windows_.upsert(wkey).late_events += 1;
       dirty_windows_.insert(wkey);
       continue;
     }
-    const std::string wkey = encode_window_key(end, size, dim, key);
+    std::string& wkey = window_key_;
+    encode_window_key_to(wkey, end, size, dim, key);
     WindowAggregate& agg = windows_.upsert(wkey);
     add_delta(agg, delta);
     if (delta.counts_user) {
@@ -235,11 +254,13 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
 void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string& user,
                               TimestampMs ts, const MetricDelta& delta, bool new_order) {
   if (dim != Dim::kCampaign && dim != Dim::kSource) return;
-  const std::string akey = all_record_key(dim, key);
+  std::string& akey = all_key_;  // reused: no allocation per event
+  all_record_key_to(akey, dim, key);
   WindowAggregate& agg = campaigns_.upsert(akey);
   add_delta(agg, delta);
   if (delta.counts_user) {
-    const std::string cu_key = campaign_user_key(akey, user);
+    std::string& cu_key = campaign_user_key_;
+    campaign_user_key_to(cu_key, akey, user);
     // Changed (written to the store) only when the user is new to the key
     // or completes an order: a returning visitor's click writes nothing.
     if (campaign_users_.find(cu_key) == nullptr) {

@@ -14,8 +14,10 @@ namespace alliance {
 /// Appends `v` big-endian with the sign bit flipped, so signed values sort
 /// numerically as bytes.
 inline void put_be64(std::string& out, std::int64_t v) {
-  auto u = static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63);
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((u >> (i * 8)) & 0xff));
+  const auto u = static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63);
+  char b[8];  // one append, not eight push_backs (keys are built per event)
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> ((7 - i) * 8)) & 0xff);
+  out.append(b, 8);
 }
 
 inline std::int64_t get_be64(std::string_view in) {

@@ -190,6 +190,8 @@ class MetricWindows {
   /// moves up to it without a look at the index (it moves on every event).
   /// INT64_MIN: unknown (after a restore).
   TimestampMs churn_next_ = INT64_MIN;
+  // Key buffers reused by apply() and apply_all(): building a key allocates nothing per event.
+  std::string window_key_, all_key_, campaign_user_key_;
   bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;
@@ -212,5 +214,9 @@ std::string campaign_user_key(const std::string& campaign, const std::string& us
 
 /// Window keys sort by window end, then size, dimension and key.
 std::string encode_window_key(TimestampMs end, DurationMs size, Dim dim, const std::string& key);
+/// The same keys written into `out` (cleared first): a buffer reused per event.
+void encode_window_key_to(std::string& out, TimestampMs end, DurationMs size, Dim dim, std::string_view key);
+void all_record_key_to(std::string& out, Dim dim, std::string_view key);
+void campaign_user_key_to(std::string& out, std::string_view campaign, std::string_view user);
 
 }  // namespace alliance
