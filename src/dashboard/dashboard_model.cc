@@ -325,6 +325,8 @@ struct DashboardModel::Impl {
 
   bool ingest_metric(MetricRecord& r, std::string key, std::string_view value) {
     Metric m;
+    m.extras = all_fields(r);
+    m.conversion_rate = metric_conversion_rate(r);
     m.dim = std::move(r.dim);
     m.id = std::move(r.key);
     m.window_size = size_text(r.window_size);
@@ -338,10 +340,8 @@ struct DashboardModel::Impl {
     m.currency = r.currency.value_or("");
     m.referrals = r.referrals;
     m.refunds = r.refunds_minor;
-    m.conversion_rate = metric_conversion_rate(r);
     m.final = r.final;
     m.watermark = r.watermark;
-    m.extras = all_fields(r);
     m.raw.assign(value);
     if (m.watermark) note_watermark(*m.watermark);
     if (key.empty())
