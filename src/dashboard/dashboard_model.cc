@@ -131,7 +131,7 @@ class Json {
   bool after_key_ = false;
 };
 
-/// A field of an "all" record shown only when records carry it, and how.
+/// A field of the "all" records (the cost ones: campaigns only), and how it is shown.
 enum class FieldKind { kCount, kMoney, kPercent, kRatio };
 struct OptionalField {
   std::string_view name;
