@@ -1,7 +1,6 @@
 #include "alliance/app/kafka_commands.h"
 
 #include <librdkafka/rdkafkacpp.h>
-#include <simdjson.h>
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "alliance/app/traffic_generator.h"
+#include "alliance/codec/record_decoder.h"
 #include "alliance/config/topology_loader.h"
 #include "alliance/core/money_format.h"
 #include "alliance/dashboard/dashboard_command.h"
@@ -44,36 +44,29 @@ class LiveView {
   void add(const std::vector<OutboxEntry>& entries) {
     std::lock_guard lock(mu_);
     for (const auto& e : entries) {
-      simdjson::padded_string json(e.body);
-      simdjson::ondemand::document doc;
-      if (parser_.iterate(json).get(doc) != simdjson::SUCCESS) continue;
-      if (e.kind == OutputKind::kMetrics) {
-        std::string_view dim, key, size, conv, cur;
-        std::int64_t clicks = 0, users = 0, orders = 0, revenue = 0, start = 0;
-        bool final = false;
-        if (doc["dim"].get(dim) || doc["key"].get(key) || doc["window_start"].get(start) ||
-            doc["window_size"].get(size) || doc["clicks"].get(clicks) || doc["unique_users"].get(users) ||
-            doc["orders"].get(orders) || doc["conversions"].get(conv) || doc["revenue_minor"].get(revenue) ||
-            doc["currency"].get(cur) || doc["final"].get(final))
-          continue;
-        if (dim != "source" || size != "1m" || cur != currency_) continue;
-        Row& r = sources_[std::string(key)];
-        if (start >= r.window_start) r = Row{start, clicks, users, orders, std::string(conv), revenue};
-        (void)final;
-      } else if (e.kind == OutputKind::kSettlements) {
-        std::string_view partner, kind, cur;
-        std::int64_t amount = 0;
-        if (doc["kind"].get(kind) || doc["partner_id"].get(partner) || doc["attributed_minor"].get(amount) ||
-            doc["currency"].get(cur))
-          continue;
-        if (cur != currency_) continue;
-        Ledger& l = partners_[std::string(partner)];
-        std::int64_t& total = kind == "accrual" ? l.accrued : l.reversed;
+      if (e.kind == OutputKind::kDlq) {
+        ++dead_letters_;
+        continue;
+      }
+      if (e.kind != OutputKind::kMetrics && e.kind != OutputKind::kSettlements) continue;
+      // The typed record as produced; after a restart only the bytes exist.
+      std::optional<OutputRecord> decoded;
+      if (!e.record && !(decoded = decode_record(e.kind, e.body))) continue;
+      const OutputRecord& record = e.record ? *e.record : *decoded;
+      if (const auto* m = std::get_if<MetricRecord>(&record.body)) {
+        if (m->dim != "source" || m->window_size != 60'000 || m->currency != currency_) continue;
+        Row& r = sources_[m->key];
+        if (m->window_start >= r.window_start)
+          r = Row{m->window_start, m->clicks, m->unique_users, m->orders, format_micros(m->conversions_micros),
+                  m->revenue_minor};
+      } else if (const auto* st = std::get_if<SettlementRecord>(&record.body)) {
+        if (st->currency != currency_) continue;
+        Ledger& l = partners_[st->partner_id];
+        std::int64_t& total = st->reversal ? l.reversed : l.accrued;
+        const std::int64_t amount = st->attributed_minor;
         if (__builtin_add_overflow(total, amount, &total))  // a view: saturate rather than wrap
           total = amount < 0 ? INT64_MIN : INT64_MAX;
         l.records += 1;
-      } else if (e.kind == OutputKind::kDlq) {
-        ++dead_letters_;
       }
     }
   }
@@ -127,7 +120,6 @@ class LiveView {
   };
   const std::string currency_;
   std::mutex mu_;
-  simdjson::ondemand::parser parser_;
   std::map<std::string, Row> sources_;
   std::map<std::string, Ledger> partners_;
   std::int64_t dead_letters_ = 0;

@@ -1,7 +1,6 @@
 #include "alliance/app/payouts_command.h"
 
 #include <librdkafka/rdkafkacpp.h>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include <set>
 #include <string_view>
 
+#include "alliance/codec/record_decoder.h"
 #include "alliance/config/topology_loader.h"
 
 namespace alliance {
@@ -49,15 +49,10 @@ class LatestBalances {
  public:
   /// False when `json` is not a partner-balances record.
   bool add(std::string_view json) {
-    simdjson::padded_string padded(json);
-    simdjson::ondemand::document doc;
-    std::string_view partner, currency;
-    std::int64_t payable = 0, paid = 0;
-    if (parser_.iterate(padded).get(doc) || doc["partner_id"].get(partner) || doc["currency"].get(currency) ||
-        doc["payable_minor"].get(payable) || doc["paid_minor"].get(paid))
-      return false;
-    latest_[{std::string(partner), std::string(currency)}] =
-        PayableBalance{std::string(partner), std::string(currency), payable, paid};
+    const auto r = decode_record(OutputKind::kBalances, json);
+    if (!r) return false;
+    const auto& b = std::get<BalanceRecord>(r->body);
+    latest_[{b.partner_id, b.currency}] = PayableBalance{b.partner_id, b.currency, b.payable_minor, b.paid_minor};
     return true;
   }
   [[nodiscard]] std::vector<PayableBalance> all() const {
@@ -67,7 +62,6 @@ class LatestBalances {
   }
 
  private:
-  simdjson::ondemand::parser parser_;
   std::map<std::pair<std::string, std::string>, PayableBalance> latest_;
 };
 

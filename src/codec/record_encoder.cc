@@ -53,6 +53,37 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
+std::string metric_conversion_rate(const MetricRecord& r) {
+  return r.unique_users == 0 ? format_micros(0)
+                             : format_ratio(r.conversions_micros, __int128{r.unique_users} * 1'000'000);
+}
+
+std::string metric_repeat_rate(const MetricRecord& r) {
+  return r.buyers == 0 ? format_micros(0) : format_ratio(r.repeat_buyers, r.buyers);
+}
+
+std::string metric_churn_rate(const MetricRecord& r) {
+  return r.buyers == 0 ? format_micros(0) : format_ratio(r.churned_buyers, r.buyers);
+}
+
+std::optional<std::string> metric_loyalty(const MetricRecord& r) {
+  // (R - T) / (R + T) = (repeat - churned) / (repeat + churned): from the
+  // exact counts, not from the rounded rates.
+  const __int128 r_plus_t = __int128{r.repeat_buyers} + r.churned_buyers;
+  if (r_plus_t > 0) return format_ratio(__int128{r.repeat_buyers} - r.churned_buyers, r_plus_t);
+  return std::nullopt;
+}
+
+std::optional<MinorUnits> metric_net_benefit(const MetricRecord& r) {
+  if (!r.cost_minor) return std::nullopt;
+  return r.revenue_minor - *r.cost_minor;
+}
+
+std::optional<std::string> metric_benefit_cost_ratio(const MetricRecord& r) {
+  if (!r.cost_minor || *r.cost_minor <= 0) return std::nullopt;
+  return format_ratio(r.revenue_minor - *r.cost_minor, *r.cost_minor);
+}
+
 namespace {
 
 /// Builds one JSON object with fields in call order.
@@ -144,9 +175,7 @@ std::string encode(const MetricRecord& r) {
       .num("referrals", r.referrals)
       .num("orders", r.orders)
       .str("conversions", format_micros(r.conversions_micros))
-      .str("conversion_rate", r.unique_users == 0
-                                  ? format_micros(0)
-                                  : format_ratio(r.conversions_micros, __int128{r.unique_users} * 1'000'000))
+      .str("conversion_rate", metric_conversion_rate(r))
       .num("revenue_minor", r.revenue_minor)
       .num("refunds_minor", r.refunds_minor)
       .opt_str("currency", r.currency)
@@ -156,26 +185,17 @@ std::string encode(const MetricRecord& r) {
   if (r.window_size == 0) {
     o.num("buyers", r.buyers)
         .num("repeat_buyers", r.repeat_buyers)
-        .str("repeat_rate", r.buyers == 0 ? format_micros(0) : format_ratio(r.repeat_buyers, r.buyers))
+        .str("repeat_rate", metric_repeat_rate(r))
         .num("churned_buyers", r.churned_buyers)
-        .str("churn_rate", r.buyers == 0 ? format_micros(0) : format_ratio(r.churned_buyers, r.buyers));
-    // (R - T) / (R + T) = (repeat - churned) / (repeat + churned): from the
-    // exact counts, not from the rounded rates.
-    const __int128 r_plus_t = __int128{r.repeat_buyers} + r.churned_buyers;
-    if (r_plus_t > 0) o.str("loyalty", format_ratio(__int128{r.repeat_buyers} - r.churned_buyers, r_plus_t));
-    else o.null("loyalty");
-    o.opt_num("ltv_minor", r.ltv_minor).opt_num("clv_minor", r.clv_minor);
+        .str("churn_rate", metric_churn_rate(r))
+        .opt_str("loyalty", metric_loyalty(r))
+        .opt_num("ltv_minor", r.ltv_minor)
+        .opt_num("clv_minor", r.clv_minor);
   }
   if (r.window_size == 0 && r.dim == "campaign") {
-    o.opt_num("cost_minor", r.cost_minor);
-    if (r.cost_minor) {
-      const MinorUnits net = r.revenue_minor - *r.cost_minor;
-      o.num("net_benefit_minor", net);
-      if (*r.cost_minor > 0) o.str("benefit_cost_ratio", format_ratio(net, *r.cost_minor));
-      else o.null("benefit_cost_ratio");
-    } else {
-      o.null("net_benefit_minor").null("benefit_cost_ratio");
-    }
+    o.opt_num("cost_minor", r.cost_minor)
+        .opt_num("net_benefit_minor", metric_net_benefit(r))
+        .opt_str("benefit_cost_ratio", metric_benefit_cost_ratio(r));
   }
   return o.done();
 }

@@ -1,13 +1,11 @@
 #include "alliance/dashboard/dashboard_model.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <tuple>
 
-#include "alliance/codec/record_encoder.h"
+#include "alliance/codec/record_decoder.h"
 #include "alliance/core/currency.h"
 
 namespace alliance::dashboard {
@@ -133,7 +131,7 @@ class Json {
   bool after_key_ = false;
 };
 
-/// A field of an "all" record shown only when records carry it, and how.
+/// A field of the "all" records (the cost ones: campaigns only), and how it is shown.
 enum class FieldKind { kCount, kMoney, kPercent, kRatio };
 struct OptionalField {
   std::string_view name;
@@ -186,55 +184,6 @@ struct Settlement {
   std::string raw;  // the latest
 };
 
-// --- reading records with simdjson's DOM API ------------------------------
-
-using simdjson::dom::element;
-
-bool get_str(element o, std::string_view k, std::string& out) {
-  std::string_view v;
-  if (o[k].get_string().get(v) != simdjson::SUCCESS) return false;
-  out.assign(v);
-  return true;
-}
-bool get_int(element o, std::string_view k, std::int64_t& out) { return o[k].get_int64().get(out) == simdjson::SUCCESS; }
-std::optional<std::int64_t> opt_int(element o, std::string_view k) {
-  std::int64_t v = 0;
-  if (get_int(o, k, v)) return v;
-  return std::nullopt;
-}
-bool get_bool(element o, std::string_view k, bool& out) { return o[k].get_bool().get(out) == simdjson::SUCCESS; }
-
-/// A decimal field that may be a string ("0.083333") or a JSON number.
-bool get_decimal(element o, std::string_view k, std::string& out) {
-  element e;
-  if (o[k].get(e) != simdjson::SUCCESS) return false;
-  if (e.is_string()) return get_str(o, k, out);
-  if (e.is_number()) {
-    out = simdjson::minify(e);
-    return true;
-  }
-  return false;
-}
-
-std::optional<FieldValue> get_field(element o, std::string_view k) {
-  element e;
-  if (o[k].get(e) != simdjson::SUCCESS) return std::nullopt;
-  FieldValue v;
-  if (e.is_null()) return v;
-  if (e.is_int64()) {
-    v.type = FieldValue::kInt;
-    v.i = e.get_int64().value_unsafe();
-    return v;
-  }
-  if (e.is_string() || e.is_number()) {
-    v.type = FieldValue::kText;
-    if (e.is_string()) v.text = std::string(e.get_string().value_unsafe());
-    else v.text = simdjson::minify(e);
-    return v;
-  }
-  return std::nullopt;
-}
-
 /// "97.000000" -> "97", "1.500000" -> "1.5": the same number, shorter.
 std::string decimal_text(std::string s) {
   if (s.find('.') == std::string::npos) return s;
@@ -282,7 +231,6 @@ struct DashboardModel::Impl {
   explicit Impl(ModelOptions o) : opt(std::move(o)) {}
 
   ModelOptions opt;
-  simdjson::dom::parser parser;
   std::map<std::string, Metric> metrics;          // by Kafka key
   /// (dim, key, window_size, window_start) -> currency -> Kafka key of metrics.
   using WindowId = std::tuple<std::string, std::string, std::string, std::int64_t>;
@@ -342,22 +290,58 @@ struct DashboardModel::Impl {
     metrics.emplace(std::move(key), std::move(m));
   }
 
-  bool ingest_metric(element o, std::string key, std::string_view value) {
+  static std::string size_text(DurationMs size) { return size == 0 ? "all" : format_duration(size); }
+
+  /// The "all" record fields of a metric record, as the writer writes them.
+  static std::vector<std::pair<std::string_view, FieldValue>> all_fields(const MetricRecord& r) {
+    std::vector<std::pair<std::string_view, FieldValue>> out;
+    if (r.window_size != 0) return out;
+    auto num = [](std::optional<std::int64_t> v) {
+      FieldValue f;
+      if (v) f = FieldValue{FieldValue::kInt, *v, {}};
+      return f;
+    };
+    auto text = [](std::optional<std::string> v) {
+      FieldValue f;
+      if (v) f = FieldValue{FieldValue::kText, 0, std::move(*v)};
+      return f;
+    };
+    const bool campaign = r.dim == "campaign";
+    for (const auto& f : kAllFields) {
+      const std::string_view n = f.name;
+      if (n == "buyers") out.emplace_back(n, num(r.buyers));
+      else if (n == "repeat_buyers") out.emplace_back(n, num(r.repeat_buyers));
+      else if (n == "repeat_rate") out.emplace_back(n, text(metric_repeat_rate(r)));
+      else if (n == "cost_minor" && campaign) out.emplace_back(n, num(r.cost_minor));
+      else if (n == "net_benefit_minor" && campaign) out.emplace_back(n, num(metric_net_benefit(r)));
+      else if (n == "benefit_cost_ratio" && campaign) out.emplace_back(n, text(metric_benefit_cost_ratio(r)));
+      else if (n == "ltv_minor") out.emplace_back(n, num(r.ltv_minor));
+      else if (n == "clv_minor") out.emplace_back(n, num(r.clv_minor));
+      else if (n == "churn_rate") out.emplace_back(n, text(metric_churn_rate(r)));
+      else if (n == "loyalty") out.emplace_back(n, text(metric_loyalty(r)));
+    }
+    return out;
+  }
+
+  bool ingest_metric(MetricRecord& r, std::string key, std::string_view value) {
     Metric m;
-    if (!get_str(o, "dim", m.dim) || !get_str(o, "key", m.id) || !get_str(o, "window_size", m.window_size) ||
-        !get_int(o, "window_start", m.window_start) || !get_int(o, "window_end", m.window_end) ||
-        !get_int(o, "clicks", m.clicks) || !get_int(o, "unique_users", m.unique_users) ||
-        !get_int(o, "orders", m.orders) || !get_decimal(o, "conversions", m.conversions) ||
-        !get_int(o, "revenue_minor", m.revenue))
-      return false;
-    get_str(o, "currency", m.currency);
-    get_int(o, "referrals", m.referrals);
-    get_int(o, "refunds_minor", m.refunds);
-    if (!get_decimal(o, "conversion_rate", m.conversion_rate)) m.conversion_rate = "0.000000";
-    get_bool(o, "final", m.final);
-    m.watermark = opt_int(o, "watermark");
-    for (const auto& f : kAllFields)
-      if (auto v = get_field(o, f.name)) m.extras.emplace_back(f.name, std::move(*v));
+    m.extras = all_fields(r);
+    m.conversion_rate = metric_conversion_rate(r);
+    m.dim = std::move(r.dim);
+    m.id = std::move(r.key);
+    m.window_size = size_text(r.window_size);
+    m.window_start = r.window_start;
+    m.window_end = r.window_end;
+    m.clicks = r.clicks;
+    m.unique_users = r.unique_users;
+    m.orders = r.orders;
+    m.conversions = format_micros(r.conversions_micros);
+    m.revenue = r.revenue_minor;
+    m.currency = r.currency.value_or("");
+    m.referrals = r.referrals;
+    m.refunds = r.refunds_minor;
+    m.final = r.final;
+    m.watermark = r.watermark;
     m.raw.assign(value);
     if (m.watermark) note_watermark(*m.watermark);
     if (key.empty())
@@ -367,53 +351,53 @@ struct DashboardModel::Impl {
     return true;
   }
 
-  bool ingest_statement(element o, std::string key, std::string_view value) {
+  bool ingest_statement(StatementRecord& r, std::string key, std::string_view value) {
     Statement s;
-    if (!get_str(o, "partner_id", s.partner) || !get_str(o, "period", s.period) ||
-        !get_str(o, "currency", s.currency) || !get_int(o, "accrued_minor", s.accrued) ||
-        !get_int(o, "reversed_minor", s.reversed) || !get_int(o, "net_minor", s.net))
-      return false;
-    get_int(o, "revision", s.revision);
-    s.commission = opt_int(o, "commission_minor");
-    get_int(o, "pool_share_minor", s.pool_share);
-    get_int(o, "records", s.records);
-    get_bool(o, "final", s.final);
+    s.partner = std::move(r.partner_id);
+    s.period = std::move(r.period);
+    s.currency = std::move(r.currency);
+    s.accrued = r.accrued_minor;
+    s.reversed = r.reversed_minor;
+    s.net = r.net_minor;
+    s.revision = r.revision;
+    s.commission = r.commission_minor;
+    s.pool_share = r.pool_share_minor;
+    s.records = r.records;
+    s.final = r.final;
     s.raw.assign(value);
     if (key.empty()) key = s.partner + '|' + s.period + '|' + s.currency;
     statements.insert_or_assign(std::move(key), std::move(s));
     return true;
   }
 
-  bool ingest_balance(element o, std::string key, std::string_view value) {
+  bool ingest_balance(BalanceRecord& r, std::string key, std::string_view value) {
     Balance b;
-    if (!get_str(o, "partner_id", b.partner) || !get_str(o, "currency", b.currency) ||
-        !get_int(o, "accrued_minor", b.accrued) || !get_int(o, "reversed_minor", b.reversed) ||
-        !get_int(o, "pending_minor", b.pending) || !get_int(o, "payable_minor", b.payable) ||
-        !get_int(o, "paid_minor", b.paid))
-      return false;
-    std::string payout;
-    if (get_str(o, "last_payout_id", payout)) b.last_payout_id = payout;
-    if (auto w = opt_int(o, "watermark")) note_watermark(*w);
+    b.partner = std::move(r.partner_id);
+    b.currency = std::move(r.currency);
+    b.accrued = r.accrued_minor;
+    b.reversed = r.reversed_minor;
+    b.pending = r.pending_minor;
+    b.payable = r.payable_minor;
+    b.paid = r.paid_minor;
+    if (!r.last_payout_id.empty()) b.last_payout_id = std::move(r.last_payout_id);
+    note_watermark(r.watermark);
     b.raw.assign(value);
     if (key.empty()) key = b.partner + '|' + b.currency;
     balances.insert_or_assign(std::move(key), std::move(b));
     return true;
   }
 
-  bool ingest_settlement(element o, std::string key, std::string_view value) {
-    std::string partner;
-    if (!get_str(o, "partner_id", partner)) return false;
-    if (key.empty()) key = partner;
+  bool ingest_settlement(SettlementRecord& r, std::string key, std::string_view value) {
+    if (key.empty()) key = r.partner_id;
     Settlement& s = settlements[key];
-    s.partner = std::move(partner);
+    s.partner = std::move(r.partner_id);
     ++s.seen;
     s.raw.assign(value);
     return true;
   }
 
-  bool ingest_dlq(element o, const std::string& key, std::string_view value) {
-    std::string reason;
-    if (!get_str(o, "reason", reason)) return false;
+  bool ingest_dlq(const DeadLetter& d, const std::string& key, std::string_view value) {
+    const std::string& reason = d.reason;
     if (!key.empty() && !dlq_dedupe_full) {
       if (!dlq_keys.insert(key).second) return true;  // redelivered: counted once
       if (dlq_keys.size() >= opt.max_dead_letter_keys) dlq_dedupe_full = true;
@@ -662,16 +646,18 @@ bool DashboardModel::ingest(Feed feed, std::string_view topic, std::int32_t part
   auto& next = m.next_offset[{std::string(topic), partition}];
   next = std::max(next, offset + 1);
   ++m.read[feed];
-  element doc;
-  bool ok = m.parser.parse(value.data(), value.size()).get(doc) == simdjson::SUCCESS && doc.is_object();
+  static constexpr OutputKind kKinds[] = {OutputKind::kMetrics, OutputKind::kSettlements, OutputKind::kStatements,
+                                           OutputKind::kBalances, OutputKind::kDlq};  // by Feed
+  std::optional<OutputRecord> r = decode_record(kKinds[static_cast<std::size_t>(feed)], value);
+  bool ok = r.has_value();
   if (ok) {
     std::string k(key);
     switch (feed) {
-      case Feed::kMetrics: ok = m.ingest_metric(doc, std::move(k), value); break;
-      case Feed::kStatements: ok = m.ingest_statement(doc, std::move(k), value); break;
-      case Feed::kBalances: ok = m.ingest_balance(doc, std::move(k), value); break;
-      case Feed::kSettlements: ok = m.ingest_settlement(doc, std::move(k), value); break;
-      case Feed::kDlq: ok = m.ingest_dlq(doc, k, value); break;
+      case Feed::kMetrics: ok = m.ingest_metric(std::get<MetricRecord>(r->body), std::move(k), value); break;
+      case Feed::kStatements: ok = m.ingest_statement(std::get<StatementRecord>(r->body), std::move(k), value); break;
+      case Feed::kBalances: ok = m.ingest_balance(std::get<BalanceRecord>(r->body), std::move(k), value); break;
+      case Feed::kSettlements: ok = m.ingest_settlement(std::get<SettlementRecord>(r->body), std::move(k), value); break;
+      case Feed::kDlq: ok = m.ingest_dlq(std::get<DeadLetter>(r->body), k, value); break;
     }
   }
   if (!ok) ++m.unreadable[feed];

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "alliance/codec/record_decoder.h"
 #include "alliance/kafka/changelog.h"
 #include "alliance/kafka/kafka_sink.h"
 #include "alliance/kafka/kafka_source.h"
@@ -139,7 +140,13 @@ int run_kafka(const Topology& t, const RunOptions& o) {
       std::map<OutputKind, std::int64_t> counts;
       for (const auto& e : ack.entries) {
         counts[e.kind] += 1;
-        metrics.published(e.kind, e.body);
+        if (e.record) {
+          metrics.published(*e.record);
+        } else if (e.kind == OutputKind::kSettlements || e.kind == OutputKind::kBalances ||
+                   e.kind == OutputKind::kMetrics) {
+          // Resent from the outbox after a restart: only the bytes exist.
+          if (auto r = decode_record(e.kind, e.body)) metrics.published(*r);
+        }
       }
       for (const auto& [kind, n] : counts) metrics.produced(std::string(to_string(kind)), n);
       if (oldest_append >= 0) metrics.end_to_end_seconds(static_cast<double>(now_ms() - oldest_append) / 1000.0);

@@ -11,6 +11,7 @@
 namespace alliance {
 
 namespace {
+const std::string kOther = "other";
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                               0.1,   0.25,   0.5,   1,    2.5,   5};
 }  // namespace
@@ -47,7 +48,7 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   changelog_family_ = &BuildCounter().Name("alliance_changelog_bytes_total").Help("Bytes sent to the changelog topic: kind=batch (changed keys), kind=slice (passes over the store)").Register(*registry_);
   rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
   cpu_ = &BuildGauge().Name("alliance_process_cpu_seconds").Help("User + system CPU time used").Register(*registry_).Add({});
-  smallest_window_ = format_duration(*std::min_element(t.windows.begin(), t.windows.end()));
+  smallest_window_ = *std::min_element(t.windows.begin(), t.windows.end());
   if (!listen.empty()) http_ = std::make_unique<HttpEndpoint>(listen, registry_);
 }
 
@@ -108,43 +109,25 @@ void RunMetrics::sample_process() {
   cpu_->Set(static_cast<double>(t.tms_utime + t.tms_stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)));
 }
 
-void RunMetrics::published(OutputKind kind, std::string_view body) {
-  // Minimal field extraction: bodies are our own deterministic JSON.
-  auto field = [&](std::string_view name) -> std::string_view {
-    const std::string pat = "\"" + std::string(name) + "\":";
-    const auto at = body.find(pat);
-    if (at == std::string_view::npos) return {};
-    std::size_t b = at + pat.size();
-    const bool quoted = b < body.size() && body[b] == '"';
-    if (quoted) ++b;
-    std::size_t e = b;
-    while (e < body.size() && (quoted ? body[e] != '"' : (body[e] != ',' && body[e] != '}'))) ++e;
-    return body.substr(b, e - b);
-  };
-  if (kind == OutputKind::kSettlements) {
-    std::string partner(field("partner_id"));
-    if (topology_.partner(partner) == nullptr) partner = "other";
-    const std::string amount(field("attributed_minor"));
-    const double v = std::abs(std::strtod(amount.c_str(), nullptr));
-    partner_family_->Add({{"partner", partner}, {"kind", std::string(field("kind"))}, {"currency", std::string(field("currency"))}})
-        .Increment(v);
-  } else if (kind == OutputKind::kBalances) {
+void RunMetrics::published(const OutputRecord& record) {
+  if (const auto* s = std::get_if<SettlementRecord>(&record.body)) {
+    const std::string& partner = topology_.partner(s->partner_id) == nullptr ? kOther : s->partner_id;
+    partner_family_->Add({{"partner", partner}, {"kind", s->reversal ? "reversal" : "accrual"}, {"currency", s->currency}})
+        .Increment(std::abs(static_cast<double>(s->attributed_minor)));
+  } else if (const auto* b = std::get_if<BalanceRecord>(&record.body)) {
     // Balances exist only for partners with a contract (SPEC §3.8): the
     // label set is the topology's partners times the currencies they earn in.
-    const std::string partner(field("partner_id"));
-    if (topology_.partner(partner) == nullptr) return;
-    const std::string payable(field("payable_minor"));
-    payable_family_->Add({{"partner", partner}, {"currency", std::string(field("currency"))}})
-        .Set(std::strtod(payable.c_str(), nullptr));
-  } else if (kind == OutputKind::kMetrics) {
-    if (field("final") != "true" || field("dim") != "source" || field("window_size") != smallest_window_ ||
-        field("currency") != topology_.default_currency)
+    if (topology_.partner(b->partner_id) == nullptr) return;
+    payable_family_->Add({{"partner", b->partner_id}, {"currency", b->currency}})
+        .Set(static_cast<double>(b->payable_minor));
+  } else if (const auto* m = std::get_if<MetricRecord>(&record.body)) {
+    if (!m->final || m->dim != "source" || m->window_size != smallest_window_ ||
+        m->currency != topology_.default_currency)
       return;
     static const std::set<std::string, std::less<>> kSources{"organic", "referral", "social", "direct",
                                                              "affiliate", "search", "email"};
-    std::string source(field("key"));
-    if (kSources.count(source) == 0) source = "other";
-    conversion_family_->Add({{"source", source}}).Set(std::strtod(std::string(field("conversion_rate")).c_str(), nullptr));
+    const std::string& source = kSources.count(m->key) == 0 ? kOther : m->key;
+    conversion_family_->Add({{"source", source}}).Set(std::strtod(metric_conversion_rate(*m).c_str(), nullptr));
   }
 }
 

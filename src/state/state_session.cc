@@ -109,9 +109,17 @@ std::vector<OutboxEntry> encode_outbox(std::vector<OutputRecord>& outputs, std::
   std::vector<OutboxEntry> entries;
   entries.reserve(outputs.size());
   for (auto& r : outputs) {
-    const auto* f = std::get_if<ForwardedRecord>(&r.body);
-    const std::int32_t partition = f != nullptr ? f->target : -1;
-    entries.push_back(OutboxEntry{next_seq++, output_kind(r), std::move(r.key), encode_record(r), partition});
+    OutboxEntry& e = entries.emplace_back();
+    e.seq = next_seq++;
+    e.kind = output_kind(r);
+    e.key = std::move(r.key);
+    if (auto* f = std::get_if<ForwardedRecord>(&r.body)) {
+      e.partition = f->target;
+      e.body = std::move(f->payload);  // forwards travel as they are
+    } else {
+      e.body = encode_record(r);
+      e.record = std::make_shared<const OutputRecord>(std::move(r));
+    }
   }
   return entries;
 }

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "alliance/codec/record_encoder.h"
+
 namespace alliance::dashboard {
 namespace {
 
@@ -184,14 +186,34 @@ TEST(DashboardModelTest, DropsWindowsOlderThanTheRetentionBehindTheWatermark) {
   EXPECT_TRUE(bool(v["end_of_input"]));
 }
 
-TEST(DashboardModelTest, CampaignRowsShowTheOptionalFieldsOnlyWhenPresent) {
+TEST(DashboardModelTest, AllRowsShowTheFieldsOfAllRecordsAndCampaignsTheirCost) {
+  // "all" records as the writer publishes them (SPEC §5.2).
+  auto all = [](std::string dim, std::string key, std::optional<std::int64_t> cost, std::int64_t buyers,
+                std::int64_t repeat, std::int64_t churned, std::optional<std::int64_t> ltv,
+                std::optional<std::int64_t> clv) {
+    MetricRecord r;
+    r.dim = std::move(dim);
+    r.key = std::move(key);
+    r.window_end = kT0;
+    r.clicks = 10;
+    r.unique_users = 8;
+    r.orders = 3;
+    r.conversions_micros = 3'000'000;
+    r.revenue_minor = 1'200'000;
+    r.currency = "CNY";
+    r.watermark = kT0;
+    r.buyers = buyers;
+    r.repeat_buyers = repeat;
+    r.churned_buyers = churned;
+    r.cost_minor = cost;
+    r.ltv_minor = ltv;
+    r.clv_minor = clv;
+    return stamp_emitted_at(encode_record({"", r}), 1);
+  };
   DashboardModel m(options());
-  m.ingest(Feed::kMetrics, "t", 0, 0, "", metric("campaign", "cmp-spring", 0, "all", "CNY", 10, 8, "3.000000", "0.375000", 1200000, kT0,
-                                                 ",\"buyers\":3,\"repeat_buyers\":1,\"repeat_rate\":\"0.333333\",\"cost_minor\":10000000,"
-                                                 "\"net_benefit_minor\":-8800000,\"benefit_cost_ratio\":\"-0.880000\""));
-  m.ingest(Feed::kMetrics, "t", 0, 1, "", metric("campaign", "cmp-free", 0, "all", "CNY", 1, 1, "0.000000", "0.000000", 0, kT0,
-                                                 ",\"cost_minor\":null,\"benefit_cost_ratio\":null,\"ltv_minor\":248685,"
-                                                 "\"clv_minor\":620000,\"churn_rate\":\"0.100000\",\"loyalty\":\"0.538462\""));
+  ASSERT_TRUE(m.ingest(Feed::kMetrics, "t", 0, 0, "", all("campaign", "cmp-spring", 10'000'000, 3, 1, 0, std::nullopt, std::nullopt)));
+  ASSERT_TRUE(m.ingest(Feed::kMetrics, "t", 0, 1, "", all("campaign", "cmp-free", std::nullopt, 30, 10, 3, 248'685, 620'000)));
+  ASSERT_TRUE(m.ingest(Feed::kMetrics, "t", 0, 2, "", all("source", "social", std::nullopt, 0, 0, 0, std::nullopt, std::nullopt)));
   View v(m.view_json());
   auto spring = find(v["campaigns"], "key", "cmp-spring");
   EXPECT_EQ(text(spring["revenue"]), "12,000.00");
@@ -200,14 +222,21 @@ TEST(DashboardModelTest, CampaignRowsShowTheOptionalFieldsOnlyWhenPresent) {
   EXPECT_EQ(text(spring["benefit_cost_ratio"]), "-0.880000");
   EXPECT_EQ(text(spring["repeat_rate"]), "33.3333 %");
   EXPECT_EQ(text(spring["buyers"]), "3");
-  EXPECT_EQ(spring["ltv_minor"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(text(spring["loyalty"]), "1.000000");
+  EXPECT_TRUE(spring["ltv_minor"].is_null());
   auto free = find(v["campaigns"], "key", "cmp-free");
   EXPECT_TRUE(free["cost_minor"].is_null());
+  EXPECT_TRUE(free["net_benefit_minor"].is_null());
+  EXPECT_TRUE(free["benefit_cost_ratio"].is_null());
   EXPECT_EQ(text(free["ltv_minor"]), "2,486.85");
   EXPECT_EQ(text(free["clv_minor"]), "6,200.00");
   EXPECT_EQ(text(free["churn_rate"]), "10.0000 %");
   EXPECT_EQ(text(free["loyalty"]), "0.538462");
-  EXPECT_EQ(simdjson::dom::array(v["source_totals"]).size(), 0u);
+  // Sources have no cost: their rows have no cost fields.
+  auto social = find(v["source_totals"], "key", "social");
+  EXPECT_EQ(social["cost_minor"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(text(social["repeat_rate"]), "0.0000 %");
+  EXPECT_TRUE(social["loyalty"].is_null());
 }
 
 TEST(DashboardModelTest, PartnerTotalsSumTheLatestStatementOfEachPeriod) {

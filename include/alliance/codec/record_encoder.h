@@ -30,6 +30,15 @@ std::string encode_record(const OutputRecord& r);
 /// Appends `"emitted_at":<ms>` as the last field of an encoded record.
 std::string stamp_emitted_at(std::string_view encoded, std::int64_t emitted_at_ms);
 
+/// The derived fields of a metric record (SPEC §5.2) exactly as the writer
+/// writes them, from the record's integers; for readers that show them.
+std::string metric_conversion_rate(const MetricRecord& r);
+std::string metric_repeat_rate(const MetricRecord& r);  // window_size "all" only
+std::string metric_churn_rate(const MetricRecord& r);   // window_size "all" only
+std::optional<std::string> metric_loyalty(const MetricRecord& r);  // null: no repeat or churned buyers
+std::optional<MinorUnits> metric_net_benefit(const MetricRecord& r);  // campaigns: null without a cost
+std::optional<std::string> metric_benefit_cost_ratio(const MetricRecord& r);  // null: no cost > 0
+
 std::string base64_encode(std::string_view bytes);
 /// Appends `s` as a JSON string literal (quotes, escapes) to `out`.
 void append_json_string(std::string& out, std::string_view s);

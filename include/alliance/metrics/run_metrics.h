@@ -60,8 +60,10 @@ class RunMetrics {
   /// the last final window of the smallest size, per-partner accruals and
   /// reversals, per-partner payable commission (partner-balances). Sources
   /// outside SPEC's list and partners outside the topology are labelled
-  /// "other" (or, for balances, not exported); never a user id.
-  void published(OutputKind kind, std::string_view body);
+  /// "other" (or, for balances, not exported); never a user id. Takes the
+  /// typed record of an acknowledged output (OutboxEntry::record, or its body
+  /// read back with decode_record when it was resent after a restart).
+  void published(const OutputRecord& record);
 
   [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
   /// Where /metrics is served; nullptr without an HTTP endpoint.
@@ -90,7 +92,7 @@ class RunMetrics {
   prometheus::Gauge* ready_;
   std::map<std::int32_t, ProcessorStats> last_;
   const Topology& topology_;
-  std::string smallest_window_;
+  DurationMs smallest_window_ = 0;
   prometheus::Family<prometheus::Gauge>* rocks_family_;
   prometheus::Family<prometheus::Gauge>* rocks_hit_family_;
   prometheus::Family<prometheus::Gauge>* rocks_stall_family_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,11 @@ struct OutboxEntry {
   std::string key;
   std::string body;
   std::int32_t partition = -1;  // forwards: the repartition partition; -1: by key
+  /// The typed record `body` encodes (its key moved to `key`), kept until the
+  /// acknowledgement for the run's gauges and live views, so nothing parses
+  /// what was just encoded. Null for forwards and for entries read back from
+  /// the store after a restart (then decode_record reads `body`).
+  std::shared_ptr<const OutputRecord> record;
 };
 
 using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
