@@ -12,21 +12,10 @@
 
 #include "alliance/codec/record_encoder.h"
 #include "alliance/core/processor.h"
+#include "alliance/runtime/outbox_entry.h"
 #include "alliance/state/state_store.h"
 
 namespace alliance {
-
-/// An output record waiting in the outbox: encoded without emitted_at, so a
-/// resend after a crash is byte-identical apart from that field.
-struct OutboxEntry {
-  std::int64_t seq = 0;
-  OutputKind kind = OutputKind::kDlq;
-  std::string key;
-  std::string body;
-  std::int32_t partition = -1;  // forwards: the repartition partition; -1: by key
-};
-
-using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
 
 /// A commit between its two halves: the batch is built (and may be on its
 /// way to the changelog) but not yet written to the store.
