@@ -171,6 +171,29 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   count_outputs(first_output);
 }
 
+void Processor::reads_for(const Event& e, TableReads& reads) {
+  // The reads process() will make of the cached tables for this event, so
+  // a batch's misses are one MultiGet per table instead of a Get each.
+  if (!dedupe_.cached(e.event_id)) reads.dedupe.push_back(e.event_id);
+  if (!users_.cached(e.user_id)) reads.users.push_back(e.user_id);
+  auto campaign_user = [&](Dim dim, const std::string& key) {
+    if (key.empty()) return;
+    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
+    if (!metrics_.campaign_users().cached(k)) reads.campaign_users.push_back(std::move(k));
+  };
+  if (const auto* o = std::get_if<Order>(&e.body)) {
+    if (!orders_.cached(o->order_id)) reads.orders.push_back(o->order_id);
+  } else if (const auto* c = std::get_if<Click>(&e.body)) {
+    // The "all" records a click counts its user in (on_click); an order's
+    // depend on its touchpoints and are read when needed.
+    campaign_user(Dim::kSource, c->source);
+    campaign_user(Dim::kCampaign, c->campaign_id);
+  } else if (const auto* r = std::get_if<Referral>(&e.body)) {
+    campaign_user(Dim::kSource, "referral");
+    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+  }
+}
+
 void Processor::on_payout(const Event& e, const SourcePosition& pos, std::string_view raw) {
   // Payouts reach the ledger that owns the partner's balance: this one, or
   // in split mode stage 2's, through the repartition topic like settlement

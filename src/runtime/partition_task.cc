@@ -104,43 +104,18 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
     DecodeResult d = decoder_.decode(item.raw, kind);
     if (d.ok()) {
       item.event = std::move(d.event);
-      if (session_) note_reads(*item.event);
+      if (session_) processor_.reads_for(*item.event, reads_);
     }
     else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
   }
   queues_[static_cast<std::size_t>(r.stream)].push_back(std::move(item));
 }
 
-void PartitionTask::note_reads(const Event& e) {
-  // The reads the core will make of the cached tables for this event, so
-  // the batch's misses are one MultiGet per table instead of a Get each.
-  if (reads_.empty()) reads_ = {{Cf::kDedupe, {}}, {Cf::kUsers, {}}, {Cf::kOrders, {}}, {Cf::kCampaignUsers, {}}};
-  Processor& p = processor_;
-  if (!p.dedupe().cached(e.event_id)) reads_[0].second.push_back(e.event_id);
-  if (!p.users().cached(e.user_id)) reads_[1].second.push_back(e.user_id);
-  auto campaign_user = [&](Dim dim, const std::string& key) {
-    if (key.empty()) return;
-    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
-    if (!p.metrics().campaign_users().cached(k)) reads_[3].second.push_back(std::move(k));
-  };
-  if (const auto* o = std::get_if<Order>(&e.body)) {
-    if (!p.orders().cached(o->order_id)) reads_[2].second.push_back(o->order_id);
-  } else if (const auto* c = std::get_if<Click>(&e.body)) {
-    // The "all" records a click counts its user in (Processor::on_click);
-    // an order's depend on its touchpoints and are read when needed.
-    campaign_user(Dim::kSource, c->source);
-    campaign_user(Dim::kCampaign, c->campaign_id);
-  } else if (const auto* r = std::get_if<Referral>(&e.body)) {
-    campaign_user(Dim::kSource, "referral");
-    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
-  }
-}
-
 void PartitionTask::prefetch() {
   if (!session_ || reads_.empty()) return;
-  for (auto& [cf, keys] : reads_) {
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users}) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
   session_->prefetch(reads_);
   reads_.clear();

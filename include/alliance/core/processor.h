@@ -69,6 +69,20 @@ struct Partitioning {
   [[nodiscard]] bool split() const { return partitions > 0; }
 };
 
+/// Keys of the store-backed tables (CachedTable) that events will read, by
+/// table: what a state store prefetches before a batch, one MultiGet per
+/// table. A key left out is still read when needed, one Get at a time.
+struct TableReads {
+  std::vector<std::string> dedupe;          // event ids
+  std::vector<std::string> users;           // user ids
+  std::vector<std::string> orders;          // order ids
+  std::vector<std::string> campaign_users;  // campaign_user_key(all_record_key(), user)
+  [[nodiscard]] bool empty() const {
+    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty();
+  }
+  void clear() { *this = {}; }
+};
+
 class Processor {
  public:
   explicit Processor(const Topology& topology, Partitioning partitioning = {});
@@ -80,6 +94,10 @@ class Processor {
   void reject(DeadLetter dl);
   /// End of input (file replay): watermark to +infinity, all finals.
   void finish();
+  /// Adds to `reads` the keys of the store-backed tables that process(`e`)
+  /// will read and their caches do not hold now. Changes nothing (not
+  /// const only because MetricWindows gives no const campaign_users()).
+  void reads_for(const Event& e, TableReads& reads);
 
   /// Ends an emit cycle (SPEC §5.2): running records of every key changed
   /// since the last cycle, once each, when `emit_running` (emit: running);

@@ -127,8 +127,6 @@ class PartitionTask {
     std::int64_t append_ms;
   };
   void process(InputStream stream);
-  /// Notes the cached-table keys `e` will read (prefetched before the next drain).
-  void note_reads(const Event& e);
   /// Reads the noted keys into the caches, one MultiGet per table.
   void prefetch();
 
@@ -137,7 +135,7 @@ class PartitionTask {
   std::unique_ptr<StateStore> store_;
   Processor processor_;
   std::unique_ptr<StateSession> session_;
-  KeyReads reads_;  // cached-table keys of enqueued events, not yet prefetched
+  TableReads reads_;  // cached-table keys of enqueued events (Processor::reads_for), not yet prefetched
   std::function<void(const StateChanges&)> changelog_send_;
   std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;

@@ -24,9 +24,6 @@ struct PreparedCommit {
   std::vector<OutboxEntry> entries;
 };
 
-/// Keys of cached tables to read in one MultiGet per table before a batch.
-using KeyReads = std::vector<std::pair<Cf, std::vector<std::string>>>;
-
 class StateSession {
  public:
   /// Default write-back cache budget (topology state.cache_mb).
@@ -34,9 +31,9 @@ class StateSession {
   /// Restores the tables of `p` loaded whole and backs its cached tables
   /// with `store`, their caches bounded to about `cache_bytes`.
   StateSession(StateStore& store, Processor& p, std::size_t cache_bytes = kDefaultCacheBytes);
-  /// Reads what the cached tables do not hold of `reads` (one MultiGet per
-  /// table) into their caches.
-  void prefetch(const KeyReads& reads);
+  /// Reads `reads` (Processor::reads_for) into the caches of their tables,
+  /// one MultiGet per table.
+  void prefetch(const TableReads& reads);
 
   /// Commits the Processor's changes, `meta` (input positions) and `outputs`
   /// atomically; returns the outputs as outbox entries to publish.
