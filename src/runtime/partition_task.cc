@@ -37,9 +37,6 @@ std::string position_key(InputStream s) {
   return "input:" + std::string(to_string(s));
 }
 
-constexpr std::array<InputStream, 3> kEventStreams{InputStream::kClicks, InputStream::kReferrals,
-                                                   InputStream::kOrders};
-
 EventKind kind_of(InputStream s) {
   switch (s) {
     case InputStream::kReferrals: return EventKind::kReferral;
@@ -108,7 +105,7 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
     }
     else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
   }
-  queues_[static_cast<std::size_t>(r.stream)].push_back(std::move(item));
+  group_.push(r.stream, std::move(item));
 }
 
 void PartitionTask::prefetch() {
@@ -122,14 +119,13 @@ void PartitionTask::prefetch() {
 }
 
 void PartitionTask::process(InputStream stream) {
-  auto& q = queues_[static_cast<std::size_t>(stream)];
-  Item& item = q.front();
+  Item& item = group_.head(stream);
   if (item.event) processor_.process(*item.event, item.pos, item.raw);
   else processor_.reject(std::move(*item.rejected));
   processed_[static_cast<std::size_t>(stream)] = std::move(item.resume);
   if (item.append_ms >= 0 && (oldest_append_in_cycle_ < 0 || item.append_ms < oldest_append_in_cycle_))
     oldest_append_in_cycle_ = item.append_ms;
-  q.pop_front();
+  group_.pop(stream);
   changed_ = true;
   ++events_in_cycle_;
 }
@@ -139,55 +135,13 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
   std::size_t n = 0;
   prefetch();
   if (config_.file_order) {
-    while (!queues_[3].empty()) {
+    while (!group_.empty(InputStream::kFile)) {
       process(InputStream::kFile);
       ++n;
     }
     return n;
   }
-  for (;;) {
-    std::optional<InputStream> pick;
-    bool all_have = true;
-    bool behind = false;  // an empty input still has data on the broker
-    std::int64_t oldest_arrival = INT64_MAX;
-    for (InputStream s : kEventStreams) {
-      const auto& q = queues_[static_cast<std::size_t>(s)];
-      if (q.empty()) {
-        all_have = false;
-        behind = behind || !at_end(s);
-        continue;
-      }
-      const Item& head = q.front();
-      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
-      if (!head.event) {  // a reject has no event time: it goes first
-        pick = s;
-        break;
-      }
-      // Smallest head time first; equal times keep click < referral < order.
-      if (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts) pick = s;
-    }
-    // Payouts join the merge by their time (after user events of the same
-    // time), but an empty payouts topic never holds it back: it is quiet
-    // most of the time (docs/FINANCE.md).
-    if (const auto& pq = queues_[static_cast<std::size_t>(InputStream::kPayouts)]; !pq.empty()) {
-      const Item& head = pq.front();
-      const bool reject_first = pick && !queues_[static_cast<std::size_t>(*pick)].front().event;
-      if (!head.event) {
-        if (!reject_first) pick = InputStream::kPayouts;
-      } else if (!reject_first && (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts)) {
-        pick = InputStream::kPayouts;
-      }
-      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
-    }
-    if (!pick) break;
-    const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
-    if (!all_have && !head_is_reject) {
-      // Kafka Streams (KIP-695): while the broker holds more of an empty
-      // input, wait for it however long that takes; give up only on an
-      // input that is at its end, after idle_wait_ms.
-      if (behind) break;
-      if (now_ms - oldest_arrival < idle_wait_ms) break;
-    }
+  while (const std::optional<InputStream> pick = group_.next(now_ms, idle_wait_ms, at_end)) {
     process(*pick);
     ++n;
   }
@@ -200,16 +154,9 @@ void PartitionTask::finish() {
   changed_ = true;
 }
 
-std::size_t PartitionTask::buffered() const {
-  std::size_t n = 0;
-  for (const auto& q : queues_) n += q.size();
-  return n;
-}
+std::size_t PartitionTask::buffered() const { return group_.buffered(); }
 
-std::size_t PartitionTask::buffered(InputStream s) const {
-  const auto i = static_cast<std::size_t>(s);
-  return i < queues_.size() ? queues_[i].size() : 0;
-}
+std::size_t PartitionTask::buffered(InputStream s) const { return group_.buffered(s); }
 
 std::optional<TaskCycle> PartitionTask::commit(CycleEnd end, const MetaUpdates& meta) {
   std::optional<Prepared> p = prepare(end, meta);
