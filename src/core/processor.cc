@@ -9,17 +9,6 @@ namespace alliance {
 
 namespace {
 
-constexpr std::int64_t kOneMicros = 1'000'000;
-
-/// A touchpoint-like credit target: the eligible touchpoints, or the single
-/// referral-code owner, or the "direct" source of an unattributed order.
-struct Credit {
-  std::string source;
-  std::string campaign_id;
-  std::string partner_id;
-  std::string touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
-};
-
 // Expiry times and approximate heap weights of the store-backed tables.
 TimestampMs user_expiry(const UserTouchpoints& u) { return u.newest_ts(); }
 TimestampMs order_expiry(const OrderState& o) { return o.last_ts; }
@@ -53,9 +42,25 @@ Processor::Processor(const Topology& topology, Partitioning partitioning)
       dedupe_(&dedupe_expiry),
       metrics_(topology),
       ledger_(topology),
-      aggregate_(topology, partitioning.partitions) {
+      aggregate_(topology, partitioning.partitions),
+      settlement_(topology_, partitioning_.split(), users_, orders_, order_expiry_, learned_codes_, ledger_,
+                  metrics_, stats_, out_, settlement_host_) {
   metrics_.set_forward_active_buyers(partitioning_.split());
 }
+
+void Processor::SettlementHost::dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
+                                            std::string_view raw) {
+  p_.core_dead_letter(std::move(reason), std::move(detail), pos, raw);
+}
+
+bool Processor::SettlementHost::credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
+                                       const MetricDelta& delta, bool new_order) {
+  return p_.credit(dim, key, user, ts, delta, new_order);
+}
+
+void Processor::SettlementHost::emit_settlement(SettlementRecord r) { p_.emit_settlement(std::move(r)); }
+
+TimestampMs Processor::SettlementHost::watermark() const { return p_.watermark(); }
 
 ForwardedRecord Processor::forwarded(std::int32_t target, decltype(Forward::body) body) const {
   return {target, encode_forward(Forward{partitioning_.partition, std::move(body)})};
@@ -150,7 +155,7 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
     case EventKind::kPayout: break;  // on_payout
     case EventKind::kOrder: {
       const std::size_t dlq_before = out_.size();
-      if (!on_order(e, std::get<Order>(e.body), pos, raw)) {
+      if (!settlement_.on_order(e, std::get<Order>(e.body), pos, raw)) {
         stats_.duplicates += 1;
         return;
       }
@@ -169,6 +174,29 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   advance(e.ts);
   forward_metrics(first_output);
   count_outputs(first_output);
+}
+
+void Processor::reads_for(const Event& e, TableReads& reads) {
+  // The reads process() will make of the cached tables for this event, so
+  // a batch's misses are one MultiGet per table instead of a Get each.
+  if (!dedupe_.cached(e.event_id)) reads.dedupe.push_back(e.event_id);
+  if (!users_.cached(e.user_id)) reads.users.push_back(e.user_id);
+  auto campaign_user = [&](Dim dim, const std::string& key) {
+    if (key.empty()) return;
+    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
+    if (!metrics_.campaign_users().cached(k)) reads.campaign_users.push_back(std::move(k));
+  };
+  if (const auto* o = std::get_if<Order>(&e.body)) {
+    if (!orders_.cached(o->order_id)) reads.orders.push_back(o->order_id);
+  } else if (const auto* c = std::get_if<Click>(&e.body)) {
+    // The "all" records a click counts its user in (on_click); an order's
+    // depend on its touchpoints and are read when needed.
+    campaign_user(Dim::kSource, c->source);
+    campaign_user(Dim::kCampaign, c->campaign_id);
+  } else if (const auto* r = std::get_if<Referral>(&e.body)) {
+    campaign_user(Dim::kSource, "referral");
+    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+  }
 }
 
 void Processor::on_payout(const Event& e, const SourcePosition& pos, std::string_view raw) {
@@ -241,349 +269,6 @@ void Processor::on_referral(const Event& e, const Referral& r) {
   credit(Dim::kSource, "referral", e.user_id, e.ts, d, false);
   if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false);
   credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
-}
-
-bool Processor::on_order(const Event& e, const Order& o, const SourcePosition& pos,
-                         std::string_view raw) {
-  if (const OrderState* st = orders_.find(o.order_id)) {
-    if (applied_event(*st, e.event_id)) return false;
-    if (st->user_id != e.user_id) {
-      core_dead_letter("order_user_mismatch",
-                       "order " + o.order_id + " belongs to the user of its first event, not to " + e.user_id,
-                       pos, raw);
-      return true;
-    }
-  }
-  users_.upsert(e.user_id).observe(e.ts, topology_.max_touchpoints, topology_.lookback);
-  const std::size_t before = out_.size();
-  apply_order(e, o, pos, raw);
-  // A dead-lettered event changes nothing, not even the order's retention.
-  for (std::size_t i = before; i < out_.size(); ++i)
-    if (std::holds_alternative<DeadLetter>(out_[i].body)) return true;
-  // The newest event about an order starts its retention (order_retention).
-  if (const OrderState* st = orders_.find(o.order_id); st != nullptr && st->last_ts < e.ts) {
-    orders_.upsert(o.order_id).last_ts = e.ts;
-    if (!orders_.backed()) order_expiry_.add(e.ts, o.order_id);
-  }
-  return true;
-}
-
-OrderState& Processor::order_for(const std::string& order_id, TimestampMs ts) {
-  // A new order's retention starts with its first event: set at once, or a
-  // store-backed table would see it as expired (last_ts 0) before on_order
-  // sets it.
-  OrderState& st = orders_.upsert(order_id);
-  if (st.last_ts < ts) {
-    st.last_ts = ts;
-    if (!orders_.backed()) order_expiry_.add(ts, order_id);
-  }
-  return st;
-}
-
-void Processor::apply_order(const Event& e, const Order& o, const SourcePosition& pos,
-                            std::string_view raw) {
-  OrderState* existing = orders_.find(o.order_id);
-  const bool closed = existing != nullptr && (existing->phase == OrderPhase::kCancelled ||
-                                              existing->phase == OrderPhase::kClosedUncompleted);
-  if (closed) {
-    core_dead_letter("order_already_closed",
-                     "order " + o.order_id + " was already closed; " +
-                         std::string(to_string(o.status)) + " ignored",
-                     pos, raw);
-    return;
-  }
-  const bool completed = existing != nullptr && existing->phase == OrderPhase::kCompleted;
-  // The order's user and the lifecycle events it applied (SPEC §3.6).
-  auto applied = [&](OrderState& st) {
-    if (st.event_ids.empty()) st.user_id = e.user_id;
-    st.event_ids.push_back(e.event_id);
-  };
-  switch (o.status) {
-    case OrderStatus::kPending: {
-      if (completed) {
-        stats_.duplicate_transitions += 1;
-        return;
-      }
-      OrderState& st = order_for(o.order_id, e.ts);
-      st.amount_minor = o.amount_minor;
-      st.currency = o.currency;
-      applied(st);
-      return;
-    }
-    case OrderStatus::kCompleted: {
-      if (completed) {
-        stats_.duplicate_transitions += 1;
-        return;
-      }
-      complete(e, o, pos, raw);
-      // Applied only when it was not refused (amount_overflow).
-      if (OrderState* st = orders_.find(o.order_id); st != nullptr && st->phase == OrderPhase::kCompleted) applied(*st);
-      return;
-    }
-    case OrderStatus::kRefunded: {
-      if (!completed) {
-        OrderState& st = order_for(o.order_id, e.ts);
-        st.phase = OrderPhase::kClosedUncompleted;
-        st.currency = o.currency;
-        st.amount_minor = o.amount_minor;
-        applied(st);
-        return;
-      }
-      const MinorUnits refund = o.refund_minor.value_or(0);
-      // refunded <= amount <= 2^53 - 1 and refund <= 2^53 - 1: neither side can overflow.
-      if (refund > existing->amount_minor - existing->refunded_minor) {
-        core_dead_letter("refund_exceeds_amount",
-                         "order " + o.order_id + ": refunds would reach " +
-                             std::to_string(existing->refunded_minor + refund) + " of amount " +
-                             std::to_string(existing->amount_minor),
-                         pos, raw);
-        return;
-      }
-      if (!reverse(e, *existing, existing->refunded_minor + refund, pos, raw)) return;
-      applied(order_for(o.order_id, e.ts));
-      return;
-    }
-    case OrderStatus::kCancelled: {
-      if (completed && !reverse(e, *existing, existing->amount_minor, pos, raw)) return;
-      OrderState& st = order_for(o.order_id, e.ts);
-      applied(st);
-      if (!completed) {
-        st.currency = o.currency;
-        st.amount_minor = o.amount_minor;
-      }
-      st.phase = OrderPhase::kCancelled;
-      return;
-    }
-  }
-}
-
-bool Processor::would_overflow(const Event& e, const OrderEffects& fx) const {
-  // Split mode: statements live in stage 2, which checks its own sums.
-  if (!partitioning_.split() && ledger_.would_overflow(fx.records)) return true;
-  return metrics_.would_overflow(fx.credits, e.ts, watermark());
-}
-
-void Processor::refuse_overflow(const Event& e, const std::string& order_id, const SourcePosition& pos,
-                                std::string_view raw) {
-  core_dead_letter("amount_overflow",
-                   "order " + order_id + ": " + std::string(to_string(std::get<Order>(e.body).status)) +
-                       " would take a total outside the signed 64-bit range; nothing applied",
-                   pos, raw);
-}
-
-void Processor::complete(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw) {
-  const UserTouchpoints* user = users_.find(e.user_id);
-  const std::vector<Touchpoint> eligible =
-      user != nullptr ? user->eligible(e.ts, topology_.lookback) : std::vector<Touchpoint>{};
-
-  // Who gets credit: referral-code owner, the model over eligible touchpoints, or nobody.
-  std::vector<Credit> credits;
-  Weights w;
-  std::string model;
-  std::optional<std::string> owner;
-  if (o.referral_code) {
-    auto it = topology_.code_owner.find(*o.referral_code);
-    if (it != topology_.code_owner.end()) owner = it->second;
-    else if (const std::string* learned = learned_codes_.find(*o.referral_code)) owner = *learned;
-  }
-  if (owner) {
-    std::string campaign = o.campaign_id.value_or("");
-    for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
-      if (it->partner_id == *owner) campaign = it->campaign_id;
-    // The referral event behind the code: the owner's newest referral
-    // touchpoint of this user within lookback, if there is one.
-    std::string referral_event;
-    for (auto it = eligible.rbegin(); referral_event.empty() && it != eligible.rend(); ++it)
-      if (it->partner_id == *owner && it->kind == EventKind::kReferral) referral_event = it->event_id;
-    credits.push_back({"referral", campaign, *owner, referral_event});
-    w.num = {1};
-    w.den = 1;
-    model = "referral_code";
-  } else if (!eligible.empty()) {
-    std::vector<TimestampMs> ts;
-    for (const auto& tp : eligible) {
-      ts.push_back(tp.ts);
-      credits.push_back({tp.source, tp.campaign_id, tp.partner_id, tp.event_id});
-    }
-    w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
-    model = std::string(to_string(topology_.model));
-  } else {
-    credits.push_back({"direct", o.campaign_id.value_or(""), "", ""});
-    w.num = {1};
-    w.den = 1;
-    model = "unattributed";
-  }
-
-  const std::vector<MinorUnits> shares = split_largest_remainder(o.amount_minor, w);
-  const std::vector<MinorUnits> micros = split_largest_remainder(kOneMicros, w);
-
-  // Everything the completion would do, before anything changes.
-  OrderEffects fx;
-  std::vector<PartnerShare> partners;
-  std::int64_t unknown_partners = 0;
-  // Per partner: summed shares and weights; campaign of the largest share.
-  std::map<std::string, std::vector<std::size_t>> by_partner;
-  for (std::size_t i = 0; i < credits.size(); ++i)
-    if (!credits[i].partner_id.empty()) by_partner[credits[i].partner_id].push_back(i);
-  for (const auto& [partner, idx] : by_partner) {
-    PartnerShare ps;
-    ps.partner_id = partner;
-    std::size_t best = idx.front();
-    for (std::size_t i : idx) {
-      ps.attributed_minor += shares[i];  // Σ shares of one order <= its amount
-      if (shares[i] >= shares[best]) best = i;  // ties: the later touchpoint
-    }
-    if (ps.attributed_minor <= 0) continue;
-    ps.weight_micros = weight_micros(w, idx);
-    for (std::size_t i : idx) {
-      const bool weighted = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
-      if (weighted && !credits[i].touchpoint_id.empty()) ps.touchpoint_ids.push_back(credits[i].touchpoint_id);
-    }
-    if (o.campaign_id) ps.campaign_id = o.campaign_id;
-    else if (!credits[best].campaign_id.empty()) ps.campaign_id = credits[best].campaign_id;
-    const PartnerConfig* cfg = topology_.partner(partner);
-    if (cfg != nullptr && cfg->contract) {
-      const Contract& c = *cfg->contract;
-      ps.contract_id = c.id;
-      if (c.type == ContractType::kPercent)
-        ps.commission_minor =
-            round_half_even_div(static_cast<__int128>(ps.attributed_minor) * c.rate_bp, 10'000);
-      else if (c.type == ContractType::kFlat)
-        ps.commission_minor = c.per_conversion_minor;
-    }
-    if (cfg == nullptr) unknown_partners += 1;
-    partners.push_back(ps);
-
-    SettlementRecord r;
-    r.record_id = o.order_id + ":accrual:0:" + partner;
-    r.order_id = o.order_id;
-    r.user_id = e.user_id;
-    r.partner_id = partner;
-    r.campaign_id = ps.campaign_id;
-    r.model = model;
-    r.weight_micros = ps.weight_micros;
-    r.attributed_minor = ps.attributed_minor;
-    r.commission_minor = ps.commission_minor;
-    r.currency = o.currency;
-    r.event_ts = e.ts;
-    r.period = period_of(r.event_ts, topology_.settlement_offset, topology_.settlement_period);
-    r.contract_id = ps.contract_id;
-    r.event_id = e.event_id;
-    r.touchpoint_ids = ps.touchpoint_ids;
-    r.accrual_ts = e.ts;
-    fx.records.push_back(std::move(r));
-  }
-
-  // Metrics: every key credited with a positive weight, once per order.
-  struct KeyCredit {
-    MinorUnits amount = 0;
-    std::int64_t micros = 0;
-  };
-  std::map<std::pair<Dim, std::string>, KeyCredit> keys;
-  for (std::size_t i = 0; i < credits.size(); ++i) {
-    const bool positive = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
-    if (!positive) continue;
-    const Credit& c = credits[i];
-    for (auto [dim, key] : {std::pair{Dim::kSource, &c.source}, std::pair{Dim::kCampaign, &c.campaign_id},
-                            std::pair{Dim::kPartner, &c.partner_id}}) {
-      if (key->empty()) continue;
-      KeyCredit& kc = keys[{dim, *key}];
-      kc.amount += shares[i];  // Σ shares of one order <= its amount
-      kc.micros += micros[i];
-    }
-  }
-  std::vector<DimShare> dims;
-  for (const auto& [dk, kc] : keys) {
-    MetricDelta d;
-    d.orders = 1;
-    d.conversions_micros = kc.micros;
-    d.revenue_minor = kc.amount;
-    d.currency = o.currency;
-    fx.credits.push_back({dk.first, dk.second, std::move(d)});
-    dims.push_back(DimShare{dk.first, dk.second, kc.amount, 0});
-  }
-
-  if (would_overflow(e, fx)) {
-    refuse_overflow(e, o.order_id, pos, raw);
-    return;
-  }
-
-  OrderState& st = order_for(o.order_id, e.ts);
-  st.phase = OrderPhase::kCompleted;
-  st.amount_minor = o.amount_minor;
-  st.currency = o.currency;
-  st.completed_ts = e.ts;
-  st.model = model;
-  st.partners = std::move(partners);
-  st.dims = std::move(dims);
-  if (st.model == "unattributed") stats_.unattributed_orders += 1;
-  stats_.unknown_partner_records += unknown_partners;
-  for (SettlementRecord& r : fx.records) emit_settlement(std::move(r));
-  for (const MetricCredit& c : fx.credits) credit(c.dim, c.key, e.user_id, e.ts, c.delta, /*new_order=*/true);
-}
-
-bool Processor::reverse(const Event& e, const OrderState& current, MinorUnits new_refunded,
-                        const SourcePosition& pos, std::string_view raw) {
-  const std::string& order_id = std::get<Order>(e.body).order_id;
-  const std::int64_t applied_reversals = current.applied_reversals + 1;
-  OrderEffects fx;
-  std::vector<PartnerShare> partners = current.partners;
-  std::vector<DimShare> dims = current.dims;
-  for (PartnerShare& ps : partners) {
-    const MinorUnits cum = cumulative_reversal(ps.attributed_minor, new_refunded, current.amount_minor);
-    const MinorUnits inc = cum - ps.reversed_minor;
-    if (inc <= 0) continue;
-    ps.reversed_minor = cum;
-    SettlementRecord r;
-    r.record_id = order_id + ":reversal:" + std::to_string(applied_reversals) + ":" + ps.partner_id;
-    r.reversal = true;
-    r.order_id = order_id;
-    r.user_id = e.user_id;
-    r.partner_id = ps.partner_id;
-    r.campaign_id = ps.campaign_id;
-    r.model = current.model;
-    r.weight_micros = ps.weight_micros;
-    r.attributed_minor = -inc;
-    if (ps.commission_minor) {
-      const MinorUnits cum_c =
-          floor_div128(static_cast<__int128>(*ps.commission_minor) * cum, ps.attributed_minor);
-      r.commission_minor = -(cum_c - ps.commission_reversed_minor);
-      ps.commission_reversed_minor = cum_c;
-    }
-    r.currency = current.currency;
-    r.event_ts = e.ts;
-    r.period = period_of(r.event_ts, topology_.settlement_offset, topology_.settlement_period);
-    r.contract_id = ps.contract_id;
-    r.event_id = e.event_id;
-    r.touchpoint_ids = ps.touchpoint_ids;
-    r.accrual_ts = current.completed_ts;
-    fx.records.push_back(std::move(r));
-  }
-  for (DimShare& ds : dims) {
-    const MinorUnits cum = cumulative_reversal(ds.amount_minor, new_refunded, current.amount_minor);
-    const MinorUnits inc = cum - ds.reversed_minor;
-    if (inc <= 0) continue;
-    ds.reversed_minor = cum;
-    MetricDelta d;
-    d.refunds_minor = inc;
-    d.currency = current.currency;
-    d.counts_user = false;
-    fx.credits.push_back({ds.dim, ds.key, std::move(d)});
-  }
-
-  if (would_overflow(e, fx)) {
-    refuse_overflow(e, order_id, pos, raw);
-    return false;
-  }
-
-  OrderState& st = order_for(order_id, e.ts);
-  st.refunded_minor = new_refunded;
-  st.applied_reversals = applied_reversals;
-  st.partners = std::move(partners);
-  st.dims = std::move(dims);
-  for (SettlementRecord& r : fx.records) emit_settlement(std::move(r));
-  for (const MetricCredit& c : fx.credits) credit(c.dim, c.key, e.user_id, e.ts, c.delta, false);
-  return true;
 }
 
 void Processor::emit_settlement(SettlementRecord r) {

@@ -37,9 +37,6 @@ std::string position_key(InputStream s) {
   return "input:" + std::string(to_string(s));
 }
 
-constexpr std::array<InputStream, 3> kEventStreams{InputStream::kClicks, InputStream::kReferrals,
-                                                   InputStream::kOrders};
-
 EventKind kind_of(InputStream s) {
   switch (s) {
     case InputStream::kReferrals: return EventKind::kReferral;
@@ -104,57 +101,31 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
     DecodeResult d = decoder_.decode(item.raw, kind);
     if (d.ok()) {
       item.event = std::move(d.event);
-      if (session_) note_reads(*item.event);
+      if (session_) processor_.reads_for(*item.event, reads_);
     }
     else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
   }
-  queues_[static_cast<std::size_t>(r.stream)].push_back(std::move(item));
-}
-
-void PartitionTask::note_reads(const Event& e) {
-  // The reads the core will make of the cached tables for this event, so
-  // the batch's misses are one MultiGet per table instead of a Get each.
-  if (reads_.empty()) reads_ = {{Cf::kDedupe, {}}, {Cf::kUsers, {}}, {Cf::kOrders, {}}, {Cf::kCampaignUsers, {}}};
-  Processor& p = processor_;
-  if (!p.dedupe().cached(e.event_id)) reads_[0].second.push_back(e.event_id);
-  if (!p.users().cached(e.user_id)) reads_[1].second.push_back(e.user_id);
-  auto campaign_user = [&](Dim dim, const std::string& key) {
-    if (key.empty()) return;
-    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
-    if (!p.metrics().campaign_users().cached(k)) reads_[3].second.push_back(std::move(k));
-  };
-  if (const auto* o = std::get_if<Order>(&e.body)) {
-    if (!p.orders().cached(o->order_id)) reads_[2].second.push_back(o->order_id);
-  } else if (const auto* c = std::get_if<Click>(&e.body)) {
-    // The "all" records a click counts its user in (Processor::on_click);
-    // an order's depend on its touchpoints and are read when needed.
-    campaign_user(Dim::kSource, c->source);
-    campaign_user(Dim::kCampaign, c->campaign_id);
-  } else if (const auto* r = std::get_if<Referral>(&e.body)) {
-    campaign_user(Dim::kSource, "referral");
-    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
-  }
+  group_.push(r.stream, std::move(item));
 }
 
 void PartitionTask::prefetch() {
   if (!session_ || reads_.empty()) return;
-  for (auto& [cf, keys] : reads_) {
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users}) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
   session_->prefetch(reads_);
   reads_.clear();
 }
 
 void PartitionTask::process(InputStream stream) {
-  auto& q = queues_[static_cast<std::size_t>(stream)];
-  Item& item = q.front();
+  Item& item = group_.head(stream);
   if (item.event) processor_.process(*item.event, item.pos, item.raw);
   else processor_.reject(std::move(*item.rejected));
   processed_[static_cast<std::size_t>(stream)] = std::move(item.resume);
   if (item.append_ms >= 0 && (oldest_append_in_cycle_ < 0 || item.append_ms < oldest_append_in_cycle_))
     oldest_append_in_cycle_ = item.append_ms;
-  q.pop_front();
+  group_.pop(stream);
   changed_ = true;
   ++events_in_cycle_;
 }
@@ -164,55 +135,13 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
   std::size_t n = 0;
   prefetch();
   if (config_.file_order) {
-    while (!queues_[3].empty()) {
+    while (!group_.empty(InputStream::kFile)) {
       process(InputStream::kFile);
       ++n;
     }
     return n;
   }
-  for (;;) {
-    std::optional<InputStream> pick;
-    bool all_have = true;
-    bool behind = false;  // an empty input still has data on the broker
-    std::int64_t oldest_arrival = INT64_MAX;
-    for (InputStream s : kEventStreams) {
-      const auto& q = queues_[static_cast<std::size_t>(s)];
-      if (q.empty()) {
-        all_have = false;
-        behind = behind || !at_end(s);
-        continue;
-      }
-      const Item& head = q.front();
-      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
-      if (!head.event) {  // a reject has no event time: it goes first
-        pick = s;
-        break;
-      }
-      // Smallest head time first; equal times keep click < referral < order.
-      if (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts) pick = s;
-    }
-    // Payouts join the merge by their time (after user events of the same
-    // time), but an empty payouts topic never holds it back: it is quiet
-    // most of the time (docs/FINANCE.md).
-    if (const auto& pq = queues_[static_cast<std::size_t>(InputStream::kPayouts)]; !pq.empty()) {
-      const Item& head = pq.front();
-      const bool reject_first = pick && !queues_[static_cast<std::size_t>(*pick)].front().event;
-      if (!head.event) {
-        if (!reject_first) pick = InputStream::kPayouts;
-      } else if (!reject_first && (!pick || head.event->ts < queues_[static_cast<std::size_t>(*pick)].front().event->ts)) {
-        pick = InputStream::kPayouts;
-      }
-      oldest_arrival = std::min(oldest_arrival, head.arrival_ms);
-    }
-    if (!pick) break;
-    const bool head_is_reject = !queues_[static_cast<std::size_t>(*pick)].front().event;
-    if (!all_have && !head_is_reject) {
-      // Kafka Streams (KIP-695): while the broker holds more of an empty
-      // input, wait for it however long that takes; give up only on an
-      // input that is at its end, after idle_wait_ms.
-      if (behind) break;
-      if (now_ms - oldest_arrival < idle_wait_ms) break;
-    }
+  while (const std::optional<InputStream> pick = group_.next(now_ms, idle_wait_ms, at_end)) {
     process(*pick);
     ++n;
   }
@@ -225,16 +154,9 @@ void PartitionTask::finish() {
   changed_ = true;
 }
 
-std::size_t PartitionTask::buffered() const {
-  std::size_t n = 0;
-  for (const auto& q : queues_) n += q.size();
-  return n;
-}
+std::size_t PartitionTask::buffered() const { return group_.buffered(); }
 
-std::size_t PartitionTask::buffered(InputStream s) const {
-  const auto i = static_cast<std::size_t>(s);
-  return i < queues_.size() ? queues_[i].size() : 0;
-}
+std::size_t PartitionTask::buffered(InputStream s) const { return group_.buffered(s); }
 
 std::optional<TaskCycle> PartitionTask::commit(CycleEnd end, const MetaUpdates& meta) {
   std::optional<Prepared> p = prepare(end, meta);

@@ -91,8 +91,12 @@ void StateSession::publish_horizons() {
   store_.set_expiry_horizon(Cf::kDedupe, processor_.dedupe().horizon());
 }
 
-void StateSession::prefetch(const KeyReads& reads) {
-  for (const auto& [cf, keys] : reads) {
+void StateSession::prefetch(const TableReads& reads) {
+  const std::pair<Cf, const std::vector<std::string>*> tables[] = {
+      {Cf::kDedupe, &reads.dedupe}, {Cf::kUsers, &reads.users}, {Cf::kOrders, &reads.orders},
+      {Cf::kCampaignUsers, &reads.campaign_users}};
+  for (const auto& [cf, table_keys] : tables) {
+    const std::vector<std::string>& keys = *table_keys;
     if (keys.empty()) continue;
     std::vector<std::optional<std::string>> values = store_.multi_get(cf, keys);
     for (std::size_t i = 0; i < keys.size(); ++i) {

@@ -18,29 +18,16 @@
 #include "alliance/core/event.h"
 #include "alliance/core/expiry_index.h"
 #include "alliance/core/metric_windows.h"
+#include "alliance/core/order_settlement.h"
 #include "alliance/core/order_state.h"
 #include "alliance/core/output_record.h"
+#include "alliance/core/processor_stats.h"
 #include "alliance/core/settlement_ledger.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 #include "alliance/core/touchpoints.h"
 
 namespace alliance {
-
-/// Counters the adapters export as metrics and summaries.
-struct ProcessorStats {
-  std::map<std::string, std::int64_t> events_by_kind;   // valid events processed
-  std::map<std::string, std::int64_t> dead_letters_by_reason;
-  std::int64_t duplicates = 0;               // same event_id seen before
-  std::int64_t duplicate_transitions = 0;    // second completion, pending after completion
-  std::int64_t late_events = 0;
-  std::int64_t unattributed_orders = 0;
-  std::int64_t unknown_partner_records = 0;  // accruals for partners without a contract entry
-  std::int64_t settlement_records = 0;
-  std::int64_t metric_records = 0;
-  std::int64_t statement_records = 0;
-  std::int64_t balance_records = 0;
-};
 
 /// Meta state: stream time and emission tick.
 struct ProcessorClock {
@@ -69,9 +56,30 @@ struct Partitioning {
   [[nodiscard]] bool split() const { return partitions > 0; }
 };
 
+/// Keys of the store-backed tables (CachedTable) that events will read, by
+/// table: what a state store prefetches before a batch, one MultiGet per
+/// table. A key left out is still read when needed, one Get at a time.
+struct TableReads {
+  std::vector<std::string> dedupe;          // event ids
+  std::vector<std::string> users;           // user ids
+  std::vector<std::string> orders;          // order ids
+  std::vector<std::string> campaign_users;  // campaign_user_key(all_record_key(), user)
+  [[nodiscard]] bool empty() const {
+    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty();
+  }
+  void clear() { *this = {}; }
+};
+
+/// A dispatcher over the core's parts: decodes an event's kind and hands it
+/// to its handler (clicks and referrals here, orders to OrderSettlement,
+/// payouts to the ledger); owns the state tables, the clock, expiry and
+/// the emission of outputs.
 class Processor {
  public:
   explicit Processor(const Topology& topology, Partitioning partitioning = {});
+  // Its OrderSettlement refers to its tables: neither copied nor moved.
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
 
   /// Processes one valid event read at `pos`; `raw` is kept only for a
   /// dead letter raised by the core (refund_exceeds_amount, …).
@@ -80,6 +88,10 @@ class Processor {
   void reject(DeadLetter dl);
   /// End of input (file replay): watermark to +infinity, all finals.
   void finish();
+  /// Adds to `reads` the keys of the store-backed tables that process(`e`)
+  /// will read and their caches do not hold now. Changes nothing (not
+  /// const only because MetricWindows gives no const campaign_users()).
+  void reads_for(const Event& e, TableReads& reads);
 
   /// Ends an emit cycle (SPEC §5.2): running records of every key changed
   /// since the last cycle, once each, when `emit_running` (emit: running);
@@ -137,32 +149,11 @@ class Processor {
   void on_referral(const Event& e, const Referral& r);
   /// A payout (SPEC §3.8): applied to the balances, or forwarded to them.
   void on_payout(const Event& e, const SourcePosition& pos, std::string_view raw);
-  /// False when the order already applied this event (a duplicate after
-  /// dedupe_retention, SPEC §3.6): then nothing changed.
-  bool on_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
-  void apply_order(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
-  /// The order `order_id` for an accepted event at `ts` (created if new),
-  /// marked changed, its retention started at `ts` at the latest.
-  OrderState& order_for(const std::string& order_id, TimestampMs ts);
-  /// What one completion, refund or cancel would publish and add, computed
-  /// before any state changes so an overflow refuses the event whole (SPEC §2).
-  struct OrderEffects {
-    std::vector<SettlementRecord> records;  // `period` set
-    std::vector<MetricCredit> credits;
-  };
-  /// True when `fx` would take any total this Processor keeps outside int64.
-  [[nodiscard]] bool would_overflow(const Event& e, const OrderEffects& fx) const;
-  void refuse_overflow(const Event& e, const std::string& order_id, const SourcePosition& pos,
-                       std::string_view raw);
-  void complete(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw);
-  /// Reverses `current` to cumulative refunds `new_refunded`; false (and
-  /// dead-lettered, nothing changed) when a total would overflow.
-  bool reverse(const Event& e, const OrderState& current, MinorUnits new_refunded,
-               const SourcePosition& pos, std::string_view raw);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
               const MetricDelta& delta, bool new_order);
   void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
                         std::string_view raw);
+  /// A record of OrderSettlement: to this ledger, or forwarded to stage 2; published.
   void emit_settlement(SettlementRecord r);
   void advance(TimestampMs ts);
   void sweep();
@@ -197,6 +188,23 @@ class Processor {
   ProcessorStats stats_;
   std::vector<OutputRecord> out_;
   bool event_late_ = false;  // set by credit() while one event is processed
+  /// What OrderSettlement asks of this Processor (its dead letters, credits,
+  /// settlement records, watermark).
+  class SettlementHost final : public OrderSettlement::Host {
+   public:
+    explicit SettlementHost(Processor& p) : p_(p) {}
+    void dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
+                     std::string_view raw) override;
+    bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
+                const MetricDelta& delta, bool new_order) override;
+    void emit_settlement(SettlementRecord r) override;
+    [[nodiscard]] TimestampMs watermark() const override;
+
+   private:
+    Processor& p_;
+  };
+  SettlementHost settlement_host_{*this};
+  OrderSettlement settlement_;  // after the tables it works on
 };
 
 }  // namespace alliance

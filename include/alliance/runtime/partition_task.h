@@ -1,8 +1,9 @@
 // The work of one partition of a run — for Kafka the co-partitioned
 // clicks-p, referrals-p and orders-p (and repartition-p in a partitioned
 // run), for replay the input files: its Processor, its state store and
-// session (none for an in-memory replay), the input buffers that merge the
-// event topics in event time, and the input positions its state reflects.
+// session (none for an in-memory replay), its input buffers (PartitionGroup,
+// which merges the event topics in event time), and the input positions its
+// state reflects.
 // Owned by the StreamDriver and used only on its thread.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "alliance/codec/event_decoder.h"
 #include "alliance/core/processor.h"
 #include "alliance/runtime/input_record.h"
+#include "alliance/runtime/partition_group.h"
 #include "alliance/state/state_session.h"
 
 namespace alliance {
@@ -59,10 +61,11 @@ class PartitionTask {
   /// dead-lettered); a repartition record is applied at once.
   void enqueue(InputRecord record, std::int64_t now_ms);
   /// Processes buffered records: in file order, or merged in event time
-  /// (smallest head first; ties click, referral, order). An empty event
-  /// stream holds the others back while `at_end(stream)` is false (the
-  /// broker has more of it) and for `idle_wait_ms` once it is at its end
-  /// (Kafka Streams' max.task.idle.ms). Returns the number processed.
+  /// (PartitionGroup::next: smallest head first; ties click, referral,
+  /// order). An empty event stream holds the others back while
+  /// `at_end(stream)` is false (the broker has more of it) and for
+  /// `idle_wait_ms` once it is at its end (Kafka Streams'
+  /// max.task.idle.ms). Returns the number processed.
   std::size_t drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
                     const std::function<bool(InputStream)>& at_end);
   /// End of input: processes everything buffered, then the watermark jumps
@@ -117,18 +120,8 @@ class PartitionTask {
   void set_changelog(std::function<void(const StateChanges&)> send, std::function<StateChange()> offset);
 
  private:
-  struct Item {
-    std::int64_t arrival_ms;
-    SourcePosition pos;
-    std::optional<Event> event;  // nullopt: a reject, processed at the head
-    std::optional<DeadLetter> rejected;
-    std::string raw;
-    std::string resume;
-    std::int64_t append_ms;
-  };
+  using Item = PartitionGroup::Item;
   void process(InputStream stream);
-  /// Notes the cached-table keys `e` will read (prefetched before the next drain).
-  void note_reads(const Event& e);
   /// Reads the noted keys into the caches, one MultiGet per table.
   void prefetch();
 
@@ -137,11 +130,11 @@ class PartitionTask {
   std::unique_ptr<StateStore> store_;
   Processor processor_;
   std::unique_ptr<StateSession> session_;
-  KeyReads reads_;  // cached-table keys of enqueued events, not yet prefetched
+  TableReads reads_;  // cached-table keys of enqueued events (Processor::reads_for), not yet prefetched
   std::function<void(const StateChanges&)> changelog_send_;
   std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;
-  std::array<std::deque<Item>, kInputStreams> queues_;  // by InputStream (repartition: unused)
+  PartitionGroup group_;  // the input buffers and their event-time merge
   std::array<std::optional<std::string>, kInputStreams> processed_;  // resume token of the last processed record
   std::int64_t next_cycle_ = 1;
   std::int64_t next_seq_ = 0;  // outbox sequence without a store

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "alliance/state/state_session.h"
+#include "alliance/runtime/outbox_entry.h"
 
 namespace alliance {
 

@@ -13,26 +13,10 @@
 
 #include "alliance/codec/record_encoder.h"
 #include "alliance/core/processor.h"
+#include "alliance/runtime/outbox_entry.h"
 #include "alliance/state/state_store.h"
 
 namespace alliance {
-
-/// An output record waiting in the outbox: encoded without emitted_at, so a
-/// resend after a crash is byte-identical apart from that field.
-struct OutboxEntry {
-  std::int64_t seq = 0;
-  OutputKind kind = OutputKind::kDlq;
-  std::string key;
-  std::string body;
-  std::int32_t partition = -1;  // forwards: the repartition partition; -1: by key
-  /// The typed record `body` encodes (its key moved to `key`), kept until the
-  /// acknowledgement for the run's gauges and live views, so nothing parses
-  /// what was just encoded. Null for forwards and for entries read back from
-  /// the store after a restart (then decode_record reads `body`).
-  std::shared_ptr<const OutputRecord> record;
-};
-
-using MetaUpdates = std::vector<std::pair<std::string, std::string>>;
 
 /// A commit between its two halves: the batch is built (and may be on its
 /// way to the changelog) but not yet written to the store.
@@ -41,9 +25,6 @@ struct PreparedCommit {
   std::vector<OutboxEntry> entries;
 };
 
-/// Keys of cached tables to read in one MultiGet per table before a batch.
-using KeyReads = std::vector<std::pair<Cf, std::vector<std::string>>>;
-
 class StateSession {
  public:
   /// Default write-back cache budget (topology state.cache_mb).
@@ -51,9 +32,9 @@ class StateSession {
   /// Restores the tables of `p` loaded whole and backs its cached tables
   /// with `store`, their caches bounded to about `cache_bytes`.
   StateSession(StateStore& store, Processor& p, std::size_t cache_bytes = kDefaultCacheBytes);
-  /// Reads what the cached tables do not hold of `reads` (one MultiGet per
-  /// table) into their caches.
-  void prefetch(const KeyReads& reads);
+  /// Reads `reads` (Processor::reads_for) into the caches of their tables,
+  /// one MultiGet per table.
+  void prefetch(const TableReads& reads);
 
   /// Commits the Processor's changes, `meta` (input positions) and `outputs`
   /// atomically; returns the outputs as outbox entries to publish.
