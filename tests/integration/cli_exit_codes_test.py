@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import unittest
+from testprocs import free_port  # noqa: E402
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
@@ -23,12 +24,6 @@ def run(*args, **kw):
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([ALLIANCE, *args], text=True, timeout=30, **kw)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def commands_in_help():

@@ -6,44 +6,16 @@ A topology without `outputs.balances` publishes balances on
 `alliance.partner-balances`), so `/api/balances` shows what partners are
 owed. Each case starts librdkafka's mock cluster (`alliance broker` or the
 demo's own) on loopback."""
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
-import urllib.request
+from testprocs import free_port, wait_for, get_json, stop  # noqa: E402
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 NAME = "dash-topics"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url, timeout=2):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read().decode())
-
-
-def wait_for(fn, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            v = fn()
-            if v:
-                return v
-        except Exception:
-            pass
-        time.sleep(0.5)
-    return None
 
 
 def topology_without_balances_topic(work):
@@ -69,16 +41,6 @@ def read(path):
 
 def feeds(base):
     return {t["feed"]: t for t in get_json(base + "api/status")["topics"]}
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class DashboardTopicsFollowTheTopology(unittest.TestCase):

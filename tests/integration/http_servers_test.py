@@ -20,7 +20,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+from testprocs import free_port, wait_for, stop  # noqa: E402
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
@@ -35,12 +35,6 @@ TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
 IDLE_SOCKETS = 100
 ANSWER_WITHIN_S = 1.0
 REQUEST_TIMEOUT_S = 5  # docs/OPERATIONS.md "HTTP servers"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(port, path, timeout=15):
@@ -54,19 +48,6 @@ def request(port, path, timeout=15):
         return r.status, body, time.monotonic() - t0
     finally:
         c.close()
-
-
-def wait_for(fn, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            v = fn()
-            if v:
-                return v
-        except Exception:
-            pass
-        time.sleep(0.3)
-    return None
 
 
 class Output:
@@ -85,16 +66,6 @@ class Output:
     def text(self):
         with self.lock:
             return "".join(self.lines)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Demo(unittest.TestCase):

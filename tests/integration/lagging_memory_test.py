@@ -14,12 +14,12 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 import urllib.request
+from testprocs import free_port  # noqa: E402
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
@@ -30,12 +30,6 @@ CACHE_MB = 4
 # prefetch queue (64 MiB) + the merge's queues (20 000 events per stream) +
 # RocksDB's block cache and write buffers of this topology + the process.
 RSS_BOUND_MB = 400
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scrape(port):
