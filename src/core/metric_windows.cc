@@ -423,11 +423,13 @@ void MetricWindows::emit_running(std::vector<OutputRecord>& out, bool running) {
     dirty_campaigns_.clear();
     return;
   }
-  for (const auto& wkey : dirty_windows_)
+  dirty_windows_.for_each_sorted([&](const std::string& wkey) {
     if (const WindowAggregate* agg = windows_.find(wkey)) emit_window(wkey, *agg, false, out);
+  });
   dirty_windows_.clear();
-  for (const auto& c : dirty_campaigns_)
+  dirty_campaigns_.for_each_sorted([&](const std::string& c) {
     if (const WindowAggregate* agg = campaigns_.find(c)) emit_all(c, *agg, false, out);
+  });
   dirty_campaigns_.clear();
 }
 

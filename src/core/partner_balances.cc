@@ -160,8 +160,9 @@ BalanceRecord PartnerBalances::record(const std::string& key, const BalanceState
 }
 
 void PartnerBalances::emit(std::vector<OutputRecord>& out) {
-  for (const std::string& key : dirty_)
+  dirty_.for_each_sorted([&](const std::string& key) {
     if (const BalanceState* b = balances_.find(key)) out.push_back({balance_output_key(key), record(key, *b)});
+  });
   dirty_.clear();
 }
 

@@ -347,9 +347,9 @@ void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRe
 }
 
 void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running) {
-  for (const std::string& skey : dirty_) {
+  dirty_.for_each_sorted([&](const std::string& skey) {
     StatementState* s = statements_.find(skey);
-    if (s == nullptr) continue;
+    if (s == nullptr) return;
     if (s->closed) {
       s->revision += 1;
       statements_.upsert(skey);
@@ -359,7 +359,7 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running
     } else if (running) {
       out.push_back({statement_output_key(skey), build(skey, *s, false)});
     }
-  }
+  });
   dirty_.clear();
   // Balances are an upsert stream of current values in either emit mode.
   balances_.emit(out);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "alliance/state/state_codec.h"
 #include "alliance/state/state_tables.h"
 
 namespace alliance {
@@ -48,10 +49,7 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
   balances.payouts().drain_changes([&](const std::string& k, const std::string* v) {
     out.push_back(StateChange{Cf::kPayouts, k, v ? std::optional<std::string>(value_writer(Cf::kPayouts).take() + *v) : std::nullopt});
   });
-  ByteWriter w;
-  w.i64(static_cast<std::int64_t>(balances.dirty().size()));
-  for (const auto& k : balances.dirty()) w.str(k);
-  out.push_back(StateChange{Cf::kMeta, std::string(kDirtyBalancesKey), w.take()});
+  out.push_back(StateChange{Cf::kMeta, std::string(kDirtyBalancesKey), encode_key_set(balances.dirty())});
 }
 
 void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& key, std::string_view v) {

@@ -42,6 +42,20 @@ namespace {
 ByteReader value_reader(Cf cf, std::string_view v) { return ByteReader(value_payload(cf, v)); }
 }  // namespace
 
+std::string encode_key_set(const DirtyKeys& s) {
+  // The bytes a std::set<std::string> gave: count, then the keys in sorted order.
+  ByteWriter w;
+  w.i64(static_cast<std::int64_t>(s.size()));
+  s.for_each_sorted([&](const std::string& k) { w.str(k); });
+  return w.take();
+}
+
+void decode_key_set(std::string_view v, DirtyKeys& out) {
+  ByteReader r(v);
+  out.clear();
+  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) out.insert(r.str());
+}
+
 std::string encode_changelog(const StateChanges& changes) {
   ByteWriter w;
   w.i64(static_cast<std::int64_t>(changes.size()));
@@ -272,18 +286,6 @@ std::string encode(const ProcessorClock& c) {
   return ByteWriter().i64(c.stream_time).i64(c.emit_tick).i64(c.sweep_tick).u8(c.finished ? 1 : 0).i64(c.swept_at).take();
 }
 
-std::string encode_set(const std::set<std::string>& s) {
-  ByteWriter w;
-  w.i64(static_cast<std::int64_t>(s.size()));
-  for (const auto& k : s) w.str(k);
-  return w.take();
-}
-
-void decode_set(std::string_view v, std::set<std::string>& out) {
-  ByteReader r(v);
-  out.clear();
-  for (std::int64_t i = 0, n = r.i64(); i < n; ++i) out.insert(r.str());
-}
 
 template <class Table, class Encode>
 void drain(Table& t, Cf cf, StateChanges& out, Encode enc) {
@@ -347,9 +349,9 @@ void collect_changes(Processor& p, StateChanges& out) {
   });
   drain(p.ledger().volumes(), Cf::kVolumes, out, by_encode);
   out.push_back(StateChange{Cf::kMeta, "clock", encode(p.clock())});
-  out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_set(p.metrics().dirty_windows())});
-  out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_set(p.metrics().dirty_campaigns())});
-  out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_set(p.ledger().dirty())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_windows", encode_key_set(p.metrics().dirty_windows())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_key_set(p.metrics().dirty_campaigns())});
+  out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_key_set(p.ledger().dirty())});
   collect_balance_changes(p.ledger().balances(), out);
   if (p.partitioning().split()) {
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
@@ -414,13 +416,13 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         if (c.swept_at != INT64_MIN && (c.swept_at < 0 || c.swept_at > kMaxTimestampMs))
           throw CorruptState("expiry sweep time " + std::to_string(c.swept_at) + " out of range");
       } else if (key == "dirty_windows") {
-        decode_set(v, p.metrics().dirty_windows());
+        decode_key_set(v, p.metrics().dirty_windows());
       } else if (key == "dirty_campaigns") {
-        decode_set(v, p.metrics().dirty_campaigns());
+        decode_key_set(v, p.metrics().dirty_campaigns());
       } else if (key == "dirty_statements") {
-        decode_set(v, p.ledger().dirty());
+        decode_key_set(v, p.ledger().dirty());
       } else if (key == kDirtyBalancesKey) {
-        decode_set(v, p.ledger().balances().dirty());
+        decode_key_set(v, p.ledger().balances().dirty());
       } else if (key == "stage2") {
         p.aggregate().decode_progress(v);
       }

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 
 #include "../unit/processor_fixture.h"
 #include "alliance/core/byte_codec.h"
@@ -402,6 +404,55 @@ TEST(RocksStateDir, RefusesForeignCorruptAndOtherTopologyState) {
   fs::remove_all(foreign);
   fs::remove_all(dir);
   fs::remove_all(bad);
+}
+
+}  // namespace
+}  // namespace alliance
+
+namespace alliance {
+namespace {
+
+// The dirty_* meta entries were a std::set<std::string> written as count +
+// keys in set order; DirtyKeys (a flat hash set sorted when written) must
+// give the same bytes, or stored state would change.
+std::string encode_std_set_the_old_way(const std::set<std::string>& s) {
+  ByteWriter w;
+  w.i64(static_cast<std::int64_t>(s.size()));
+  for (const auto& k : s) w.str(k);
+  return w.take();
+}
+
+TEST(DirtyKeysCodec, SameBytesAsTheStdSetItReplaced) {
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 200; ++round) {
+    std::set<std::string> old_set;
+    DirtyKeys keys;
+    const int n = static_cast<int>(rng() % 60);
+    for (int i = 0; i < n; ++i) {
+      std::string k;
+      // Short keys over a small alphabet (duplicates, prefixes) with control
+      // and high bytes (signed vs unsigned ordering), and window-like keys.
+      const std::size_t len = rng() % 24;
+      static constexpr char kBytes[] = {'\0', '\x01', 'a', 'b', '|', '\x7f', '\x80', '\xff'};
+      for (std::size_t j = 0; j < len; ++j) k.push_back(kBytes[rng() % sizeof kBytes]);
+      old_set.insert(k);
+      keys.insert(std::string_view(k));
+      if (rng() % 5 == 0) keys.insert(std::string_view(k));  // repeated: still once
+      if (rng() % 7 == 0) {
+        old_set.erase(k);
+        keys.erase(k);
+      }
+    }
+    const std::string bytes = encode_key_set(keys);
+    ASSERT_EQ(bytes, encode_std_set_the_old_way(old_set)) << "round " << round;
+    DirtyKeys back;
+    back.insert(std::string_view("stale"));
+    decode_key_set(bytes, back);
+    ASSERT_EQ(encode_key_set(back), bytes);
+    std::vector<std::string> visited;
+    keys.for_each_sorted([&](const std::string& k) { visited.push_back(k); });
+    ASSERT_EQ(visited, std::vector<std::string>(old_set.begin(), old_set.end()));
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "alliance/core/output_record.h"
 #include "alliance/core/cached_table.h"
+#include "alliance/core/dirty_keys.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 #include "alliance/core/user_set.h"
@@ -153,8 +154,8 @@ class MetricWindows {
   /// every campaign user.
   StateTable<std::int64_t>& churn_index() { return churn_index_; }
   /// Keys with a running update still to emit (persisted so a restart emits them too).
-  std::set<std::string>& dirty_windows() { return dirty_windows_; }
-  std::set<std::string>& dirty_campaigns() { return dirty_campaigns_; }
+  DirtyKeys& dirty_windows() { return dirty_windows_; }
+  DirtyKeys& dirty_campaigns() { return dirty_campaigns_; }
   [[nodiscard]] TimestampMs churn_cutoff() const { return churn_cutoff_; }
   /// (window key, user) memberships added / windows dropped (with their
   /// persisted member chunks) since the last drain: a batch writes the new
@@ -180,8 +181,8 @@ class MetricWindows {
   // key: campaign_user_key(all_record_key(), user); a cache of the state
   // store when one backs it (it grows with users × campaigns).
   CachedTable<CampaignUser> campaign_users_;
-  std::set<std::string> dirty_windows_;
-  std::set<std::string> dirty_campaigns_;  // all_record_key()s
+  DirtyKeys dirty_windows_;
+  DirtyKeys dirty_campaigns_;  // all_record_key()s
   ClvFactor clv_;
   /// key churn_index_key(last completed order time, all_record_key) -> buyers.
   StateTable<std::int64_t> churn_index_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "alliance/core/dirty_keys.h"
 #include "alliance/core/event.h"
 #include "alliance/core/output_record.h"
 #include "alliance/core/state_table.h"
@@ -73,7 +74,7 @@ class PartnerBalances {
   StateTable<BalanceState>& balances() { return balances_; }
   /// payout_id -> balance key, for duplicate_payout (kept for good: a handful per partner and month).
   StateTable<std::string>& payouts() { return payouts_; }
-  std::set<std::string>& dirty() { return dirty_; }
+  DirtyKeys& dirty() { return dirty_; }
   [[nodiscard]] TimestampMs watermark() const { return watermark_; }
   /// After a restore: the watermark the restored state had matured to
   /// (the events' watermark; every bucket due by it was released then).
@@ -87,7 +88,7 @@ class PartnerBalances {
   const Topology& topology_;
   StateTable<BalanceState> balances_;  // key: balance_key()
   StateTable<std::string> payouts_;
-  std::set<std::string> dirty_;
+  DirtyKeys dirty_;
   TimestampMs watermark_ = INT64_MIN;  // the latest mature() call
   TimestampMs next_due_ = INT64_MAX;   // earliest pending maturity over all balances
 };

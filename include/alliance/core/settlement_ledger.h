@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "alliance/core/dirty_keys.h"
 #include "alliance/core/output_record.h"
 #include "alliance/core/partner_balances.h"
 #include "alliance/core/state_table.h"
@@ -107,7 +108,7 @@ class SettlementLedger {
   /// The partner balances fed by this ledger's commission (SPEC §3.8).
   PartnerBalances& balances() { return balances_; }
   /// Statements with a running update or revision still to emit.
-  std::set<std::string>& dirty() { return dirty_; }
+  DirtyKeys& dirty() { return dirty_; }
   /// Compacts closed statements of periods that ended before `horizon`:
   /// drops their record ids, keeps totals, count, revision and digest (and
   /// the pool volumes of their periods), so a very late record continues
@@ -142,7 +143,7 @@ class SettlementLedger {
   StateTable<StatementState> statements_;  // key: statement_key()
   StateTable<CampaignVolume> volumes_;     // key: volume_key()
   std::map<TimestampMs, std::set<std::string>> open_periods_;  // end -> periods
-  std::set<std::string> dirty_;
+  DirtyKeys dirty_;
   PartnerBalances balances_;
 };
 

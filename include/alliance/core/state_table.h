@@ -3,9 +3,10 @@
 #pragma once
 
 #include <map>
-#include <unordered_set>
 #include <string>
 #include <unordered_map>
+
+#include "alliance/core/dirty_keys.h"
 
 namespace alliance {
 
@@ -44,7 +45,8 @@ class StateTable {
   /// Restores a persisted entry without marking it changed.
   void restore(std::string k, V v) { map_.insert_or_assign(std::move(k), std::move(v)); }
 
-  /// Calls f(key, value or nullptr when erased) for every changed key, then forgets them.
+  /// Calls f(key, value or nullptr when erased) for every changed key (in the
+  /// flat set's order: deterministic, not sorted), then forgets them.
   template <class F>
   void drain_changes(F&& f) {
     for (const auto& k : changed_) f(k, find(k));
@@ -61,7 +63,9 @@ class StateTable {
 
  private:
   Map map_;
-  std::unordered_set<std::string> changed_;
+  // A flat hash set: a key already changed this cycle costs one hash and
+  // compare, a new one a copy but no node allocation.
+  DirtyKeys::Set changed_;
   bool tracking_ = true;
 };
 

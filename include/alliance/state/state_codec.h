@@ -11,6 +11,12 @@
 
 namespace alliance {
 
+/// A persisted key set (the dirty_* meta entries): i64 count, then each key
+/// (ByteWriter::str) in sorted order — the bytes a std::set<std::string> gave.
+std::string encode_key_set(const DirtyKeys& s);
+/// Replaces `out` with the keys of encode_key_set()'s `v`; throws CorruptState.
+void decode_key_set(std::string_view v, DirtyKeys& out);
+
 /// Drains every table's changed keys into `out` (values encoded).
 void collect_changes(Processor& p, StateChanges& out);
 /// Restores one persisted entry into the Processor's tables. Throws
