@@ -226,6 +226,7 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
                           TimestampMs ts, const MetricDelta& delta, TimestampMs watermark,
                           TimestampMs stream_time) {
   bool late = false;
+  std::optional<UserFingerprint> fingerprint;  // once per call, not per window size
   for (DurationMs size : topology_.windows) {
     const TimestampMs end = floor_div(ts, size) * size + size;
     if (end <= watermark) {
@@ -242,7 +243,8 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     WindowAggregate& agg = windows_.upsert(wkey);
     add_delta(agg, delta);
     if (delta.counts_user) {
-      const UserFingerprint f = fingerprint_of(user);
+      if (!fingerprint) fingerprint = fingerprint_of(user);
+      const UserFingerprint& f = *fingerprint;
       if (agg.users.insert(f) && tracking_) new_window_users_.emplace_back(wkey, f);
     }
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());

@@ -34,6 +34,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "alliance/core/event_time.h"
+#include "alliance/core/key_hash.h"
 
 namespace alliance {
 
@@ -186,10 +187,6 @@ class CachedTable {
     std::uint32_t used = 0;   // epoch of the last use
     std::uint32_t bytes = 0;  // weight when last measured
     std::uint32_t number = 0;  // its place in slots_
-  };
-  /// std::hash of the bytes; Boost mixes it further (the hash is not marked avalanching).
-  struct KeyHash {
-    std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
   };
   using Index = boost::unordered_flat_map<std::string_view, std::uint32_t, KeyHash>;
 

@@ -13,17 +13,13 @@
 
 #include <boost/unordered/unordered_flat_set.hpp>
 
-namespace alliance {
+#include "alliance/core/key_hash.h"
 
-/// Transparent string hash: look-ups by string_view copy nothing.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
+namespace alliance {
 
 class DirtyKeys {
  public:
-  using Set = boost::unordered_flat_set<std::string, StringHash, std::equal_to<>>;
+  using Set = boost::unordered_flat_set<std::string, KeyHash, std::equal_to<>>;
 
   /// Adds `k`; copies it only when it is new.
   void insert(std::string_view k) {
