@@ -17,7 +17,8 @@ namespace {
 /// A known field's value, captured while iterating the object once.
 struct Field {
   enum class Type { kAbsent, kNull, kString, kInt, kNonInteger, kTooBig, kOther } type = Type::kAbsent;
-  std::string str;
+  /// Unescaped, in the parser's string buffer: valid until its next parse.
+  std::string_view str;
   std::int64_t num = 0;
 };
 
@@ -28,10 +29,57 @@ constexpr std::array<std::string_view, 20> kKnownFields{
     "through_period", "reference"};
 constexpr std::size_t kFieldCount = kKnownFields.size();
 
+/// Indexes into kKnownFields.
+enum FieldId : std::size_t {
+  kType, kEventId, kTs, kUserId, kCampaignId, kSource, kPartnerId, kCourseId, kSessionId, kReferrerId,
+  kReferralCode, kOrderId, kStatus, kAmountMinor, kCurrency, kPaymentId, kRefundMinor, kPayoutId,
+  kThroughPeriod, kReference
+};
+
+/// The index of a known field, or -1: by length and first byte, then one compare.
 int field_index(std::string_view key) {
-  for (std::size_t i = 0; i < kFieldCount; ++i)
-    if (kKnownFields[i] == key) return static_cast<int>(i);
-  return -1;
+  auto is = [&](FieldId id) { return key == kKnownFields[id] ? static_cast<int>(id) : -1; };
+  if (key.empty()) return -1;
+  switch (key.size()) {
+    case 2: return is(kTs);
+    case 4: return is(kType);
+    case 6:
+      switch (key[0]) {
+        case 's': return key[1] == 'o' ? is(kSource) : is(kStatus);
+        default: return -1;
+      }
+    case 7: return is(kUserId);
+    case 8:
+      switch (key[0]) {
+        case 'e': return is(kEventId);
+        case 'o': return is(kOrderId);
+        case 'c': return is(kCurrency);
+        default: return -1;
+      }
+    case 9:
+      switch (key[0]) {
+        case 'c': return is(kCourseId);
+        case 'p': return is(kPayoutId);
+        case 'r': return is(kReference);
+        default: return -1;
+      }
+    case 10:
+      switch (key[0]) {
+        case 'p': return key[2] == 'r' ? is(kPartnerId) : is(kPaymentId);
+        case 's': return is(kSessionId);
+        default: return -1;
+      }
+    case 11:
+      switch (key[0]) {
+        case 'c': return is(kCampaignId);
+        case 'r': return is(kReferrerId);
+        default: return -1;
+      }
+    case 12: return key[0] == 'a' ? is(kAmountMinor) : is(kRefundMinor);
+    case 13: return is(kReferralCode);
+    case 14: return is(kThroughPeriod);
+    default: return -1;
+  }
 }
 
 /// Whether `token` (a raw JSON token, maybe with trailing whitespace) is a
@@ -130,7 +178,7 @@ simdjson::error_code capture(ondemand::value v, Field& f) {
       std::string_view s;
       if (auto e = v.get_string().get(s)) return e;
       f.type = Field::Type::kString;
-      f.str.assign(s);
+      f.str = s;
       return simdjson::SUCCESS;
     }
     case ondemand::json_type::number: {
@@ -175,6 +223,15 @@ simdjson::error_code capture(ondemand::value v, Field& f) {
   }
 }
 
+/// Whether an id has no control character (U+0000-U+001F, U+007F).
+bool clean_id(std::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 /// Validation of the captured fields, in the fixed order of SPEC §2's table,
 /// so one input always gets the same reason.
 class Validator {
@@ -193,7 +250,7 @@ class Validator {
     }
   }
 
-  Field& at(std::string_view name) { return f_[static_cast<std::size_t>(field_index(name))]; }
+  Field& at(FieldId id) { return f_[id]; }
 
   static bool present(const Field& f) {
     return f.type != Field::Type::kAbsent && f.type != Field::Type::kNull;
@@ -203,10 +260,14 @@ class Validator {
   /// Ids and labels (`text == Text::kId`) must not contain control
   /// characters (U+0000–U+001F, U+007F): they would make ids ambiguous.
   enum class Text { kId, kWord };
-  std::optional<std::string> str(std::string_view name, bool required, std::size_t max_len = 128,
-                                 Text text = Text::kId) {
+  std::optional<std::string_view> str(FieldId id, bool required, std::size_t max_len = 128,
+                                      Text text = Text::kId) {
     if (failed()) return std::nullopt;
-    Field& f = at(name);
+    const Field& f = f_[id];
+    if (f.type == Field::Type::kString && !f.str.empty() && f.str.size() <= max_len &&
+        (text != Text::kId || clean_id(f.str)))
+      return f.str;  // the common case, checked once
+    const std::string_view name = kKnownFields[id];
     if (!present(f)) {
       if (required) fail("missing_field:" + std::string(name), std::string(name) + " is required");
       return std::nullopt;
@@ -239,9 +300,10 @@ class Validator {
   }
 
   /// An amount in minor units: integer, 0 <= v <= kMaxAmountMinor.
-  std::optional<MinorUnits> amount(std::string_view name, bool required) {
+  std::optional<MinorUnits> amount(FieldId id, bool required) {
     if (failed()) return std::nullopt;
-    Field& f = at(name);
+    const std::string_view name = kKnownFields[id];
+    const Field& f = f_[id];
     if (!present(f)) {
       if (required) fail("missing_field:" + std::string(name), std::string(name) + " is required");
       return std::nullopt;
@@ -268,14 +330,14 @@ class Validator {
 
   std::optional<TimestampMs> timestamp() {
     if (failed()) return std::nullopt;
-    Field& f = at("ts");
+    const Field& f = f_[kTs];
     if (!present(f)) {
       fail("missing_field:ts", "ts is required");
       return std::nullopt;
     }
     if (f.type == Field::Type::kString) {
       if (auto t = parse_rfc3339(f.str)) return t;
-      fail("bad_timestamp", "ts is not RFC 3339 with an offset: " + f.str.substr(0, 64));
+      fail("bad_timestamp", "ts is not RFC 3339 with an offset: " + std::string(f.str.substr(0, 64)));
       return std::nullopt;
     }
     if (f.type == Field::Type::kInt) {
@@ -297,9 +359,9 @@ class Validator {
 
 /// Why `code` is not a currency (SPEC §2: a code of the ISO 4217 list with
 /// minor-unit digits; docs/SEMANTICS.md).
-std::string currency_detail(const std::string& code) {
+std::string currency_detail(std::string_view code) {
   return "currency must be an active ISO 4217 code with minor units (CNY, USD, EUR, JPY, ...; not XTS, XXX, "
-         "XAU or XDR), got " + code;
+         "XAU or XDR), got " + std::string(code);
 }
 
 DecodeResult reject(std::string reason, std::string detail) {
@@ -391,16 +453,16 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
   // type: required in files, optional on Kafka; must match when present.
   std::optional<EventKind> kind = topic_kind;
   {
-    Field& t = v.at("type");
+    const Field& t = v.at(kType);
     if (!Validator::present(t)) {
       if (!topic_kind) return reject("missing_field:type", "type is required in files");
     } else if (t.type != Field::Type::kString) {
       return reject("wrong_type:type", "type must be a string");
     } else {
       auto k = event_kind_from(t.str);
-      if (!k) return reject("type_mismatch", "unknown type " + t.str.substr(0, 32));
+      if (!k) return reject("type_mismatch", "unknown type " + std::string(t.str.substr(0, 32)));
       if (topic_kind && *k != *topic_kind)
-        return reject("type_mismatch", "type " + t.str + " on the " +
+        return reject("type_mismatch", "type " + std::string(t.str) + " on the " +
                                            std::string(to_string(*topic_kind)) + " topic");
       kind = k;
     }
@@ -410,60 +472,60 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
   if (*kind == EventKind::kPayout) {
     // SPEC §2: no user_id; event_id = payout_id (optional, must match).
     Payout p;
-    auto payout_id = v.str("payout_id", true);
-    auto event_id = v.str("event_id", false);
+    auto payout_id = v.str(kPayoutId, true);
+    auto event_id = v.str(kEventId, false);
     auto ts = v.timestamp();
-    auto partner = v.str("partner_id", true);
-    auto amount = v.amount("amount_minor", true);
-    auto currency = v.str("currency", true, 3, Validator::Text::kWord);
-    p.through_period = v.str("through_period", false, 32);
-    p.reference = v.str("reference", false, 256, Validator::Text::kWord);
+    auto partner = v.str(kPartnerId, true);
+    auto amount = v.amount(kAmountMinor, true);
+    auto currency = v.str(kCurrency, true, 3, Validator::Text::kWord);
+    p.through_period = v.str(kThroughPeriod, false, 32);
+    p.reference = v.str(kReference, false, 256, Validator::Text::kWord);
     if (v.failed()) return reject(v.reason, v.detail);
     if (event_id && *event_id != *payout_id)
-      return reject("bad_value:event_id", "a payout's event_id must equal its payout_id " + *payout_id);
+      return reject("bad_value:event_id", "a payout's event_id must equal its payout_id " + std::string(*payout_id));
     if (!is_iso4217(*currency))
       return reject("bad_value:currency", currency_detail(*currency));
     ev.event_id = *payout_id;
     ev.ts = *ts;
-    p.payout_id = std::move(*payout_id);
-    p.partner_id = std::move(*partner);
+    p.payout_id = *payout_id;
+    p.partner_id = *partner;
     p.amount_minor = *amount;
-    p.currency = std::move(*currency);
+    p.currency = *currency;
     ev.body = std::move(p);
     DecodeResult ok;
     ok.event = std::move(ev);
     return ok;
   }
-  auto event_id = v.str("event_id", true);
+  auto event_id = v.str(kEventId, true);
   auto ts = v.timestamp();
-  auto user_id = v.str("user_id", true);
+  auto user_id = v.str(kUserId, true);
   if (v.failed()) return reject(v.reason, v.detail);
-  ev.event_id = std::move(*event_id);
+  ev.event_id = *event_id;
   ev.ts = *ts;
-  ev.user_id = std::move(*user_id);
+  ev.user_id = *user_id;
 
   switch (*kind) {
     case EventKind::kClick: {
       Click c;
-      auto campaign = v.str("campaign_id", true);
-      auto source = v.str("source", true, 64);
-      c.partner_id = v.str("partner_id", false);
-      c.course_id = v.str("course_id", false);
-      c.session_id = v.str("session_id", false);
+      auto campaign = v.str(kCampaignId, true);
+      auto source = v.str(kSource, true, 64);
+      c.partner_id = v.str(kPartnerId, false);
+      c.course_id = v.str(kCourseId, false);
+      c.session_id = v.str(kSessionId, false);
       if (v.failed()) return reject(v.reason, v.detail);
-      c.campaign_id = std::move(*campaign);
-      c.source = std::move(*source);
+      c.campaign_id = *campaign;
+      c.source = *source;
       ev.body = std::move(c);
       break;
     }
     case EventKind::kReferral: {
       Referral r;
-      auto partner = v.str("partner_id", true);
-      r.referrer_id = v.str("referrer_id", false);
-      r.referral_code = v.str("referral_code", false);
-      r.campaign_id = v.str("campaign_id", false);
+      auto partner = v.str(kPartnerId, true);
+      r.referrer_id = v.str(kReferrerId, false);
+      r.referral_code = v.str(kReferralCode, false);
+      r.campaign_id = v.str(kCampaignId, false);
       if (v.failed()) return reject(v.reason, v.detail);
-      r.partner_id = std::move(*partner);
+      r.partner_id = *partner;
       if (r.referrer_id && *r.referrer_id == ev.user_id)
         return reject("self_referral", "referrer_id equals user_id " + ev.user_id);
       ev.body = std::move(r);
@@ -471,28 +533,28 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
     }
     case EventKind::kOrder: {
       Order o;
-      auto order_id = v.str("order_id", true);
-      auto status = v.str("status", true, 32, Validator::Text::kWord);
+      auto order_id = v.str(kOrderId, true);
+      auto status = v.str(kStatus, true, 32, Validator::Text::kWord);
       if (v.failed()) return reject(v.reason, v.detail);
       auto st = order_status_from(*status);
-      if (!st) return reject("unknown_status", "status " + *status + " is not one of pending, completed, cancelled, refunded");
-      auto amount = v.amount("amount_minor", true);
-      auto currency = v.str("currency", true, 3, Validator::Text::kWord);
+      if (!st) return reject("unknown_status", "status " + std::string(*status) + " is not one of pending, completed, cancelled, refunded");
+      auto amount = v.amount(kAmountMinor, true);
+      auto currency = v.str(kCurrency, true, 3, Validator::Text::kWord);
       if (v.failed()) return reject(v.reason, v.detail);
       if (!is_iso4217(*currency))
         return reject("bad_value:currency", currency_detail(*currency));
-      o.course_id = v.str("course_id", false);
-      o.payment_id = v.str("payment_id", false);
-      o.referral_code = v.str("referral_code", false);
-      o.refund_minor = v.amount("refund_minor", *st == OrderStatus::kRefunded);
-      o.campaign_id = v.str("campaign_id", false);
+      o.course_id = v.str(kCourseId, false);
+      o.payment_id = v.str(kPaymentId, false);
+      o.referral_code = v.str(kReferralCode, false);
+      o.refund_minor = v.amount(kRefundMinor, *st == OrderStatus::kRefunded);
+      o.campaign_id = v.str(kCampaignId, false);
       if (v.failed()) return reject(v.reason, v.detail);
       if (*st == OrderStatus::kRefunded && *o.refund_minor <= 0)
         return reject("bad_amount", "refund_minor must be > 0");
-      o.order_id = std::move(*order_id);
+      o.order_id = *order_id;
       o.status = *st;
       o.amount_minor = *amount;
-      o.currency = std::move(*currency);
+      o.currency = *currency;
       ev.body = std::move(o);
       break;
     }
