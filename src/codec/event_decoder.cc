@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "alliance/core/currency.h"
@@ -38,7 +39,10 @@ enum FieldId : std::size_t {
 
 /// The index of a known field, or -1: by length and first byte, then one compare.
 int field_index(std::string_view key) {
-  auto is = [&](FieldId id) { return key == kKnownFields[id] ? static_cast<int>(id) : -1; };
+  // Called with the size already matched: a memcmp of a constant length, inlined.
+  auto is = [&](FieldId id) {
+    return std::memcmp(key.data(), kKnownFields[id].data(), kKnownFields[id].size()) == 0 ? static_cast<int>(id) : -1;
+  };
   if (key.empty()) return -1;
   switch (key.size()) {
     case 2: return is(kTs);
@@ -364,27 +368,35 @@ std::string currency_detail(std::string_view code) {
          "XAU or XDR), got " + std::string(code);
 }
 
-DecodeResult reject(std::string reason, std::string detail) {
-  DecodeResult r;
-  r.reason = std::move(reason);
-  r.detail = std::move(detail);
-  return r;
+/// Makes `out` a reject (dropping an Event begun in place).
+void fail(DecodeResult& out, std::string reason, std::string detail) {
+  out.event.reset();
+  out.reason = std::move(reason);
+  out.detail = std::move(detail);
 }
+
 
 }  // namespace
 
 EventDecoder::EventDecoder() { buffer_.reserve(kMaxMessageBytes + simdjson::SIMDJSON_PADDING); }
 
 DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKind> topic_kind) {
-  if (bytes.size() > kMaxMessageBytes)
-    return reject("oversized", "message is " + std::to_string(bytes.size()) + " bytes, limit " +
-                                   std::to_string(kMaxMessageBytes));
-  if (!simdjson::validate_utf8(bytes.data(), bytes.size()))
-    return reject("invalid_utf8", "message is not valid UTF-8");
-  if (bytes.starts_with("\xEF\xBB\xBF"))
-    return reject("malformed_json", "message starts with a UTF-8 byte order mark (EF BB BF); remove it");
+  DecodeResult r;  // the one result, built in place (every path returns it)
+  if (bytes.size() > kMaxMessageBytes) {
+    fail(r, "oversized", "message is " + std::to_string(bytes.size()) + " bytes, limit " +
+                             std::to_string(kMaxMessageBytes));
+    return r;
+  }
+  if (!simdjson::validate_utf8(bytes.data(), bytes.size())) {
+    fail(r, "invalid_utf8", "message is not valid UTF-8");
+    return r;
+  }
+  if (bytes.starts_with("\xEF\xBB\xBF")) {
+    fail(r, "malformed_json", "message starts with a UTF-8 byte order mark (EF BB BF); remove it");
+    return r;
+  }
 
-  DecodeResult r = parse(bytes, topic_kind);
+  parse(bytes, topic_kind, r);
   if (r.ok() || json_error_ != simdjson::UNESCAPED_CHARS) return r;
   // A raw control byte inside a string is malformed JSON; when it sits in an
   // id the contract names (SPEC §2), bad_value:<field> says more. Parse
@@ -407,19 +419,20 @@ DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKin
     else if (in_string && ch == '\\') escape = true;
     else if (ch == '"') in_string = !in_string;
   }
-  DecodeResult again = parse(escaped, topic_kind);
-  if (!again.ok() && again.reason.starts_with("bad_value:")) return again;
+  DecodeResult again;
+  parse(escaped, topic_kind, again);
+  if (!again.ok() && again.reason.starts_with("bad_value:")) r = std::move(again);
   return r;
 }
 
-DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_kind) {
+void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeResult& out) {
   json_error_ = simdjson::SUCCESS;
   buffer_.assign(bytes);
   buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
   std::array<Field, kFieldCount> fields{};
-  auto malformed = [this](simdjson::error_code e) {
+  auto malformed = [this, &out](simdjson::error_code e) {
     json_error_ = e;
-    return reject("malformed_json", std::string("JSON error: ") + simdjson::error_message(e));
+    return fail(out, "malformed_json", std::string("JSON error: ") + simdjson::error_message(e));
   };
   {
     ondemand::document doc;
@@ -427,7 +440,7 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
       return malformed(e);
     ondemand::object obj;
     if (auto e = doc.get_object().get(obj))
-      return e == simdjson::INCORRECT_TYPE ? reject("malformed_json", "message is not a JSON object")
+      return e == simdjson::INCORRECT_TYPE ? fail(out, "malformed_json", "message is not a JSON object")
                                            : malformed(e);
     for (auto f : obj) {
       ondemand::field field;
@@ -441,12 +454,12 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
       }
       Field& slot = fields[static_cast<std::size_t>(idx)];
       if (slot.type != Field::Type::kAbsent)
-        return reject("malformed_json", "duplicate key " + std::string(key));
+        return fail(out, "malformed_json", "duplicate key " + std::string(key));
       if (auto e = capture(field.value(), slot)) return malformed(e);
     }
     // At the end of the document current_location() has nowhere to point.
     if (!doc.current_location().error())
-      return reject("malformed_json", "trailing content after the JSON object");
+      return fail(out, "malformed_json", "trailing content after the JSON object");
   }
 
   Validator v(fields);
@@ -455,23 +468,24 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
   {
     const Field& t = v.at(kType);
     if (!Validator::present(t)) {
-      if (!topic_kind) return reject("missing_field:type", "type is required in files");
+      if (!topic_kind) return fail(out, "missing_field:type", "type is required in files");
     } else if (t.type != Field::Type::kString) {
-      return reject("wrong_type:type", "type must be a string");
+      return fail(out, "wrong_type:type", "type must be a string");
     } else {
       auto k = event_kind_from(t.str);
-      if (!k) return reject("type_mismatch", "unknown type " + std::string(t.str.substr(0, 32)));
+      if (!k) return fail(out, "type_mismatch", "unknown type " + std::string(t.str.substr(0, 32)));
       if (topic_kind && *k != *topic_kind)
-        return reject("type_mismatch", "type " + std::string(t.str) + " on the " +
+        return fail(out, "type_mismatch", "type " + std::string(t.str) + " on the " +
                                            std::string(to_string(*topic_kind)) + " topic");
       kind = k;
     }
   }
 
-  Event ev;
+  // Built in place; fail() drops it again.
+  Event& ev = out.event.emplace();
   if (*kind == EventKind::kPayout) {
     // SPEC §2: no user_id; event_id = payout_id (optional, must match).
-    Payout p;
+    Payout& p = ev.body.emplace<Payout>();
     auto payout_id = v.str(kPayoutId, true);
     auto event_id = v.str(kEventId, false);
     auto ts = v.timestamp();
@@ -480,89 +494,80 @@ DecodeResult EventDecoder::parse(std::string_view bytes, std::optional<EventKind
     auto currency = v.str(kCurrency, true, 3, Validator::Text::kWord);
     p.through_period = v.str(kThroughPeriod, false, 32);
     p.reference = v.str(kReference, false, 256, Validator::Text::kWord);
-    if (v.failed()) return reject(v.reason, v.detail);
+    if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
     if (event_id && *event_id != *payout_id)
-      return reject("bad_value:event_id", "a payout's event_id must equal its payout_id " + std::string(*payout_id));
+      return fail(out, "bad_value:event_id", "a payout's event_id must equal its payout_id " + std::string(*payout_id));
     if (!is_iso4217(*currency))
-      return reject("bad_value:currency", currency_detail(*currency));
+      return fail(out, "bad_value:currency", currency_detail(*currency));
     ev.event_id = *payout_id;
     ev.ts = *ts;
     p.payout_id = *payout_id;
     p.partner_id = *partner;
     p.amount_minor = *amount;
     p.currency = *currency;
-    ev.body = std::move(p);
-    DecodeResult ok;
-    ok.event = std::move(ev);
-    return ok;
+    return;
   }
   auto event_id = v.str(kEventId, true);
   auto ts = v.timestamp();
   auto user_id = v.str(kUserId, true);
-  if (v.failed()) return reject(v.reason, v.detail);
+  if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
   ev.event_id = *event_id;
   ev.ts = *ts;
   ev.user_id = *user_id;
 
   switch (*kind) {
     case EventKind::kClick: {
-      Click c;
+      Click& c = ev.body.emplace<Click>();
       auto campaign = v.str(kCampaignId, true);
       auto source = v.str(kSource, true, 64);
       c.partner_id = v.str(kPartnerId, false);
       c.course_id = v.str(kCourseId, false);
       c.session_id = v.str(kSessionId, false);
-      if (v.failed()) return reject(v.reason, v.detail);
+      if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
       c.campaign_id = *campaign;
       c.source = *source;
-      ev.body = std::move(c);
       break;
     }
     case EventKind::kReferral: {
-      Referral r;
+      Referral& r = ev.body.emplace<Referral>();
       auto partner = v.str(kPartnerId, true);
       r.referrer_id = v.str(kReferrerId, false);
       r.referral_code = v.str(kReferralCode, false);
       r.campaign_id = v.str(kCampaignId, false);
-      if (v.failed()) return reject(v.reason, v.detail);
+      if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
       r.partner_id = *partner;
       if (r.referrer_id && *r.referrer_id == ev.user_id)
-        return reject("self_referral", "referrer_id equals user_id " + ev.user_id);
-      ev.body = std::move(r);
+        return fail(out, "self_referral", "referrer_id equals user_id " + ev.user_id);
       break;
     }
     case EventKind::kOrder: {
-      Order o;
+      Order& o = ev.body.emplace<Order>();
       auto order_id = v.str(kOrderId, true);
       auto status = v.str(kStatus, true, 32, Validator::Text::kWord);
-      if (v.failed()) return reject(v.reason, v.detail);
+      if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
       auto st = order_status_from(*status);
-      if (!st) return reject("unknown_status", "status " + std::string(*status) + " is not one of pending, completed, cancelled, refunded");
+      if (!st) return fail(out, "unknown_status", "status " + std::string(*status) + " is not one of pending, completed, cancelled, refunded");
       auto amount = v.amount(kAmountMinor, true);
       auto currency = v.str(kCurrency, true, 3, Validator::Text::kWord);
-      if (v.failed()) return reject(v.reason, v.detail);
+      if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
       if (!is_iso4217(*currency))
-        return reject("bad_value:currency", currency_detail(*currency));
+        return fail(out, "bad_value:currency", currency_detail(*currency));
       o.course_id = v.str(kCourseId, false);
       o.payment_id = v.str(kPaymentId, false);
       o.referral_code = v.str(kReferralCode, false);
       o.refund_minor = v.amount(kRefundMinor, *st == OrderStatus::kRefunded);
       o.campaign_id = v.str(kCampaignId, false);
-      if (v.failed()) return reject(v.reason, v.detail);
+      if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
       if (*st == OrderStatus::kRefunded && *o.refund_minor <= 0)
-        return reject("bad_amount", "refund_minor must be > 0");
+        return fail(out, "bad_amount", "refund_minor must be > 0");
       o.order_id = *order_id;
       o.status = *st;
       o.amount_minor = *amount;
       o.currency = *currency;
-      ev.body = std::move(o);
       break;
     }
     case EventKind::kPayout: break;  // decoded above
   }
-  DecodeResult ok;
-  ok.event = std::move(ev);
-  return ok;
 }
 
 }  // namespace alliance

@@ -31,8 +31,9 @@ class EventDecoder {
   DecodeResult decode(std::string_view bytes, std::optional<EventKind> topic_kind);
 
  private:
-  /// decode() after the size, UTF-8 and BOM checks; sets json_error_.
-  DecodeResult parse(std::string_view bytes, std::optional<EventKind> topic_kind);
+  /// decode() after the size, UTF-8 and BOM checks, into a fresh `out`
+  /// (the Event built in place); sets json_error_.
+  void parse(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeResult& out);
 
   simdjson::ondemand::parser parser_;
   simdjson::error_code json_error_ = simdjson::SUCCESS;  // of the last parse(), if the JSON was malformed
