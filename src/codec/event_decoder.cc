@@ -369,7 +369,7 @@ std::string currency_detail(std::string_view code) {
 }
 
 /// Makes `out` a reject (dropping an Event begun in place).
-void fail(DecodeResult& out, std::string reason, std::string detail) {
+void fail(DecodeTarget out, std::string reason, std::string detail) {
   out.event.reset();
   out.reason = std::move(reason);
   out.detail = std::move(detail);
@@ -381,23 +381,28 @@ void fail(DecodeResult& out, std::string reason, std::string detail) {
 EventDecoder::EventDecoder() { buffer_.reserve(kMaxMessageBytes + simdjson::SIMDJSON_PADDING); }
 
 DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKind> topic_kind) {
-  DecodeResult r;  // the one result, built in place (every path returns it)
+  DecodeResult r;
+  decode(bytes, topic_kind, DecodeTarget{r.event, r.reason, r.detail});
+  return r;
+}
+
+void EventDecoder::decode(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeTarget r) {
   if (bytes.size() > kMaxMessageBytes) {
     fail(r, "oversized", "message is " + std::to_string(bytes.size()) + " bytes, limit " +
                              std::to_string(kMaxMessageBytes));
-    return r;
+    return;
   }
   if (!simdjson::validate_utf8(bytes.data(), bytes.size())) {
     fail(r, "invalid_utf8", "message is not valid UTF-8");
-    return r;
+    return;
   }
   if (bytes.starts_with("\xEF\xBB\xBF")) {
     fail(r, "malformed_json", "message starts with a UTF-8 byte order mark (EF BB BF); remove it");
-    return r;
+    return;
   }
 
   parse(bytes, topic_kind, r);
-  if (r.ok() || json_error_ != simdjson::UNESCAPED_CHARS) return r;
+  if (r.event || json_error_ != simdjson::UNESCAPED_CHARS) return;
   // A raw control byte inside a string is malformed JSON; when it sits in an
   // id the contract names (SPEC §2), bad_value:<field> says more. Parse
   // again with such bytes escaped: only a bad_value verdict replaces the
@@ -420,12 +425,11 @@ DecodeResult EventDecoder::decode(std::string_view bytes, std::optional<EventKin
     else if (ch == '"') in_string = !in_string;
   }
   DecodeResult again;
-  parse(escaped, topic_kind, again);
-  if (!again.ok() && again.reason.starts_with("bad_value:")) r = std::move(again);
-  return r;
+  parse(escaped, topic_kind, DecodeTarget{again.event, again.reason, again.detail});
+  if (!again.ok() && again.reason.starts_with("bad_value:")) fail(r, std::move(again.reason), std::move(again.detail));
 }
 
-void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeResult& out) {
+void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeTarget out) {
   json_error_ = simdjson::SUCCESS;
   buffer_.assign(bytes);
   buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
