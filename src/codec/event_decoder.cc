@@ -86,6 +86,53 @@ int field_index(std::string_view key) {
   }
 }
 
+/// Whether the raw key text at `raw` (just after its opening quote) is
+/// `lit` exactly: its bytes, then the closing quote. A raw key that matches
+/// has no escape, so it is its own unescaped text. The message is padded
+/// (SIMDJSON_PADDING zero bytes), so reading past a shorter key is safe.
+template <std::size_t N>
+bool raw_is(const char* raw, const char (&lit)[N]) {
+  return std::memcmp(raw, lit, N - 1) == 0 && raw[N - 1] == '"';
+}
+
+/// The known field a raw key is without unescaping (by its first byte,
+/// then whole compares), or -1: unknown, or spelled with escapes.
+int raw_field_index(const char* raw) {
+  switch (raw[0]) {
+    case 't':
+      if (raw_is(raw, "type")) return kType;
+      if (raw_is(raw, "ts")) return kTs;
+      if (raw_is(raw, "through_period")) return kThroughPeriod;
+      return -1;
+    case 'e': return raw_is(raw, "event_id") ? static_cast<int>(kEventId) : -1;
+    case 'u': return raw_is(raw, "user_id") ? static_cast<int>(kUserId) : -1;
+    case 'o': return raw_is(raw, "order_id") ? static_cast<int>(kOrderId) : -1;
+    case 'a': return raw_is(raw, "amount_minor") ? static_cast<int>(kAmountMinor) : -1;
+    case 'c':
+      if (raw_is(raw, "campaign_id")) return kCampaignId;
+      if (raw_is(raw, "currency")) return kCurrency;
+      if (raw_is(raw, "course_id")) return kCourseId;
+      return -1;
+    case 's':
+      if (raw_is(raw, "source")) return kSource;
+      if (raw_is(raw, "status")) return kStatus;
+      if (raw_is(raw, "session_id")) return kSessionId;
+      return -1;
+    case 'p':
+      if (raw_is(raw, "partner_id")) return kPartnerId;
+      if (raw_is(raw, "payment_id")) return kPaymentId;
+      if (raw_is(raw, "payout_id")) return kPayoutId;
+      return -1;
+    case 'r':
+      if (raw_is(raw, "referrer_id")) return kReferrerId;
+      if (raw_is(raw, "referral_code")) return kReferralCode;
+      if (raw_is(raw, "refund_minor")) return kRefundMinor;
+      if (raw_is(raw, "reference")) return kReference;
+      return -1;
+    default: return -1;
+  }
+}
+
 /// Whether `token` (a raw JSON token, maybe with trailing whitespace) is a
 /// number by RFC 8259's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
 /// simdjson refuses numbers a double cannot hold (`1e400`); they are still
@@ -227,8 +274,21 @@ simdjson::error_code capture(ondemand::value v, Field& f) {
   }
 }
 
-/// Whether an id has no control character (U+0000-U+001F, U+007F).
+/// Whether an id has no control character (U+0000-U+001F, U+007F): eight
+/// bytes at a time (a word with such a byte always tests dirty; a dirty
+/// word is checked byte by byte), then the rest.
 bool clean_id(std::string_view s) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  while (s.size() >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data(), 8);
+    const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHighs;  // some byte < 0x20
+    const std::uint64_t d = x ^ (kOnes * 0x7f);
+    const std::uint64_t del = (d - kOnes) & ~d & kHighs;  // some byte == 0x7f
+    if ((below_space | del) != 0) break;
+    s.remove_prefix(8);
+  }
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f) return false;
@@ -392,17 +452,24 @@ void EventDecoder::decode(std::string_view bytes, std::optional<EventKind> topic
                              std::to_string(kMaxMessageBytes));
     return;
   }
+  // UTF-8 is validated once: simdjson's stage 1 checks the whole message,
+  // so a message it parses into an event is valid UTF-8. Any other verdict
+  // is taken only after the checks that come first (invalid_utf8, then the
+  // byte order mark), as before.
+  const bool bom = bytes.starts_with("\xEF\xBB\xBF");
+  if (!bom) {
+    parse(bytes, topic_kind, r);
+    if (r.event) return;
+  }
   if (!simdjson::validate_utf8(bytes.data(), bytes.size())) {
     fail(r, "invalid_utf8", "message is not valid UTF-8");
     return;
   }
-  if (bytes.starts_with("\xEF\xBB\xBF")) {
+  if (bom) {
     fail(r, "malformed_json", "message starts with a UTF-8 byte order mark (EF BB BF); remove it");
     return;
   }
-
-  parse(bytes, topic_kind, r);
-  if (r.event || json_error_ != simdjson::UNESCAPED_CHARS) return;
+  if (json_error_ != simdjson::UNESCAPED_CHARS) return;
   // A raw control byte inside a string is malformed JSON; when it sits in an
   // id the contract names (SPEC §2), bad_value:<field> says more. Parse
   // again with such bytes escaped: only a bad_value verdict replaces the
@@ -449,9 +516,16 @@ void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_
     for (auto f : obj) {
       ondemand::field field;
       if (auto e = std::move(f).get(field)) return malformed(e);
+      // A known key written plainly is found in the raw text; any other
+      // key is unescaped first (it may be a known one written with escapes).
+      int idx = raw_field_index(field.key().raw());
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return malformed(e);
-      const int idx = field_index(key);
+      if (idx >= 0) {
+        key = kKnownFields[static_cast<std::size_t>(idx)];
+      } else {
+        if (auto e = field.unescaped_key().get(key)) return malformed(e);
+        idx = field_index(key);
+      }
       if (idx < 0) {
         if (auto e = validate(field.value(), 1)) return malformed(e);
         continue;
