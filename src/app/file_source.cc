@@ -12,10 +12,6 @@ namespace {
 
 bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
-std::string position_token(std::size_t file, std::int64_t offset, std::int64_t line) {
-  return ByteWriter().i64(static_cast<std::int64_t>(file)).i64(offset).i64(line).take();
-}
-
 struct Position {
   std::size_t file = 0;
   std::int64_t offset = 0;
@@ -77,7 +73,10 @@ std::string canonical_path(const std::string& path) {
 }
 
 FileSource::FileSource(std::vector<std::string> paths, bool hash) : paths_(std::move(paths)), hash_(hash) {
-  for (const auto& p : paths_) canonical_.push_back(canonical_path(p));
+  for (const auto& p : paths_) {
+    canonical_.push_back(canonical_path(p));
+    topics_.emplace_back(p);
+  }
 }
 
 std::vector<std::int32_t> FileSource::take_assigned() {
@@ -196,10 +195,10 @@ void FileSource::poll(std::size_t max, int, std::vector<InputRecord>& out) {
     InputRecord r;
     r.partition = 0;
     r.stream = InputStream::kFile;
-    r.topic = paths_[file_];
+    r.topic = topics_[file_];
     r.offset = line_no;
     r.payload = line_buf_;  // the original bytes, a carriage return included
-    r.resume = position_token(file_, offset_, line_);
+    r.resume = ResumePosition::of(static_cast<std::int64_t>(file_), offset_, line_);  // the token: file, offset, line
     out.push_back(std::move(r));
     ++lines_;
     ++n;

@@ -266,12 +266,14 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
     InputRecord r;
     r.partition = m->partition();
     r.stream = *stream;
-    r.topic = m->topic_name();
+    TopicName& name = topic_names_[static_cast<std::size_t>(*stream)];
+    if (name.str().empty()) name = TopicName(topic_of(*stream));  // = m->topic_name(): stream_of_topic matched it
+    r.topic = name;
     r.offset = m->offset();
     r.keyed = m->key() != nullptr;
     r.payload.assign(static_cast<const char*>(m->payload()), m->len());
     if (m->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) r.append_ms = m->timestamp().timestamp;
-    r.resume = ByteWriter().i64(m->offset() + 1).take();
+    r.resume = ResumePosition::of(m->offset() + 1);
     if (observer_.consumed) observer_.consumed(r.topic, r.partition);
     out.push_back(std::move(r));
     ++consumed_;

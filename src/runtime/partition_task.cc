@@ -68,7 +68,7 @@ std::optional<std::string> PartitionTask::meta(const std::string& key) {
 
 std::optional<std::string> PartitionTask::resume(InputStream stream) {
   const auto i = static_cast<std::size_t>(stream);
-  if (processed_[i]) return processed_[i];
+  if (processed_[i]) return processed_[i]->bytes();
   return meta(position_key(stream));
 }
 
@@ -80,8 +80,8 @@ void PartitionTask::set_changelog(std::function<void(const StateChanges&)> send,
 }
 
 void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
-  SourcePosition pos{std::move(r.topic), config_.partition, r.offset};
   if (r.stream == InputStream::kRepartition) {
+    SourcePosition pos{r.topic.str(), config_.partition, r.offset};
     if (r.payload.size() < 8) {
       processor_.reject(DeadLetter{"bad_forwarded_record", "shorter than its sequence number", std::move(r.payload),
                                    std::move(pos)});
@@ -92,20 +92,23 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
     changed_ = true;
     return;
   }
-  Item item{now_ms, std::move(pos), std::nullopt, std::nullopt, std::move(r.payload), std::move(r.resume), r.append_ms};
+  // Built in place at the back of its queue; the event decoded into it.
+  Item& item = group_.emplace(r.stream);
+  item.arrival_ms = now_ms;
+  item.topic = std::move(r.topic);
+  item.offset = r.offset;
+  item.raw = std::move(r.payload);
+  item.resume = std::move(r.resume);
+  item.append_ms = r.append_ms;
   if (!r.keyed) {
-    item.rejected = DeadLetter{"null_key", "input messages must be keyed by user_id", item.raw, item.pos};
+    item.reason = "null_key";
+    item.detail = "input messages must be keyed by user_id";
   } else {
     const std::optional<EventKind> kind =
         r.stream == InputStream::kFile ? std::nullopt : std::optional<EventKind>(kind_of(r.stream));
-    DecodeResult d = decoder_.decode(item.raw, kind);
-    if (d.ok()) {
-      item.event = std::move(d.event);
-      if (session_) processor_.reads_for(*item.event, reads_);
-    }
-    else item.rejected = DeadLetter{std::move(d.reason), std::move(d.detail), item.raw, item.pos};
+    decoder_.decode(item.raw, kind, DecodeTarget{item.event, item.reason, item.detail});
+    if (item.event && session_) processor_.reads_for(*item.event, reads_);
   }
-  group_.push(r.stream, std::move(item));
 }
 
 void PartitionTask::prefetch() {
@@ -120,8 +123,16 @@ void PartitionTask::prefetch() {
 
 void PartitionTask::process(InputStream stream) {
   Item& item = group_.head(stream);
-  if (item.event) processor_.process(*item.event, item.pos, item.raw);
-  else processor_.reject(std::move(*item.rejected));
+  const auto s = static_cast<std::size_t>(stream);
+  SourcePosition& pos = position_[s];
+  if (!position_topic_[s].same(item.topic)) {
+    pos.topic = item.topic.str();
+    position_topic_[s] = item.topic;
+  }
+  pos.partition = config_.partition;
+  pos.offset = item.offset;
+  if (item.event) processor_.process(*item.event, pos, item.raw);
+  else processor_.reject(DeadLetter{std::move(item.reason), std::move(item.detail), std::move(item.raw), pos});
   processed_[static_cast<std::size_t>(stream)] = std::move(item.resume);
   if (item.append_ms >= 0 && (oldest_append_in_cycle_ < 0 || item.append_ms < oldest_append_in_cycle_))
     oldest_append_in_cycle_ = item.append_ms;
@@ -182,7 +193,7 @@ std::optional<PartitionTask::Prepared> PartitionTask::prepare(CycleEnd end, cons
   cycle.events = events_in_cycle_;
   cycle.oldest_append_ms = oldest_append_in_cycle_;
   for (std::size_t i = 0; i < kInputStreams; ++i)
-    if (processed_[i]) cycle.positions.emplace_back(static_cast<InputStream>(i), *processed_[i]);
+    if (processed_[i]) cycle.positions.emplace_back(static_cast<InputStream>(i), processed_[i]->bytes());
   std::vector<OutputRecord> outputs = processor_.take_outputs();
   if (session_) {
     MetaUpdates meta;

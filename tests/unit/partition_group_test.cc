@@ -29,12 +29,18 @@ PartitionGroup::Item event(InputStream stream, TimestampMs ts, std::int64_t arri
     case InputStream::kPayouts: e.body = Payout{}; break;
     default: e.body = Click{}; break;
   }
-  return {arrival_ms, SourcePosition{}, std::move(e), std::nullopt, "", "", -1};
+  PartitionGroup::Item item;
+  item.arrival_ms = arrival_ms;
+  item.event = std::move(e);
+  return item;
 }
 
 /// A buffered reject (no event time) of `stream`.
 PartitionGroup::Item reject(InputStream /*stream*/, std::int64_t arrival_ms = 0) {
-  return {arrival_ms, SourcePosition{}, std::nullopt, DeadLetter{"malformed_json", "", "", {}}, "", "", -1};
+  PartitionGroup::Item item;
+  item.arrival_ms = arrival_ms;
+  item.reason = "malformed_json";
+  return item;
 }
 
 bool all_at_end(InputStream) { return true; }

@@ -57,6 +57,7 @@ class FileSource final : public RecordSource {
 
   std::vector<std::string> paths_;
   std::vector<std::string> canonical_;
+  std::vector<TopicName> topics_;  // paths_, shared by the records read from them
   bool hash_ = false;
   bool assigned_ = false;
   bool started_ = false;

@@ -23,16 +23,27 @@ struct DecodeResult {
   [[nodiscard]] bool ok() const { return event.has_value(); }
 };
 
+/// Where decode() puts its verdict: an Event (built in place), or a
+/// reason and detail with `event` empty. The three start out empty.
+struct DecodeTarget {
+  std::optional<Event>& event;
+  std::string& reason;
+  std::string& detail;
+};
+
 class EventDecoder {
  public:
   EventDecoder();
   /// `topic_kind` is the kind the Kafka topic implies (then `type` is
   /// optional and must match); nullopt for files (then `type` is required).
   DecodeResult decode(std::string_view bytes, std::optional<EventKind> topic_kind);
+  /// The same into caller-owned storage (no move of the Event).
+  void decode(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeTarget out);
 
  private:
-  /// decode() after the size, UTF-8 and BOM checks; sets json_error_.
-  DecodeResult parse(std::string_view bytes, std::optional<EventKind> topic_kind);
+  /// decode() after the size, UTF-8 and BOM checks, into a fresh `out`;
+  /// sets json_error_.
+  void parse(std::string_view bytes, std::optional<EventKind> topic_kind, DecodeTarget out);
 
   simdjson::ondemand::parser parser_;
   simdjson::error_code json_error_ = simdjson::SUCCESS;  // of the last parse(), if the JSON was malformed

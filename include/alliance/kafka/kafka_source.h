@@ -89,6 +89,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int32_t partitions_ = 1;
   std::string repartition_;
   std::vector<std::pair<std::string, InputStream>> topics_;
+  std::array<TopicName, kInputStreams> topic_names_;  // topic_of(s), shared by its records (made on first use)
   std::set<std::int32_t> assigned_;                 // partition numbers assigned
   std::set<std::int32_t> started_;                  // ... whose task is restored
   std::vector<std::int32_t> newly_assigned_, newly_revoked_;

@@ -19,18 +19,23 @@ namespace alliance {
 
 class PartitionGroup {
  public:
-  /// One buffered input record: a decoded event, or the reject its decoding made.
+  /// One buffered input record: a decoded event, or the reject its decoding
+  /// made (its reason and detail; the dead letter is made when processed).
   struct Item {
-    std::int64_t arrival_ms;
-    SourcePosition pos;
+    std::int64_t arrival_ms = 0;
+    TopicName topic;
+    std::int64_t offset = 0;
     std::optional<Event> event;  // nullopt: a reject, processed at the head
-    std::optional<DeadLetter> rejected;
+    std::string reason;
+    std::string detail;
     std::string raw;
-    std::string resume;
-    std::int64_t append_ms;
+    ResumePosition resume;
+    std::int64_t append_ms = -1;
   };
 
   void push(InputStream s, Item item) { queues_[static_cast<std::size_t>(s)].push_back(std::move(item)); }
+  /// A new empty record at the back of `s`, to be filled in place.
+  Item& emplace(InputStream s) { return queues_[static_cast<std::size_t>(s)].emplace_back(); }
   [[nodiscard]] bool empty(InputStream s) const { return queues_[static_cast<std::size_t>(s)].empty(); }
   /// The oldest record of `s` (not empty).
   Item& head(InputStream s) { return queues_[static_cast<std::size_t>(s)].front(); }

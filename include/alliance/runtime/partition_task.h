@@ -135,7 +135,11 @@ class PartitionTask {
   std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;
   PartitionGroup group_;  // the input buffers and their event-time merge
-  std::array<std::optional<std::string>, kInputStreams> processed_;  // resume token of the last processed record
+  std::array<std::optional<ResumePosition>, kInputStreams> processed_;  // resume position of the last processed record
+  /// The position handed to the Processor, by stream: its topic string is
+  /// assigned only when the record's topic is another one.
+  std::array<SourcePosition, kInputStreams> position_;
+  std::array<TopicName, kInputStreams> position_topic_;  // the name position_[s].topic holds
   std::int64_t next_cycle_ = 1;
   std::int64_t next_seq_ = 0;  // outbox sequence without a store
   std::size_t events_in_cycle_ = 0;
