@@ -57,14 +57,13 @@ TimestampMs AggregateStage::watermark() const {
 }
 
 TimestampMs AggregateStage::maturity_watermark() const {
-  if (static_cast<std::int32_t>(sources_.size()) < sources_count_) return INT64_MIN;
-  TimestampMs wm = kEndOfTime;
+  // watermark() with a finished source's +infinity capped: a running
+  // source's watermark is its stream time - grace, never beyond the newest.
+  const TimestampMs wm = watermark();
+  if (wm == INT64_MIN) return INT64_MIN;
   TimestampMs newest = INT64_MIN;
-  for (const auto& [s, p] : sources_) {
-    if (!p.mark.finished) wm = std::min(wm, p.mark.watermark);
-    newest = std::max(newest, p.mark.stream_time);
-  }
-  return newest == INT64_MIN ? INT64_MIN : std::min(wm, newest - topology_.grace);
+  for (const auto& [s, p] : sources_) newest = std::max(newest, p.mark.stream_time);
+  return std::min(wm, newest - topology_.grace);
 }
 
 bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vector<OutputRecord>& out) {

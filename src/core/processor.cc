@@ -120,8 +120,7 @@ void Processor::accept_forward(std::int64_t seq, std::string_view payload, const
 }
 
 TimestampMs Processor::watermark() const {
-  if (clock_.finished) return kEndOfTime;
-  return clock_.stream_time - topology_.grace;
+  return clock_.finished ? kEndOfTime : event_watermark();
 }
 
 void Processor::reject(DeadLetter dl) {

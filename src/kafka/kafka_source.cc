@@ -180,7 +180,6 @@ void KafkaSource::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
     assigned_.clear();
     started_.clear();
     at_end_.clear();
-    paused_.clear();
     observer_.log("revoked " + std::to_string(partitions.size()) + " partitions");
   }
 }
@@ -227,21 +226,15 @@ void KafkaSource::start(std::int32_t partition, const std::function<std::optiona
 
 void KafkaSource::set_paused(std::int32_t partition, InputStream stream, bool paused) {
   if (started_.count(partition) == 0 || stream == InputStream::kFile || stream == InputStream::kRepartition) return;
-  const std::pair<InputStream, std::int32_t> key{stream, partition};
-  if (paused == (paused_.count(key) != 0)) return;
   TopicPartitions tps;
   tps.list.push_back(RdKafka::TopicPartition::create(topic_of(stream), partition));
   // librdkafka drops what it prefetched of a paused partition and fetches
   // again from the position after the last message consumed on resume.
   const RdKafka::ErrorCode e = paused ? consumer_->pause(tps.list) : consumer_->resume(tps.list);
-  if (e != RdKafka::ERR_NO_ERROR) {
+  if (e != RdKafka::ERR_NO_ERROR)
     observer_.trouble(std::string(paused ? "pause " : "resume ") + topic_of(stream) + " [" +
                           std::to_string(partition) + "]: " + RdKafka::err2str(e),
                       false);
-    return;
-  }
-  if (paused) paused_.insert(key);
-  else paused_.erase(key);
 }
 
 void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>& out) {
@@ -304,7 +297,7 @@ bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
 
 bool KafkaSource::input_ended(std::int32_t partition) const {
   if (options_.stop_when_idle_ms <= 0 || started_.count(partition) == 0) return false;
-  for (InputStream s : {InputStream::kClicks, InputStream::kReferrals, InputStream::kOrders, InputStream::kPayouts})
+  for (InputStream s : kKafkaInputStreams)
     if (!at_end(partition, s)) return false;
   // Broker trouble is not silence: the idle clock restarts with it.
   const std::int64_t quiet_since = std::max({last_message_ms_, assigned_at_ms_, last_trouble_ms_});

@@ -121,7 +121,7 @@ void StreamDriver::complete_cycle(bool wait) {
 void StreamDriver::apply_backpressure() {
   if (options_.max_buffered_per_stream == 0) return;
   for (const auto& [p, task] : tasks_) {
-    for (InputStream s : {InputStream::kClicks, InputStream::kReferrals, InputStream::kOrders, InputStream::kPayouts}) {
+    for (InputStream s : kKafkaInputStreams) {
       const std::size_t held = task->buffered(s);
       const bool paused = paused_.count({p, s}) != 0;
       if (!paused && held >= options_.max_buffered_per_stream) {

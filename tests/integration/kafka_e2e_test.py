@@ -16,6 +16,7 @@ import unittest
 from confluent_kafka import Consumer
 
 from alliance_outputs import finals, latest as latest_records
+from testprocs import free_port
 
 ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
@@ -29,13 +30,6 @@ OUTPUTS = {"settlements": "alliance.settlements", "campaign-metrics": "alliance.
 
 def latest(records_by_output):
     return latest_records(records_by_output, dlq_by_reason=True)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class KafkaHarness(unittest.TestCase):

@@ -94,7 +94,6 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::set<std::int32_t> started_;                  // ... whose task is restored
   std::vector<std::int32_t> newly_assigned_, newly_revoked_;
   std::set<std::pair<InputStream, std::int32_t>> at_end_;  // streams at their end (EOF)
-  std::set<std::pair<InputStream, std::int32_t>> paused_;  // by the driver's back-pressure
   /// Streams the consumer has read up to the broker's last known end (the
   /// high watermark of the latest fetch response): caught up, even before
   /// an EOF event arrives — Kafka Streams' KIP-695 lag check.

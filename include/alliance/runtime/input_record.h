@@ -26,6 +26,9 @@ enum class InputStream : std::uint8_t {
   kPayouts = 5
 };
 inline constexpr std::size_t kInputStreams = 6;
+/// The input topics a Kafka partition consumes (the repartition topic aside).
+inline constexpr InputStream kKafkaInputStreams[] = {InputStream::kClicks, InputStream::kReferrals,
+                                                     InputStream::kOrders, InputStream::kPayouts};
 std::string_view to_string(InputStream s);
 /// The event-time merged stream of an event kind.
 InputStream stream_of(EventKind kind);
