@@ -201,6 +201,34 @@ void MetricWindows::track_changes(bool on) {
 
 bool MetricWindows::would_overflow(const std::vector<MetricCredit>& credits, TimestampMs ts,
                                    TimestampMs watermark) const {
+  // Credits sorted by (dimension, key) name each key once (OrderSettlement
+  // builds them so): every window and "all" record then takes one delta, and
+  // the check is a lookup per record. Any other list sums per record first.
+  for (std::size_t i = 1; i < credits.size(); ++i) {
+    const MetricCredit& a = credits[i - 1];
+    const MetricCredit& b = credits[i];
+    if (!(a.dim < b.dim || (a.dim == b.dim && a.key < b.key))) return would_overflow_summed(credits, ts, watermark);
+  }
+  std::string& wkey = overflow_key_;
+  for (const MetricCredit& c : credits) {
+    if (c.key.empty() || c.delta.currency.empty()) continue;
+    for (DurationMs size : topology_.windows) {
+      const TimestampMs end = floor_div(ts, size) * size + size;
+      if (end <= watermark) continue;  // late: the window takes no money
+      encode_window_key_to(wkey, end, size, c.dim, c.key);
+      MoneyTotals t = money_of(windows_.find(wkey), c.delta.currency);
+      if (!add_money(t, c.delta)) return true;
+    }
+    if (c.dim != Dim::kCampaign && c.dim != Dim::kSource) continue;
+    all_record_key_to(wkey, c.dim, c.key);
+    MoneyTotals t = money_of(campaigns_.find(wkey), c.delta.currency);
+    if (!add_money(t, c.delta)) return true;
+  }
+  return false;
+}
+
+bool MetricWindows::would_overflow_summed(const std::vector<MetricCredit>& credits, TimestampMs ts,
+                                          TimestampMs watermark) const {
   // Totals after the event, per (window key, currency) and (campaign, currency).
   std::map<std::pair<std::string, std::string>, MoneyTotals> windows, campaigns;
   for (const MetricCredit& c : credits) {
@@ -222,12 +250,51 @@ bool MetricWindows::would_overflow(const std::vector<MetricCredit>& credits, Tim
   return false;
 }
 
+MetricWindows::KeyCache& MetricWindows::key_cache(Dim dim, const std::string& key) {
+  KeyHandles& handles = key_handles_[static_cast<std::size_t>(dim)];
+  if (auto it = handles.find(key); it != handles.end()) return key_caches_[it->second];
+  // Keys come from the input: past a bound the cache starts over rather than grow.
+  constexpr std::size_t kMaxCachedKeys = 1u << 16;
+  if (key_caches_.size() >= kMaxCachedKeys) {
+    for (KeyHandles& h : key_handles_) h.clear();
+    key_caches_.clear();
+  }
+  handles.emplace(key, static_cast<std::uint32_t>(key_caches_.size()));
+  KeyCache& kc = key_caches_.emplace_back();
+  kc.windows.resize(topology_.windows.size());
+  all_record_key_to(kc.all_key, dim, key);
+  return kc;
+}
+
+WindowAggregate& MetricWindows::current_window(KeyCache& kc, std::size_t size_index, TimestampMs end, Dim dim,
+                                               const std::string& key) {
+  CurrentWindow& cur = kc.windows[size_index];
+  if (cur.end != end || cur.epoch != windows_epoch_) {
+    encode_window_key_to(cur.wkey, end, topology_.windows[size_index], dim, key);
+    cur.agg = &windows_.upsert(cur.wkey);
+    cur.end = end;
+    cur.epoch = windows_epoch_;
+    cur.changed_gen = windows_.change_generation();
+    cur.dirty_gen = 0;
+  } else if (cur.changed_gen != windows_.change_generation()) {
+    windows_.mark_changed(cur.wkey);
+    cur.changed_gen = windows_.change_generation();
+  }
+  if (cur.dirty_gen != dirty_windows_.generation()) {
+    dirty_windows_.insert(cur.wkey);
+    cur.dirty_gen = dirty_windows_.generation();
+  }
+  return *cur.agg;
+}
+
 bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& user,
                           TimestampMs ts, const MetricDelta& delta, TimestampMs watermark,
                           TimestampMs stream_time) {
   bool late = false;
   std::optional<UserFingerprint> fingerprint;  // once per call, not per window size
-  for (DurationMs size : topology_.windows) {
+  KeyCache& kc = key_cache(dim, key);
+  for (std::size_t si = 0; si < topology_.windows.size(); ++si) {
+    const DurationMs size = topology_.windows[si];
     const TimestampMs end = floor_div(ts, size) * size + size;
     if (end <= watermark) {
       late = true;
@@ -238,17 +305,14 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
       dirty_windows_.insert(wkey);
       continue;
     }
-    std::string& wkey = window_key_;
-    encode_window_key_to(wkey, end, size, dim, key);
-    WindowAggregate& agg = windows_.upsert(wkey);
+    WindowAggregate& agg = current_window(kc, si, end, dim, key);
     add_delta(agg, delta);
     if (delta.counts_user) {
       if (!fingerprint) fingerprint = fingerprint_of(user);
       const UserFingerprint& f = *fingerprint;
-      if (agg.users.insert(f) && tracking_) new_window_users_.emplace_back(wkey, f);
+      if (agg.users.insert(f) && tracking_) new_window_users_.emplace_back(kc.windows[si].wkey, f);
     }
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());
-    dirty_windows_.insert(wkey);
   }
   return late;
 }
@@ -256,9 +320,17 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
 void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string& user,
                               TimestampMs ts, const MetricDelta& delta, bool new_order) {
   if (dim != Dim::kCampaign && dim != Dim::kSource) return;
-  std::string& akey = all_key_;  // reused: no allocation per event
-  all_record_key_to(akey, dim, key);
-  WindowAggregate& agg = campaigns_.upsert(akey);
+  KeyCache& kc = key_cache(dim, key);
+  const std::string& akey = kc.all_key;
+  if (kc.all == nullptr || kc.all_epoch != windows_epoch_) {
+    kc.all = &campaigns_.upsert(akey);
+    kc.all_epoch = windows_epoch_;
+    kc.all_changed_gen = campaigns_.change_generation();
+  } else if (kc.all_changed_gen != campaigns_.change_generation()) {
+    campaigns_.mark_changed(akey);
+    kc.all_changed_gen = campaigns_.change_generation();
+  }
+  WindowAggregate& agg = *kc.all;
   add_delta(agg, delta);
   if (delta.counts_user) {
     std::string& cu_key = campaign_user_key_;
@@ -281,7 +353,10 @@ void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string
     }
   }
   agg.as_of = std::max(agg.as_of, ts);
-  dirty_campaigns_.insert(akey);
+  if (kc.all_dirty_gen != dirty_campaigns_.generation()) {
+    dirty_campaigns_.insert(akey);
+    kc.all_dirty_gen = dirty_campaigns_.generation();
+  }
 }
 
 void MetricWindows::reindex_buyer(const std::string& all_key, WindowAggregate& agg,
@@ -325,6 +400,7 @@ void MetricWindows::advance_churn(TimestampMs eval) {
 }
 
 void MetricWindows::rebuild_churn(TimestampMs eval) {
+  invalidate_current();  // after a restore: the tables' entries were replaced
   if (__builtin_sub_overflow(eval, topology_.churn_after, &churn_cutoff_)) churn_cutoff_ = INT64_MIN;
   churn_next_ = INT64_MIN;
   for (auto& [akey, agg] : campaigns_) agg.churned = 0;
@@ -416,6 +492,7 @@ void MetricWindows::finalize(TimestampMs watermark, std::vector<OutputRecord>& o
     dirty_windows_.erase(it->first);
     if (!it->second.users.empty() && tracking_) dropped_window_users_.emplace_back(it->first, std::move(it->second.user_chunks));
     it = windows_.erase(it);
+    invalidate_current();
   }
 }
 

@@ -1,6 +1,6 @@
 #include "alliance/core/order_settlement.h"
 
-#include <map>
+#include <algorithm>
 
 #include "alliance/core/attribution.h"
 #include "alliance/core/checked_money.h"
@@ -10,15 +10,6 @@ namespace alliance {
 namespace {
 
 constexpr std::int64_t kOneMicros = 1'000'000;
-
-/// A touchpoint-like credit target: the eligible touchpoints, or the single
-/// referral-code owner, or the "direct" source of an unattributed order.
-struct Credit {
-  std::string source;
-  std::string campaign_id;
-  std::string partner_id;
-  std::string touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
-};
 
 }  // namespace
 
@@ -168,43 +159,47 @@ void OrderSettlement::refuse_overflow(const Event& e, const std::string& order_i
 }
 
 void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosition& pos, std::string_view raw) {
-  const UserTouchpoints* user = users_.find(e.user_id);
-  const std::vector<Touchpoint> eligible =
-      user != nullptr ? user->eligible(e.ts, topology_.lookback) : std::vector<Touchpoint>{};
+  // The eligible touchpoints, chronological, read in place: the user's
+  // table is not changed while the completion is computed.
+  std::vector<const Touchpoint*>& eligible = scratch_.eligible;
+  eligible.clear();
+  if (const UserTouchpoints* user = users_.find(e.user_id)) user->eligible(e.ts, topology_.lookback, eligible);
 
   // Who gets credit: referral-code owner, the model over eligible touchpoints, or nobody.
-  std::vector<Credit> credits;
+  std::vector<Credit>& credits = scratch_.credits;
+  credits.clear();
   Weights w;
   std::string model;
-  std::optional<std::string> owner;
+  const std::string* owner = nullptr;
   if (o.referral_code) {
     auto it = topology_.code_owner.find(*o.referral_code);
-    if (it != topology_.code_owner.end()) owner = it->second;
-    else if (const std::string* learned = learned_codes_.find(*o.referral_code)) owner = *learned;
+    if (it != topology_.code_owner.end()) owner = &it->second;
+    else owner = learned_codes_.find(*o.referral_code);
   }
-  if (owner) {
-    std::string campaign = o.campaign_id.value_or("");
+  if (owner != nullptr) {
+    std::string_view campaign = o.campaign_id ? std::string_view(*o.campaign_id) : std::string_view();
     for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
-      if (it->partner_id == *owner) campaign = it->campaign_id;
+      if ((*it)->partner_id == *owner) campaign = (*it)->campaign_id;
     // The referral event behind the code: the owner's newest referral
     // touchpoint of this user within lookback, if there is one.
-    std::string referral_event;
+    std::string_view referral_event;
     for (auto it = eligible.rbegin(); referral_event.empty() && it != eligible.rend(); ++it)
-      if (it->partner_id == *owner && it->kind == EventKind::kReferral) referral_event = it->event_id;
+      if ((*it)->partner_id == *owner && (*it)->kind == EventKind::kReferral) referral_event = (*it)->event_id;
     credits.push_back({"referral", campaign, *owner, referral_event});
     w.num = {1};
     w.den = 1;
     model = "referral_code";
   } else if (!eligible.empty()) {
-    std::vector<TimestampMs> ts;
-    for (const auto& tp : eligible) {
-      ts.push_back(tp.ts);
-      credits.push_back({tp.source, tp.campaign_id, tp.partner_id, tp.event_id});
+    std::vector<TimestampMs>& ts = scratch_.times;
+    ts.clear();
+    for (const Touchpoint* tp : eligible) {
+      ts.push_back(tp->ts);
+      credits.push_back({tp->source, tp->campaign_id, tp->partner_id, tp->event_id});
     }
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
     model = std::string(to_string(topology_.model));
   } else {
-    credits.push_back({"direct", o.campaign_id.value_or(""), "", ""});
+    credits.push_back({"direct", o.campaign_id ? std::string_view(*o.campaign_id) : std::string_view(), {}, {}});
     w.num = {1};
     w.den = 1;
     model = "unattributed";
@@ -212,18 +207,27 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
 
   const std::vector<MinorUnits> shares = split_largest_remainder(o.amount_minor, w);
   const std::vector<MinorUnits> micros = split_largest_remainder(kOneMicros, w);
+  auto positive = [&](std::size_t i) { return w.exact() ? w.num[i] > 0 : w.real[i] > 0; };
 
   // Everything the completion would do, before anything changes.
   OrderEffects fx;
   std::vector<PartnerShare> partners;
   std::int64_t unknown_partners = 0;
-  // Per partner: summed shares and weights; campaign of the largest share.
-  std::map<std::string, std::vector<std::size_t>> by_partner;
+  // Per partner (in partner id order, touchpoints in time order): summed
+  // shares and weights; campaign of the largest share.
+  std::vector<std::size_t>& by_partner = scratch_.by_partner;
+  by_partner.clear();
   for (std::size_t i = 0; i < credits.size(); ++i)
-    if (!credits[i].partner_id.empty()) by_partner[credits[i].partner_id].push_back(i);
-  for (const auto& [partner, idx] : by_partner) {
+    if (!credits[i].partner_id.empty()) by_partner.push_back(i);
+  std::stable_sort(by_partner.begin(), by_partner.end(),
+                   [&](std::size_t a, std::size_t b) { return credits[a].partner_id < credits[b].partner_id; });
+  std::vector<std::size_t>& idx = scratch_.group;
+  for (std::size_t g = 0; g < by_partner.size();) {
+    const std::string_view partner = credits[by_partner[g]].partner_id;
+    idx.clear();
+    for (; g < by_partner.size() && credits[by_partner[g]].partner_id == partner; ++g) idx.push_back(by_partner[g]);
     PartnerShare ps;
-    ps.partner_id = partner;
+    ps.partner_id = std::string(partner);
     std::size_t best = idx.front();
     for (std::size_t i : idx) {
       ps.attributed_minor += shares[i];  // Σ shares of one order <= its amount
@@ -231,13 +235,11 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     }
     if (ps.attributed_minor <= 0) continue;
     ps.weight_micros = weight_micros(w, idx);
-    for (std::size_t i : idx) {
-      const bool weighted = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
-      if (weighted && !credits[i].touchpoint_id.empty()) ps.touchpoint_ids.push_back(credits[i].touchpoint_id);
-    }
+    for (std::size_t i : idx)
+      if (positive(i) && !credits[i].touchpoint_id.empty()) ps.touchpoint_ids.emplace_back(credits[i].touchpoint_id);
     if (o.campaign_id) ps.campaign_id = o.campaign_id;
-    else if (!credits[best].campaign_id.empty()) ps.campaign_id = credits[best].campaign_id;
-    const PartnerConfig* cfg = topology_.partner(partner);
+    else if (!credits[best].campaign_id.empty()) ps.campaign_id = std::string(credits[best].campaign_id);
+    const PartnerConfig* cfg = topology_.partner(ps.partner_id);
     if (cfg != nullptr && cfg->contract) {
       const Contract& c = *cfg->contract;
       ps.contract_id = c.id;
@@ -254,33 +256,36 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
                                            ps.commission_minor, e.ts));
   }
 
-  // Metrics: every key credited with a positive weight, once per order.
-  struct KeyCredit {
-    MinorUnits amount = 0;
-    std::int64_t micros = 0;
-  };
-  std::map<std::pair<Dim, std::string>, KeyCredit> keys;
+  // Metrics: every key credited with a positive weight, once per order, in
+  // (dimension, key) order.
+  std::vector<KeyCredit>& keys = scratch_.keys;
+  keys.clear();
   for (std::size_t i = 0; i < credits.size(); ++i) {
-    const bool positive = w.exact() ? w.num[i] > 0 : w.real[i] > 0;
-    if (!positive) continue;
+    if (!positive(i)) continue;
     const Credit& c = credits[i];
-    for (auto [dim, key] : {std::pair{Dim::kSource, &c.source}, std::pair{Dim::kCampaign, &c.campaign_id},
-                            std::pair{Dim::kPartner, &c.partner_id}}) {
-      if (key->empty()) continue;
-      KeyCredit& kc = keys[{dim, *key}];
-      kc.amount += shares[i];  // Σ shares of one order <= its amount
-      kc.micros += micros[i];
-    }
+    for (auto [dim, key] : {std::pair{Dim::kSource, c.source}, std::pair{Dim::kCampaign, c.campaign_id},
+                            std::pair{Dim::kPartner, c.partner_id}})
+      if (!key.empty()) keys.push_back({dim, key, shares[i], micros[i]});
   }
+  std::stable_sort(keys.begin(), keys.end(), [](const KeyCredit& a, const KeyCredit& b) {
+    return a.dim != b.dim ? a.dim < b.dim : a.key < b.key;
+  });
   std::vector<DimShare> dims;
-  for (const auto& [dk, kc] : keys) {
+  for (std::size_t k = 0; k < keys.size();) {
+    const KeyCredit& first = keys[k];
+    MinorUnits amount = 0;  // Σ shares of one order <= its amount
+    std::int64_t key_micros = 0;
+    for (; k < keys.size() && keys[k].dim == first.dim && keys[k].key == first.key; ++k) {
+      amount += keys[k].amount;
+      key_micros += keys[k].micros;
+    }
     MetricDelta d;
     d.orders = 1;
-    d.conversions_micros = kc.micros;
-    d.revenue_minor = kc.amount;
+    d.conversions_micros = key_micros;
+    d.revenue_minor = amount;
     d.currency = o.currency;
-    fx.credits.push_back({dk.first, dk.second, std::move(d)});
-    dims.push_back(DimShare{dk.first, dk.second, kc.amount, 0});
+    fx.credits.push_back({first.dim, std::string(first.key), std::move(d)});
+    dims.push_back(DimShare{first.dim, std::string(first.key), amount, 0});
   }
 
   if (would_overflow(e, fx)) {

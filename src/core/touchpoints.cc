@@ -31,4 +31,9 @@ std::vector<Touchpoint> UserTouchpoints::eligible(TimestampMs t, DurationMs look
   return out;
 }
 
+void UserTouchpoints::eligible(TimestampMs t, DurationMs lookback, std::vector<const Touchpoint*>& out) const {
+  for (auto it = items_.rbegin(); it != items_.rend(); ++it)
+    if (it->ts >= t - lookback && it->ts <= t) out.push_back(&*it);
+}
+
 }  // namespace alliance

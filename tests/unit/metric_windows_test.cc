@@ -223,5 +223,44 @@ TEST_F(WindowTest, SameInputSameRecords) {
   }
 }
 
+// would_overflow sums per window when a key appears twice or out of order,
+// and looks each record up once when the credits are sorted and distinct:
+// both answer the same.
+TEST(MetricWindowsOverflow, SortedDistinctAndRepeatedCreditsAgree) {
+  const Topology t = parse_topology(kTopology, "test.yaml");
+  MetricWindows w(t);
+  MetricDelta big;
+  big.orders = 1;
+  big.revenue_minor = INT64_MAX - 10;
+  big.currency = "USD";
+  w.apply(Dim::kSource, "social", "u1", kT0, big, INT64_MIN, kT0);
+  w.apply_all(Dim::kSource, "social", "u1", kT0, big, true);
+  auto credit = [](Dim d, std::string key, MinorUnits amount) {
+    MetricDelta m;
+    m.orders = 1;
+    m.revenue_minor = amount;
+    m.currency = "USD";
+    return MetricCredit{d, std::move(key), m};
+  };
+  // Sorted and distinct: 10 more fits, 11 does not.
+  EXPECT_FALSE(w.would_overflow({credit(Dim::kSource, "social", 10), credit(Dim::kCampaign, "cmp", INT64_MAX)},
+                                kT0 + 1, INT64_MIN));
+  EXPECT_TRUE(w.would_overflow({credit(Dim::kSource, "social", 11), credit(Dim::kCampaign, "cmp", 1)}, kT0 + 1,
+                               INT64_MIN));
+  // The same key twice (6 + 5 = 11): only the summed check sees it.
+  EXPECT_TRUE(w.would_overflow({credit(Dim::kSource, "social", 6), credit(Dim::kSource, "social", 5)}, kT0 + 1,
+                               INT64_MIN));
+  EXPECT_FALSE(w.would_overflow({credit(Dim::kSource, "social", 5), credit(Dim::kSource, "social", 5)}, kT0 + 1,
+                                INT64_MIN));
+  // Out of order, distinct: the same answers as sorted.
+  EXPECT_TRUE(w.would_overflow({credit(Dim::kCampaign, "cmp", 1), credit(Dim::kSource, "social", 11)}, kT0 + 1,
+                               INT64_MIN));
+  EXPECT_FALSE(w.would_overflow({credit(Dim::kCampaign, "cmp", 1), credit(Dim::kSource, "social", 10)}, kT0 + 1,
+                                INT64_MIN));
+  // A late window takes no money: only the "all" record counts (it holds INT64_MAX - 10 too).
+  EXPECT_TRUE(w.would_overflow({credit(Dim::kSource, "social", 11)}, kT0 + 1, kT0 + kHour));
+  EXPECT_FALSE(w.would_overflow({credit(Dim::kPartner, "p1", INT64_MAX)}, kT0 + 1, kT0 + kHour));
+}
+
 }  // namespace
 }  // namespace alliance::testing

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -26,12 +27,21 @@ class DirtyKeys {
     if (!set_.contains(k)) set_.emplace(k);
   }
   void insert(std::string&& k) { set_.insert(std::move(k)); }
-  std::size_t erase(std::string_view k) { return set_.erase(k); }
+  std::size_t erase(std::string_view k) {
+    ++generation_;
+    return set_.erase(k);
+  }
   [[nodiscard]] bool contains(std::string_view k) const { return set_.contains(k); }
   [[nodiscard]] std::size_t count(std::string_view k) const { return set_.contains(k) ? 1 : 0; }
   [[nodiscard]] std::size_t size() const { return set_.size(); }
   [[nodiscard]] bool empty() const { return set_.empty(); }
-  void clear() { set_.clear(); }
+  void clear() {
+    ++generation_;
+    set_.clear();
+  }
+  /// Changes whenever a key may have left the set: a caller that saw its key
+  /// inserted at generation G knows it is still in while generation() == G.
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
   /// The keys in sorted order. Valid until the set changes.
   const std::vector<const std::string*>& sorted() const {
@@ -49,6 +59,7 @@ class DirtyKeys {
 
  private:
   Set set_;
+  std::uint64_t generation_ = 1;
   mutable std::vector<const std::string*> sorted_;  // reused by sorted()
 };
 

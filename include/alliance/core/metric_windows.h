@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "alliance/core/output_record.h"
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "alliance/core/cached_table.h"
+#include "alliance/core/key_hash.h"
 #include "alliance/core/dirty_keys.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
@@ -106,7 +109,8 @@ class MetricWindows {
   /// True when applying `credits` (one event at time `ts`) would take a
   /// window's or a campaign "all" record's revenue or refunds outside int64
   /// (late windows take no money, as in apply()). The caller dead-letters
-  /// the event (`amount_overflow`) and applies nothing.
+  /// the event (`amount_overflow`) and applies nothing. Cheapest when the
+  /// credits are sorted by (dim, key) with no key twice, as orders make them.
   [[nodiscard]] bool would_overflow(const std::vector<MetricCredit>& credits, TimestampMs ts,
                                     TimestampMs watermark) const;
 
@@ -166,6 +170,9 @@ class MetricWindows {
   void track_changes(bool on);
 
  private:
+  /// would_overflow for credits that may name a key twice: sums per record first.
+  [[nodiscard]] bool would_overflow_summed(const std::vector<MetricCredit>& credits, TimestampMs ts,
+                                           TimestampMs watermark) const;
   void emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
                    std::vector<OutputRecord>& out) const;
   void emit_all(const std::string& all_key, const WindowAggregate& agg, bool final,
@@ -175,7 +182,41 @@ class MetricWindows {
   void reindex_buyer(const std::string& all_key, WindowAggregate& agg, std::optional<TimestampMs> old_ts,
                      TimestampMs new_ts);
 
+  /// What apply() and apply_all() last touched for one (dimension, key): the
+  /// open window per window size and the "all" record, with their keys, so
+  /// the next event of the key reaches them without building a key or
+  /// searching a map. A window pointer is good while `epoch` equals
+  /// windows_epoch_ (bumped whenever a window is dropped); a key is known to
+  /// be marked changed / dirty while the table's or set's generation is the
+  /// one seen when it was marked.
+  struct CurrentWindow {
+    TimestampMs end = INT64_MIN;
+    std::uint64_t epoch = 0;
+    WindowAggregate* agg = nullptr;
+    std::string wkey;
+    std::uint64_t changed_gen = 0;
+    std::uint64_t dirty_gen = 0;
+  };
+  struct KeyCache {
+    std::vector<CurrentWindow> windows;  // per topology_.windows size
+    WindowAggregate* all = nullptr;      // campaigns_ entries are never dropped
+    std::uint64_t all_epoch = 0;
+    std::string all_key;
+    std::uint64_t all_changed_gen = 0;
+    std::uint64_t all_dirty_gen = 0;
+  };
+  using KeyHandles = boost::unordered_flat_map<std::string, std::uint32_t, KeyHash, std::equal_to<>>;
+  KeyCache& key_cache(Dim dim, const std::string& key);
+  /// The window of (dim, key) ending at `end` of the size at `size_index`, marked changed and dirty.
+  WindowAggregate& current_window(KeyCache& kc, std::size_t size_index, TimestampMs end, Dim dim,
+                                  const std::string& key);
+  /// Forgets every cached pointer (windows dropped or restored).
+  void invalidate_current() { ++windows_epoch_; }
+
   const Topology& topology_;
+  KeyHandles key_handles_[3];      // per Dim: key -> index in key_caches_
+  std::vector<KeyCache> key_caches_;
+  std::uint64_t windows_epoch_ = 1;
   StateTable<WindowAggregate> windows_;    // key: encode_window_key()
   StateTable<WindowAggregate> campaigns_;  // key: all_record_key() ("all" records)
   // key: campaign_user_key(all_record_key(), user); a cache of the state
@@ -193,6 +234,7 @@ class MetricWindows {
   TimestampMs churn_next_ = INT64_MIN;
   // Key buffers reused by apply() and apply_all(): building a key allocates nothing per event.
   std::string window_key_, all_key_, campaign_user_key_;
+  mutable std::string overflow_key_;  // would_overflow's key buffer
   bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;

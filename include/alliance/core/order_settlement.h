@@ -87,8 +87,34 @@ class OrderSettlement {
                                                    std::optional<MinorUnits> commission_minor,
                                                    TimestampMs accrual_ts) const;
 
+  /// A touchpoint-like credit target: an eligible touchpoint, or the single
+  /// referral-code owner, or the "direct" source of an unattributed order.
+  /// Views of the touchpoints, the order or the topology, for one completion.
+  struct Credit {
+    std::string_view source;
+    std::string_view campaign_id;
+    std::string_view partner_id;
+    std::string_view touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
+  };
+  /// One positive credit's part for one metric key, before keys are merged.
+  struct KeyCredit {
+    Dim dim;
+    std::string_view key;
+    MinorUnits amount = 0;
+    std::int64_t micros = 0;
+  };
+  /// Buffers a completion reuses, so the steady state allocates less.
+  struct Scratch {
+    std::vector<const Touchpoint*> eligible;
+    std::vector<Credit> credits;
+    std::vector<TimestampMs> times;
+    std::vector<std::size_t> by_partner, group;
+    std::vector<KeyCredit> keys;
+  };
+
   const Topology& topology_;
   bool split_;
+  Scratch scratch_;
   CachedTable<UserTouchpoints>& users_;
   CachedTable<OrderState>& orders_;
   ExpiryIndex& order_expiry_;  // in memory only (no state store): orders by event time

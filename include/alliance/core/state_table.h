@@ -2,6 +2,7 @@
 // state store last drained it. Owned by one core component; single thread.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,15 @@ class StateTable {
     if (tracking_) changed_.insert(k);
     return map_[k];
   }
+  /// Marks `k` changed: its value was changed through a reference kept
+  /// from upsert() (see change_generation()).
+  void mark_changed(const std::string& k) {
+    if (tracking_ && !changed_.contains(k)) changed_.insert(k);
+  }
+  /// Changes whenever the changed keys are drained or forgotten: a caller
+  /// that marked its key at generation G need not mark it again while
+  /// change_generation() == G.
+  [[nodiscard]] std::uint64_t change_generation() const { return generation_; }
   void erase(const std::string& k) {
     if (map_.erase(k) != 0 && tracking_) changed_.insert(k);
   }
@@ -39,6 +49,7 @@ class StateTable {
   /// saves a set insert (a key copy) on every upsert.
   void track_changes(bool on) {
     tracking_ = on;
+    ++generation_;
     if (!on) changed_.clear();
   }
   [[nodiscard]] bool tracking() const { return tracking_; }
@@ -51,10 +62,14 @@ class StateTable {
   void drain_changes(F&& f) {
     for (const auto& k : changed_) f(k, find(k));
     changed_.clear();
+    ++generation_;
   }
 
   /// Forgets the changed keys without visiting them (no state store).
-  void clear_changes() { changed_.clear(); }
+  void clear_changes() {
+    changed_.clear();
+    ++generation_;
+  }
 
   [[nodiscard]] const Map& map() const { return map_; }
   [[nodiscard]] std::size_t size() const { return map_.size(); }
@@ -66,6 +81,7 @@ class StateTable {
   // A flat hash set: a key already changed this cycle costs one hash and
   // compare, a new one a copy but no node allocation.
   DirtyKeys::Set changed_;
+  std::uint64_t generation_ = 1;
   bool tracking_ = true;
 };
 

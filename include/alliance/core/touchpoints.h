@@ -36,6 +36,8 @@ class UserTouchpoints {
   void add(Touchpoint tp, std::size_t max_touchpoints, DurationMs lookback);
   /// Touchpoints with T - lookback <= ts <= T, chronological.
   [[nodiscard]] std::vector<Touchpoint> eligible(TimestampMs t, DurationMs lookback) const;
+  /// The same, as pointers into this value appended to `out` (valid until it changes).
+  void eligible(TimestampMs t, DurationMs lookback, std::vector<const Touchpoint*>& out) const;
 
   [[nodiscard]] const std::vector<Touchpoint>& newest_first() const { return items_; }
   [[nodiscard]] TimestampMs newest_ts() const { return newest_ts_; }
