@@ -262,5 +262,49 @@ TEST(MetricWindowsOverflow, SortedDistinctAndRepeatedCreditsAgree) {
   EXPECT_FALSE(w.would_overflow({credit(Dim::kPartner, "p1", INT64_MAX)}, kT0 + 1, kT0 + kHour));
 }
 
+// apply() reaches a key's open window through its per-key cache: after the
+// changes were drained (a commit) or the dirty keys emitted, the next event
+// of the same window must mark it changed and dirty again, and a dropped
+// window must not be reached through a stale pointer.
+TEST(MetricWindowsCache, ChangedAndDirtyMarksSurviveDrainsAndEmits) {
+  const Topology t = parse_topology(kTopology, "test.yaml");
+  MetricWindows w(t);
+  MetricDelta click;
+  click.clicks = 1;
+  auto changed = [&] {
+    std::set<std::string> keys;
+    w.windows().drain_changes([&](const std::string& k, const WindowAggregate*) { keys.insert(k); });
+    return keys.size();
+  };
+  w.apply(Dim::kSource, "social", "u1", kT0, click, INT64_MIN, kT0);
+  EXPECT_EQ(changed(), 2u);  // the 1m and the 1h window
+  EXPECT_EQ(w.dirty_windows().size(), 2u);
+  w.apply(Dim::kSource, "social", "u2", kT0 + 1, click, INT64_MIN, kT0 + 1);
+  EXPECT_EQ(changed(), 2u) << "drained: the same windows are changed again";
+  std::vector<OutputRecord> out;
+  w.emit_running(out);
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_TRUE(w.dirty_windows().empty());
+  w.apply(Dim::kSource, "social", "u3", kT0 + 2, click, INT64_MIN, kT0 + 2);
+  EXPECT_EQ(w.dirty_windows().size(), 2u) << "emitted: dirty again";
+  out.clear();
+  w.emit_running(out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<MetricRecord>(out[0].body).clicks, 3);
+  // The minute closes and is dropped; the next click of the key opens a new one.
+  out.clear();
+  w.finalize(kT0 + kMin, out);
+  w.apply(Dim::kSource, "social", "u4", kT0 + kMin + 1, click, kT0 + kMin, kT0 + kMin + 1);
+  w.finalize(kEndOfTime, out);
+  std::map<std::pair<TimestampMs, DurationMs>, std::int64_t> clicks;
+  for (const auto& r : out) {
+    const auto& m = std::get<MetricRecord>(r.body);
+    if (m.final) clicks[{m.window_start, m.window_size}] = m.clicks;
+  }
+  EXPECT_EQ(clicks.at({kT0, kMin}), 3);
+  EXPECT_EQ(clicks.at({kT0 + kMin, kMin}), 1);
+  EXPECT_EQ(clicks.at({kT0, kHour}), 4);
+}
+
 }  // namespace
 }  // namespace alliance::testing
