@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "alliance/core/key_hash.h"
+
 namespace alliance {
 
 namespace {
@@ -32,8 +34,7 @@ UserFingerprint fingerprint_of(std::string_view id) {
     a = mix(a ^ (w * kMul1));
     b = mix(b + (w ^ kMul2)) * kMul1;
   }
-  std::uint64_t tail = 0;
-  std::memcpy(&tail, id.data() + i, id.size() - i);
+  const std::uint64_t tail = load_tail_bytes(id.data() + i, id.size() - i);
   a = mix(a ^ (tail * kMul1) ^ 0xA5);
   b = mix((b + (tail ^ kMul2)) * kMul1 ^ 0x5A);
   if (a == 0 && b == 0) a = 1;

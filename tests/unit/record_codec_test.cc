@@ -111,6 +111,18 @@ BalanceRecord balance() {
   return b;
 }
 
+TEST(JsonString, EscapesQuotesBackslashesAndControlBytesAndKeepsTheRest) {
+  std::string out = "x";
+  append_json_string(out, std::string("a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9", 18) + std::string(1, '\0') + "end");
+  EXPECT_EQ(out, "x\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\\u0000end\"");
+  out.clear();
+  append_json_string(out, "");
+  EXPECT_EQ(out, "\"\"");
+  out.clear();
+  append_json_string(out, "plain");
+  EXPECT_EQ(out, "\"plain\"");
+}
+
 TEST(RecordCodec, SettlementsRoundTrip) {
   expect_round_trip({"k", settlement()});
   SettlementRecord s = settlement();

@@ -11,6 +11,21 @@
 
 namespace alliance {
 
+/// The n < 8 bytes at `p` as a little-endian word (the value a memcpy of n
+/// bytes into a zeroed uint64 gives on this little-endian machine), read
+/// with fixed-size loads: a memcpy of a variable length is a libc call.
+inline std::uint64_t load_tail_bytes(const char* p, std::size_t n) noexcept {
+  if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);  // overlaps lo by 8 - n bytes: the same bytes
+    return lo | (static_cast<std::uint64_t>(hi) << ((n - 4) * 8));
+  }
+  if (n == 0) return 0;
+  const auto b = [p](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+  return b(0) | (b(n / 2) << (n / 2 * 8)) | (b(n - 1) << ((n - 1) * 8));
+}
+
 struct KeyHash {
   using is_transparent = void;  // look-ups by string_view copy nothing
   using is_avalanching = void;  // Boost.Unordered: the bits are already mixed
@@ -26,8 +41,7 @@ struct KeyHash {
       h ^= h >> 29;
     }
     if (i < k.size()) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, k.data() + i, k.size() - i);
+      const std::uint64_t w = load_tail_bytes(k.data() + i, k.size() - i);
       h = (h ^ w) * kMul;
       h ^= h >> 29;
     }
