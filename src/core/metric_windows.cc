@@ -337,10 +337,7 @@ void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string
     campaign_user_key_to(cu_key, akey, user);
     // Changed (written to the store) only when the user is new to the key
     // or completes an order: a returning visitor's click writes nothing.
-    if (campaign_users_.find(cu_key) == nullptr) {
-      agg.unique_users += 1;
-      campaign_users_.upsert(cu_key);
-    }
+    if (campaign_users_.find_or_create(cu_key).second) agg.unique_users += 1;
     if (new_order) {
       CampaignUser& cu = campaign_users_.upsert(cu_key);
       std::optional<TimestampMs> old_last;

@@ -44,6 +44,28 @@ TEST(CachedTable, MissesReadTheStoreOnceAndAbsentKeysAreRemembered) {
   EXPECT_EQ(b.reads, 2);  // "a" once, "x" once: the absent marker answers the second read
 }
 
+TEST(CachedTable, FindOrCreateCreatesOnlyWhatIsAbsentOrExpiredAndMarksOnlyThat) {
+  Backed b;
+  b.store["old"] = 5;
+  b.store["live"] = 50;
+  b.table.set_horizon(10);  // "old" (5) has expired
+  auto [live, created_live] = b.table.find_or_create("live");
+  EXPECT_FALSE(created_live);
+  EXPECT_EQ(*live, 50);
+  auto [old, created_old] = b.table.find_or_create("old");
+  EXPECT_TRUE(created_old);
+  EXPECT_EQ(*old, 0) << "an expired value is replaced by a new one";
+  *old = 20;
+  auto [fresh, created_fresh] = b.table.find_or_create("new");
+  EXPECT_TRUE(created_fresh);
+  *fresh = 30;
+  EXPECT_FALSE(b.table.find_or_create("new").second);
+  EXPECT_EQ(b.reads, 3);  // each key read once
+  std::map<std::string, TimestampMs> changed;
+  b.table.drain_changes([&](const std::string& k, const TimestampMs* v) { changed[k] = v ? *v : -1; });
+  EXPECT_EQ(changed, (std::map<std::string, TimestampMs>{{"new", 30}, {"old", 20}})) << "a found value is not marked";
+}
+
 TEST(CachedTable, EvictionNeverDropsAChangeBeforeItIsWritten) {
   Backed b;
   b.table.upsert("a") = 1;  // reads the store once (the key may exist there)

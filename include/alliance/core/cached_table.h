@@ -73,6 +73,18 @@ class CachedTable {
     mark(*s);
     return s->value;
   }
+  /// The live value of `k` and false; or, when it is absent or expired, a
+  /// new default value, marked changed, and true: find() then upsert() of
+  /// a new key with one lookup.
+  std::pair<V*, bool> find_or_create(std::string_view k) {
+    Slot* s = lookup(k);
+    if (s != nullptr && s->present && live(s->value)) return {&s->value, false};
+    if (s == nullptr) s = &insert(k, std::nullopt);
+    s->value = V{};
+    s->present = true;
+    mark(*s);
+    return {&s->value, true};
+  }
   /// Deletes `k` (a delete reaches the store even if the cache never held it).
   void erase(std::string_view k) {
     Slot* s = held(k);
