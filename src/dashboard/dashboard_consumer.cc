@@ -12,6 +12,8 @@ namespace alliance::dashboard {
 
 namespace {
 
+constexpr std::string_view kSecurityNote = " (the brokers refused the connection: ";
+
 std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(const std::string& bootstrap, const KafkaClientConfig& client) {
   std::string err;
   // group.id is required by the API; the consumer never joins the group (it
@@ -58,7 +60,6 @@ void DashboardConsumer::run() {
       bool all_present = rc == RdKafka::ERR_NO_ERROR;  // the topics alliance publishes today
       if (rc != RdKafka::ERR_NO_ERROR) {
         error = "cannot read the cluster's metadata from " + bootstrap_ + ": " + RdKafka::err2str(rc);
-        if (const auto why = client_.log().security_failure()) error += " (" + *why + ")";
       } else {
         error.clear();
         std::map<std::string, int> partitions;
@@ -88,6 +89,12 @@ void DashboardConsumer::run() {
     }
 
     std::unique_ptr<RdKafka::Message> msg(consumer->consume(200));
+    // An authentication or TLS failure reported since the metadata failed: say so.
+    if (!error.empty() && error.find(kSecurityNote) == std::string::npos)
+      if (const auto why = client_.log().security_failure()) {
+        error += std::string(kSecurityNote) + *why + ")";
+        shared_.write([&](DashboardModel& m) { m.set_source_error(error); });
+      }
     if (!msg) continue;
     if (msg->err() == RdKafka::ERR__TIMED_OUT || msg->err() == RdKafka::ERR__PARTITION_EOF) continue;
     if (msg->err() != RdKafka::ERR_NO_ERROR) {

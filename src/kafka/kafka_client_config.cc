@@ -102,7 +102,7 @@ bool KafkaClientLog::note_security_failure(const RdKafka::Event& e) {
   if (e.type() != RdKafka::Event::EVENT_ERROR ||
       (e.err() != RdKafka::ERR__AUTHENTICATION && e.err() != RdKafka::ERR__SSL))
     return false;
-  std::string what = redact(e.str());
+  std::string what = redact(RdKafka::err2str(e.err()) + ": " + e.str());
   std::lock_guard lock(mu_);
   security_failure_ = std::move(what);
   return true;
@@ -332,6 +332,19 @@ std::unique_ptr<RdKafka::Conf> KafkaClientConfig::make(const std::map<std::strin
 void KafkaClientConfig::check_client() const {
   if (props_.empty()) return;
   std::string err;
+  // librdkafka's message does not always name the property ("Unsupported
+  // SASL mechanism: PLAN"): name the one whose key or (non-secret) value it
+  // mentions, with where it came from.
+  auto refused = [&] {
+    std::string where = "the Kafka client properties are refused";
+    for (const auto& p : props_)
+      if (err.find(p.key) != std::string::npos ||
+          (!is_secret_property(p.key) && p.value.size() >= 2 && err.find(p.value) != std::string::npos)) {
+        where = p.origin + ": " + p.key + " is refused";
+        break;
+      }
+    return KafkaConfigError(where + ": " + redact(err));
+  };
   // The strictest combination the run uses: an idempotent producer, and a
   // consumer; no bootstrap.servers, so neither connects.
   // Quiet: their logs (no bootstrap.servers, debug lines) would only confuse.
@@ -342,7 +355,7 @@ void KafkaClientConfig::check_client() const {
     return o;
   }());
   std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(pconf.get(), err));
-  if (!p) throw KafkaConfigError("the Kafka client properties are refused: " + redact(err));
+  if (!p) throw refused();
   p.reset();
   auto cconf = make({}, [&] {
     auto o = quiet;
@@ -350,7 +363,7 @@ void KafkaClientConfig::check_client() const {
     return o;
   }());
   std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(cconf.get(), err));
-  if (!c) throw KafkaConfigError("the Kafka client properties are refused: " + redact(err));
+  if (!c) throw refused();
   c->close();
 }
 
