@@ -76,7 +76,7 @@ class SecureConnections(unittest.TestCase):
         cls.cert, cls.key = os.path.join(cls.work, "cert.pem"), os.path.join(cls.work, "key.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cls.key, "-out",
                         cls.cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:alliance"], check=True, capture_output=True)
         cls.token = "t0k3n-" + os.urandom(12).hex()
         cls.token_file = os.path.join(cls.work, "token")
         with open(cls.token_file, "w") as f:
@@ -255,12 +255,49 @@ class SecureConnections(unittest.TestCase):
                               f"Authorization: Bearer {self.token}")
             self.assertIn(code, (200, 503), body)
             self.assertEqual(curl(f"https://127.0.0.1:{port}/readyz", "--cacert", self.cert)[0], 401)
+            self.prometheus_scrapes(port)
         finally:
             stop(run)
         err = run.stderr.read()
         run.stderr.close()
         self.assertIn(f"serving https://127.0.0.1:{port}/metrics", err)
         self.assertNotIn(self.token, err)
+
+    def prometheus_scrapes(self, port):
+        """A real Prometheus with the deploy file's scrape job (token file and CA
+        under the test's directory, target 127.0.0.1) scrapes /metrics; with
+        another token the target is down with 401."""
+        with open(os.path.join(SRC, "deploy/prometheus/prometheus.yml")) as f:
+            deploy = f.read()
+        shutil.copy(self.cert, os.path.join(self.work, "tls.crt"))
+        for name, token in (("good", self.token), ("bad", "0" * 32)):
+            secrets = os.path.join(self.work, f"prom-{name}")
+            os.makedirs(secrets, exist_ok=True)
+            shutil.copy(self.cert, os.path.join(secrets, "tls.crt"))
+            with open(os.path.join(secrets, "http-token"), "w") as f:
+                f.write(token + "\n")
+            cfg = os.path.join(secrets, "prometheus.yml")
+            with open(cfg, "w") as f:
+                f.write(deploy.replace("/etc/prometheus/secrets/", secrets + "/").replace("alliance:9464", f"127.0.0.1:{port}")
+                        .replace("rule_files: [alerts.yml]", "").replace("scrape_interval: 5s", "scrape_interval: 1s"))
+            web = free_port()
+            prom = subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={secrets}/tsdb",
+                                     f"--web.listen-address=127.0.0.1:{web}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                def target():
+                    t = json.loads(curl(f"http://127.0.0.1:{web}/api/v1/targets")[1])["data"]["activeTargets"]
+                    return t and t[0]["health"] != "unknown" and t[0]
+                t = wait_for(target, 60)
+                self.assertTrue(t, "Prometheus never scraped the target")
+                if name == "good":
+                    self.assertEqual(t["health"], "up", t)
+                    self.assertTrue(t["scrapeUrl"].startswith("https://"), t)
+                else:
+                    self.assertEqual(t["health"], "down", t)
+                    self.assertIn("401", t["lastError"], t)
+            finally:
+                stop(prom)
 
     def test_demo_token_on_both_servers(self):
         mport, dport = free_port(), free_port()
