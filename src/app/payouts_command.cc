@@ -192,7 +192,7 @@ std::string payout_batch_csv(std::vector<PayableBalance> balances) {
 
 int run_payouts(const PayoutsOptions& o) {
   if (o.from_dir.empty() == o.bootstrap.empty()) {
-    std::fprintf(stderr, "alliance payouts: give either --from DIR (a replay's output) or --bootstrap HOST:PORT\n");
+    std::fprintf(stderr, "alliance payouts: give either --from DIR (a replay's output) or --bootstrap HOST:PORT (or bootstrap.servers in --kafka-config / -X)\n");
     return 2;
   }
   LatestBalances latest;

@@ -175,7 +175,7 @@ class SecureConnections(unittest.TestCase):
         self.assert_no_secret(p.stdout, p.stderr)
         self.assertIn("sasl.password = [redacted]", p.stderr, "debug=all did dump the configuration")
 
-        p = self.alliance("payouts", "--topology", TOPOLOGY, "--bootstrap", self.boot, "--timeout", "8000",
+        p = self.alliance("payouts", "--topology", TOPOLOGY, "--bootstrap", self.boot, "--timeout", "3000",
                           *self.sasl_flags())
         self.assertEqual(p.returncode, 2, p.stderr[-2000:])
         said = [line for line in p.stderr.splitlines() if line.startswith("alliance payouts:")]
@@ -241,8 +241,16 @@ class SecureConnections(unittest.TestCase):
         self.assertNotIn(self.token, err)
 
     def test_run_metrics_token_and_https(self):
+        # A broker of its own: after a bounded run (--stop-when-idle, the first
+        # test) has written the changelog, a run restoring from it stops at once
+        # (found here, left as it is; see the report of issue 24).
+        boot_file = os.path.join(self.work, "boot-http")
+        broker = subprocess.Popen([ALLIANCE, "broker", "--topology", TOPOLOGY, "--bootstrap-file", boot_file],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (stop(broker), broker.stdin.close()))
+        boot = wait_for(lambda: open(boot_file).read().strip(), 20)
         port = free_port()
-        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.boot, "--group", "secure-http",
+        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", boot, "--group", "secure-http",
                                 "--state", os.path.join(self.work, "state-http"), "--session-timeout", "6000",
                                 "--metrics", f"127.0.0.1:{port}", "--http-token-file", self.token_file,
                                 "--tls-cert", self.cert, "--tls-key", self.key],
@@ -255,7 +263,11 @@ class SecureConnections(unittest.TestCase):
                               f"Authorization: Bearer {self.token}")
             self.assertIn(code, (200, 503), body)
             self.assertEqual(curl(f"https://127.0.0.1:{port}/readyz", "--cacert", self.cert)[0], 401)
-            self.prometheus_scrapes(port)
+            try:
+                self.prometheus_scrapes(port)
+            except AssertionError as e:
+                stop(run)
+                raise AssertionError(f"{e}; run exited {run.returncode}: {run.stderr.read()[-3000:]}") from None
         finally:
             stop(run)
         err = run.stderr.read()
