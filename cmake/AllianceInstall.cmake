@@ -1,6 +1,7 @@
 # `cmake --install` and the .deb (CPack): what an operator needs on a host,
 # in the GNU layout under the prefix (docs/OPERATIONS.md "Install"):
 #   bin/alliance
+#   lib/alliance/liballiance-civetweb-{ssl,crypto}.so   (HTTPS, src/http)
 #   share/alliance/{schemas,topologies,grafana,prometheus}/
 #   share/doc/alliance/           README and docs
 #   lib/systemd/system/alliance.service   (ExecStart: <prefix>/bin/alliance)
@@ -9,6 +10,9 @@
 include(GNUInstallDirs)
 
 install(TARGETS alliance RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The OpenSSL shims civetweb needs for HTTPS (src/http/civetweb_openssl_shim.cc);
+# the binary looks for them in <prefix>/lib/alliance.
+install(TARGETS alliance_civetweb_ssl alliance_civetweb_crypto LIBRARY DESTINATION lib/alliance)
 set(ALLIANCE_SHARE ${CMAKE_INSTALL_DATADIR}/alliance)
 install(DIRECTORY schemas/ DESTINATION ${ALLIANCE_SHARE}/schemas FILES_MATCHING PATTERN "*.schema.json")
 install(DIRECTORY topologies/ DESTINATION ${ALLIANCE_SHARE}/topologies FILES_MATCHING PATTERN "*.yaml")

@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev libbenchmark-dev
   libboost1.81-dev             # header-only: Boost.Unordered's flat maps in the core
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
+  openssl curl                 # the secure_connections test: a self-signed certificate, HTTPS requests
   chromium fonts-dejavu-core   # the dashboard's browser test (headless)
   clang                        # the libFuzzer targets (tests/fuzz/run.sh)
 )

@@ -203,6 +203,7 @@ int run_demo(const DemoOptions& o) {
       dashboard::DashboardOptions d;
       d.bootstrap = boot;
       d.listen = o.dashboard_listen;
+      d.http = o.http;
       dash = std::make_unique<dashboard::LiveDashboard>(t, d);
     } catch (const std::exception& e) {
       // The demo goes on without it (a second demo, a test beside another).
@@ -267,6 +268,7 @@ int run_demo(const DemoOptions& o) {
   run.group = "alliance-demo";
   run.state_dir = state;
   run.metrics_listen = o.metrics_listen;
+  run.metrics_security = o.http;
   run.session_timeout_ms = 6000;
   run.stop = &stop;
   run.on_published = [&](const std::vector<OutboxEntry>& e) { view.add(e); };

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,8 @@
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
 #include "alliance/dashboard/dashboard_command.h"
+#include "alliance/http/http_security.h"
+#include "alliance/kafka/kafka_client_config.h"
 
 #ifndef ALLIANCE_VERSION
 #error "ALLIANCE_VERSION (CMake PROJECT_VERSION) must be defined"
@@ -119,6 +122,71 @@ std::string unknown_option(const CLI::App& app, const std::string& usage, int fi
   return {};
 }
 
+/// The Kafka client property flags of a command that connects to a
+/// cluster (SPEC §9): `-X KEY=VALUE` (repeatable) and `--kafka-config FILE`.
+struct KafkaFlags {
+  std::vector<std::string> properties;
+  std::string file;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("-X", properties,
+                    "librdkafka client property KEY=VALUE for every Kafka client (repeatable; wins over "
+                    "--kafka-config; a value may use ${ENV_NAME}), e.g. -X security.protocol=SASL_SSL")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->default_str("");
+    cmd->add_option("--kafka-config", file,
+                    "Java-properties file of librdkafka client properties, like Kafka's client.properties "
+                    "(docs/OPERATIONS.md \"Connecting to a secured cluster\")")
+        ->default_str("");
+  }
+  /// The properties, checked; nullopt after saying on stderr why not.
+  [[nodiscard]] std::optional<alliance::KafkaClientConfig> load(const char* command) const {
+    try {
+      auto c = alliance::KafkaClientConfig::load(file, properties);
+      c.check_client();
+      return c;
+    } catch (const alliance::KafkaConfigError& e) {
+      std::fprintf(stderr, "alliance %s: %s\n", command, e.what());
+      return std::nullopt;
+    }
+  }
+};
+
+/// The HTTP server flags (SPEC §9): the bearer token file and HTTPS.
+struct HttpFlags {
+  std::string token_file, tls_cert, tls_key;
+
+  void add_to(CLI::App* cmd, const char* servers) {
+    cmd->add_option("--http-token-file", token_file,
+                    std::string("file holding the bearer token every request to ") + servers +
+                        " must carry, but /healthz (Authorization: Bearer <token>)")
+        ->default_str("");
+    cmd->add_option("--tls-cert", tls_cert, std::string("PEM certificate (chain): serve ") + servers + " over HTTPS")
+        ->default_str("");
+    cmd->add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->default_str("");
+  }
+  [[nodiscard]] std::optional<alliance::http::HttpSecurity> load(const char* command) const {
+    try {
+      return alliance::http::HttpSecurity::load(token_file, tls_cert, tls_key);
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "alliance %s: %s\n", command, e.what());
+      return std::nullopt;
+    }
+  }
+};
+
+/// Says on stderr when a token would cross the network in clear text.
+void warn_clear_text_token(const char* command, const alliance::http::HttpSecurity& s, const std::string& listen) {
+  if (s.token.empty() || s.tls() || listen.empty()) return;
+  const bool loopback = listen.rfind("127.", 0) == 0 || listen.rfind("localhost:", 0) == 0;
+  if (!loopback)
+    std::fprintf(stderr,
+                 "alliance %s: warning: %s is not a loopback address and there is no --tls-cert: the bearer "
+                 "token crosses the network in clear text\n",
+                 command, listen.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -165,7 +233,9 @@ int main(int argc, char** argv) try {
   alliance::RunOptions run;
   auto* k = app.add_subcommand("run", "run the processor against Kafka (SPEC §6)");
   k->add_option("--topology", run_topology, "topology YAML file")->required();
-  k->add_option("--bootstrap", run.bootstrap, "Kafka bootstrap servers host:port[,...]")->required();
+  k->add_option("--bootstrap", run.bootstrap,
+                "Kafka bootstrap servers host:port[,...] (default: bootstrap.servers of the client properties)")
+      ->default_str("");
   k->add_option("--group", run.group, "consumer group id");
   k->add_option("--state", run.state_dir, "RocksDB state directory (one subdirectory per partition)");
   k->add_option("--metrics", run.metrics_listen, "Prometheus /metrics listen address ('' for none)");
@@ -179,6 +249,10 @@ int main(int argc, char** argv) try {
   k->add_option("--guarantee", run.guarantee, "output guarantee (default: the topology's processing.guarantee)")
       ->check(CLI::IsMember({"at_least_once", "exactly_once"}))
       ->default_str("");
+  KafkaFlags run_kafka;
+  run_kafka.add_to(k);
+  HttpFlags run_http;
+  run_http.add_to(k, "/metrics and /readyz");
 
   alliance::BrokerOptions broker;
   auto* b = app.add_subcommand("broker", "host librdkafka's mock cluster with a topology's topics and print its address");
@@ -196,14 +270,22 @@ int main(int argc, char** argv) try {
   d->add_option("--state", demo.state_dir, "RocksDB state directory (default: a temporary one)");
   d->add_option("--partitions", demo.partitions, "partitions per topic (>1: two stages)")->check(CLI::Range(1, 64));
   d->add_option("--dashboard", demo.dashboard_listen, "the live web dashboard's listen address ('' for none)");
+  HttpFlags demo_http;
+  demo_http.add_to(d, "/metrics and the dashboard");
 
   std::string dash_topology, dash_retain;
   alliance::dashboard::DashboardOptions dash;
   auto* w = app.add_subcommand("dashboard", "live web dashboard of the output topics (docs/OPERATIONS.md)");
   w->add_option("--topology", dash_topology, "topology YAML file (output topic names, windows, currency)")->required();
-  w->add_option("--bootstrap", dash.bootstrap, "Kafka bootstrap servers host:port[,...]")->required();
+  w->add_option("--bootstrap", dash.bootstrap,
+                "Kafka bootstrap servers host:port[,...] (default: bootstrap.servers of the client properties)")
+      ->default_str("");
   w->add_option("--listen", dash.listen, "HTTP listen address (port 0: any free port)");
   w->add_option("--retain", dash_retain, "windowed metrics kept behind the watermark, e.g. 6h (default)");
+  KafkaFlags dash_kafka;
+  dash_kafka.add_to(w);
+  HttpFlags dash_http;
+  dash_http.add_to(w, "the page and its API");
 
   alliance::PayoutsOptions payouts;
   auto* pay = app.add_subcommand("payouts", "print the payout batch CSV of the positive payable partner balances (SPEC §5.5)");
@@ -211,6 +293,8 @@ int main(int argc, char** argv) try {
   pay->add_option("--bootstrap", payouts.bootstrap, "or: Kafka bootstrap servers, to read the balances topic");
   pay->add_option("--topology", payouts.topology_path, "topology YAML file (with --bootstrap: outputs.balances)");
   pay->add_option("--timeout", payouts.timeout_ms, "ms to read the topic to its end")->check(positive());
+  KafkaFlags pay_kafka;
+  pay_kafka.add_to(pay);
 
   // An unknown first word is a mistyped command: name it and list the commands
   // (CLI11 alone would only say "A subcommand is required").
@@ -245,6 +329,14 @@ int main(int argc, char** argv) try {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Words left over may be a secret given as `-X KEY VALUE`: not echoed.
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr &&
+        std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a).rfind("-X", 0) == 0; })) {
+      std::fprintf(stderr,
+                   "alliance: unexpected words on the command line (not shown: with -X one may be a secret); "
+                   "write each property as one word, -X KEY=VALUE (quoted if it holds spaces)\n");
+      return kUsageError;
+    }
     if (e.get_exit_code() != 0 && app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e)) {
       std::fprintf(stderr, "alliance: a command is required; commands: %s (alliance --help describes them)\n",
                    list_commands().c_str());
@@ -258,11 +350,37 @@ int main(int argc, char** argv) try {
     // The topology's processing: settings apply unless given on the command line.
     if (k->count("--guarantee") == 0) run.guarantee = t->guarantee;
     if (k->count("--commit-interval") == 0) run.commit_interval_ms = t->commit_interval;
+    auto kafka = run_kafka.load("run");
+    auto http = run_http.load("run");
+    if (!kafka || !http) return 2;
+    try {
+      run.bootstrap = kafka->bootstrap(run.bootstrap);
+    } catch (const alliance::KafkaConfigError& e) {
+      std::fprintf(stderr, "alliance run: %s\n", e.what());
+      return 2;
+    }
+    // --session-timeout when given, else the properties' session.timeout.ms (librdkafka checked it is a number).
+    if (k->count("--session-timeout") == 0)
+      if (const auto v = kafka->get("session.timeout.ms")) run.session_timeout_ms = std::stoll(*v);
+    run.kafka = std::move(*kafka);
+    run.metrics_security = std::move(*http);
+    warn_clear_text_token("run", run.metrics_security, run.metrics_listen);
     run.stop = &alliance::stop_on_signals();
     return alliance::run_kafka(*t, run);
   }
   if (b->parsed()) return alliance::run_broker(broker);
-  if (pay->parsed()) return alliance::run_payouts(payouts);
+  if (pay->parsed()) {
+    auto kafka = pay_kafka.load("payouts");
+    if (!kafka) return 2;
+    if (!payouts.from_dir.empty() && kafka->size() > 0) {
+      std::fprintf(stderr, "alliance payouts: -X and --kafka-config are for reading the topic (--bootstrap), not --from\n");
+      return 2;
+    }
+    if (payouts.from_dir.empty() && payouts.bootstrap.empty())
+      if (const auto b = kafka->get("bootstrap.servers")) payouts.bootstrap = *b;
+    payouts.kafka = std::move(*kafka);
+    return alliance::run_payouts(payouts);
+  }
   if (w->parsed()) {
     const auto t = alliance::load_topology_or_explain(dash_topology, "dashboard");
     if (!t) return 2;
@@ -274,6 +392,18 @@ int main(int argc, char** argv) try {
       }
       dash.retain_ms = *retain;
     }
+    auto kafka = dash_kafka.load("dashboard");
+    auto http = dash_http.load("dashboard");
+    if (!kafka || !http) return 2;
+    try {
+      dash.bootstrap = kafka->bootstrap(dash.bootstrap);
+    } catch (const alliance::KafkaConfigError& e) {
+      std::fprintf(stderr, "alliance dashboard: %s\n", e.what());
+      return 2;
+    }
+    dash.kafka = std::move(*kafka);
+    dash.http = std::move(*http);
+    warn_clear_text_token("dashboard", dash.http, dash.listen);
     return alliance::dashboard::run_dashboard(*t, dash, alliance::stop_on_signals());
   }
   if (d->parsed()) {
@@ -285,6 +415,10 @@ int main(int argc, char** argv) try {
       }
       demo.duration_ms = *dur;
     }
+    auto http = demo_http.load("demo");
+    if (!http) return 2;
+    demo.http = std::move(*http);
+    warn_clear_text_token("demo", demo.http, demo.metrics_listen);
     return alliance::run_demo(demo);
   }
   if (r->parsed()) {

@@ -88,28 +88,37 @@ int read_dir(const std::string& dir, LatestBalances& latest) {
 
 /// Reads the whole topic (every partition from its beginning to its end at
 /// the time of the call), without joining a group or committing.
-int read_topic(const std::string& bootstrap, const std::string& topic, int timeout_ms, LatestBalances& latest) {
+int read_topic(const std::string& bootstrap, const KafkaClientConfig& client, const std::string& topic, int timeout_ms,
+               LatestBalances& latest) {
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (const auto& [k, v] : std::map<std::string, std::string>{{"bootstrap.servers", bootstrap},
-                                                              {"group.id", "alliance-payouts"},
-                                                              {"enable.auto.commit", "false"},
-                                                              {"enable.partition.eof", "true"},
-                                                              {"isolation.level", "read_committed"},
-                                                              {"log_level", "3"}})
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      std::fprintf(stderr, "alliance payouts: %s: %s\n", k.c_str(), err.c_str());
-      return 2;
-    }
+  std::unique_ptr<RdKafka::Conf> conf;
+  try {
+    conf = client.make({{"bootstrap.servers", bootstrap}, {"log_level", "3"}},
+                       {{"group.id", "alliance-payouts"},
+                        {"enable.auto.commit", "false"},
+                        {"enable.partition.eof", "true"},
+                        {"isolation.level", "read_committed"}});
+  } catch (const KafkaConfigError& e) {
+    std::fprintf(stderr, "alliance payouts: %s\n", e.what());
+    return 2;
+  }
   std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!c) {
-    std::fprintf(stderr, "alliance payouts: cannot create a consumer: %s\n", err.c_str());
-    return 1;
+    std::fprintf(stderr, "alliance payouts: cannot create a consumer: %s\n", client.redact(err).c_str());
+    return 2;  // librdkafka refused the configuration
   }
   RdKafka::Metadata* raw = nullptr;
   const auto rc = c->metadata(true, nullptr, &raw, timeout_ms);
   std::unique_ptr<RdKafka::Metadata> md(raw);
   if (rc != RdKafka::ERR_NO_ERROR) {
+    std::unique_ptr<RdKafka::Message>(c->consume(0));  // serves the error events
+    if (const auto why = client.log().security_failure()) {
+      std::fprintf(stderr,
+                   "alliance payouts: cannot connect to the brokers at %s: %s (check security.protocol and the "
+                   "sasl.* / ssl.* properties of --kafka-config / -X)\n",
+                   bootstrap.c_str(), why->c_str());
+      return 2;
+    }
     std::fprintf(stderr, "alliance payouts: cannot read the metadata of %s: %s\n", bootstrap.c_str(),
                  RdKafka::err2str(rc).c_str());
     return 1;
@@ -150,7 +159,7 @@ int read_topic(const std::string& bootstrap, const std::string& topic, int timeo
       continue;
     }
     if (m->err() != RdKafka::ERR_NO_ERROR) {
-      std::fprintf(stderr, "alliance payouts: %s\n", m->errstr().c_str());
+      std::fprintf(stderr, "alliance payouts: %s\n", client.redact(m->errstr()).c_str());
       continue;
     }
     if (!latest.add(std::string_view(static_cast<const char*>(m->payload()), m->len()))) {
@@ -183,7 +192,7 @@ std::string payout_batch_csv(std::vector<PayableBalance> balances) {
 
 int run_payouts(const PayoutsOptions& o) {
   if (o.from_dir.empty() == o.bootstrap.empty()) {
-    std::fprintf(stderr, "alliance payouts: give either --from DIR (a replay's output) or --bootstrap HOST:PORT\n");
+    std::fprintf(stderr, "alliance payouts: give either --from DIR (a replay's output) or --bootstrap HOST:PORT (or bootstrap.servers in --kafka-config / -X)\n");
     return 2;
   }
   LatestBalances latest;
@@ -196,7 +205,7 @@ int run_payouts(const PayoutsOptions& o) {
     }
     const auto t = load_topology_or_explain(o.topology_path, "payouts");
     if (!t) return 2;
-    if (int rc = read_topic(o.bootstrap, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
+    if (int rc = read_topic(o.bootstrap, o.kafka, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
   }
   std::cout << payout_batch_csv(latest.all()) << std::flush;
   if (!std::cout) {

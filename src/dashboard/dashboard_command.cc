@@ -20,7 +20,7 @@ struct LiveDashboard::Parts {
   DashboardConsumer consumer;
 
   Parts(ModelOptions m, const DashboardOptions& o, std::vector<FeedTopic> topics)
-      : shared(std::move(m)), server(o.listen, shared), consumer(o.bootstrap, std::move(topics), shared) {}
+      : shared(std::move(m)), server(o.listen, o.http, shared), consumer(o.bootstrap, o.kafka, std::move(topics), shared) {}
 };
 
 LiveDashboard::LiveDashboard(const Topology& t, const DashboardOptions& o) {

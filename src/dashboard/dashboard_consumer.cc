@@ -12,28 +12,28 @@ namespace alliance::dashboard {
 
 namespace {
 
-std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(const std::string& bootstrap) {
+constexpr std::string_view kSecurityNote = " (the brokers refused the connection: ";
+
+std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(const std::string& bootstrap, const KafkaClientConfig& client) {
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // group.id is required by the API; the consumer never joins the group (it
-  // assigns partitions itself) and never commits.
-  for (const auto& [k, v] : std::map<std::string, std::string>{{"bootstrap.servers", bootstrap},
-                                                              {"group.id", "alliance-dashboard"},
-                                                              {"enable.auto.commit", "false"},
-                                                              {"enable.auto.offset.store", "false"},
-                                                              {"client.id", "alliance-dashboard"}})
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error("dashboard consumer: " + k + ": " + err);
+  // assigns partitions itself) and never commits. The user's properties go
+  // over the defaults (client.id among them).
+  auto conf = client.make({{"bootstrap.servers", bootstrap}, {"client.id", "alliance-dashboard"}, {"log_level", "3"}},
+                          {{"group.id", "alliance-dashboard"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"}});
   std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!c) throw std::runtime_error("dashboard consumer: " + err);
+  if (!c) throw std::runtime_error("dashboard consumer: " + client.redact(err));
   return c;
 }
 
 }  // namespace
 
-DashboardConsumer::DashboardConsumer(const std::string& bootstrap, std::vector<FeedTopic> topics,
-                                     SharedDashboard& shared)
-    : bootstrap_(bootstrap), topics_(std::move(topics)), shared_(shared) {
-  make_consumer(bootstrap_)->close();  // refuse a bad configuration here, not on the thread
+DashboardConsumer::DashboardConsumer(const std::string& bootstrap, const KafkaClientConfig& client,
+                                     std::vector<FeedTopic> topics, SharedDashboard& shared)
+    : bootstrap_(bootstrap), client_(client), topics_(std::move(topics)), shared_(shared) {
+  make_consumer(bootstrap_, client_)->close();  // refuse a bad configuration here, not on the thread
   thread_ = std::thread([this] { run(); });
 }
 
@@ -43,7 +43,7 @@ DashboardConsumer::~DashboardConsumer() {
 }
 
 void DashboardConsumer::run() {
-  auto consumer = make_consumer(bootstrap_);
+  auto consumer = make_consumer(bootstrap_, client_);
   std::map<std::string, Feed> feed_of;
   for (const auto& t : topics_) feed_of[t.topic] = t.feed;
   std::map<std::string, int> assigned;  // topic -> partitions assigned
@@ -89,10 +89,16 @@ void DashboardConsumer::run() {
     }
 
     std::unique_ptr<RdKafka::Message> msg(consumer->consume(200));
+    // An authentication or TLS failure reported since the metadata failed: say so.
+    if (!error.empty() && error.find(kSecurityNote) == std::string::npos)
+      if (const auto why = client_.log().security_failure()) {
+        error += std::string(kSecurityNote) + *why + ")";
+        shared_.write([&](DashboardModel& m) { m.set_source_error(error); });
+      }
     if (!msg) continue;
     if (msg->err() == RdKafka::ERR__TIMED_OUT || msg->err() == RdKafka::ERR__PARTITION_EOF) continue;
     if (msg->err() != RdKafka::ERR_NO_ERROR) {
-      shared_.write([&](DashboardModel& m) { m.set_source_error(msg->errstr()); });
+      shared_.write([&](DashboardModel& m) { m.set_source_error(client_.redact(msg->errstr())); });
       continue;
     }
     const auto feed = feed_of.find(msg->topic_name());

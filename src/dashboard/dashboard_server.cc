@@ -37,6 +37,7 @@ class DashboardServer::Handler : public CivetHandler {
 
   bool handleGet(CivetServer*, mg_connection* conn) override {
     const std::string_view path = mg_get_request_info(conn)->local_uri;
+    if (path == http::kOpenPath) return send(conn, 200, "text/plain; charset=utf-8", "ok\n");  // liveness, no token
     if (path == "/api/events") return events(conn);
     if (path == "/api/view") return send(conn, 200, kJson, *s_.shared_.view().second);
     if (path == "/api/status") return send(conn, 200, kJson, s_.shared_.read([](const auto& m) { return m.status_json(); }));
@@ -101,12 +102,12 @@ class DashboardServer::Handler : public CivetHandler {
   DashboardServer& s_;
 };
 
-DashboardServer::DashboardServer(const std::string& listen, SharedDashboard& shared)
+DashboardServer::DashboardServer(const std::string& listen, const http::HttpSecurity& security, SharedDashboard& shared)
     : shared_(shared), handler_(std::make_unique<Handler>(*this)) {
   try {
     // Event streams hold a worker each (at most kMaxEventStreams); the rest
     // serve requests and idle connections (http::ServerLimits).
-    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{kMaxEventStreams + kRequestThreads});
+    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{kMaxEventStreams + kRequestThreads}, security);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot serve the dashboard on " + listen + ": " + e.what());
   }

@@ -2,10 +2,15 @@
 
 #include <CivetServer.h>
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
 #include <cctype>
+#include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -44,10 +49,41 @@ std::string ipv4_of(const std::string& host) {
   return text;
 }
 
+/// Loads the OpenSSL shims civetweb needs for HTTPS (civetweb_openssl_shim.cc)
+/// from beside the binary (the build tree) or <prefix>/lib/alliance (an
+/// install); once per process. Returns "" or what is missing.
+std::string prepare_civetweb_tls() {
+  static std::once_flag once;
+  static std::string missing;
+  std::call_once(once, [] {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto dir = exe.parent_path();
+    for (const char* name : {"liballiance-civetweb-crypto.so", "liballiance-civetweb-ssl.so"}) {
+      bool loaded = false;
+      for (const auto& d : {dir, dir.parent_path() / "lib" / "alliance"}) {
+        if (!std::filesystem::exists(d / name, ec)) continue;
+        // Kept loaded for the life of the process (civetweb's dlopen finds it by soname).
+        if (dlopen((d / name).c_str(), RTLD_NOW | RTLD_LOCAL) != nullptr) {
+          loaded = true;
+          break;
+        }
+      }
+      if (!loaded) {
+        missing = std::string(name) + " is neither beside " + exe.string() + " nor in " +
+                  (dir.parent_path() / "lib" / "alliance").string() +
+                  " (it is built and installed with alliance; civetweb needs it for HTTPS)";
+        return;
+      }
+    }
+  });
+  return missing;
+}
+
 }  // namespace
 
 std::string BoundAddress::url(std::string_view path) const {
-  return "http://" + host + ":" + std::to_string(port) + "/" + std::string(path);
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + "/" + std::string(path);
 }
 
 std::string BoundAddress::text(std::string_view path) const {
@@ -83,17 +119,96 @@ BoundAddress parse_listen(const std::string& listen) {
   return {ipv4_of(host), port};
 }
 
-HttpServer::HttpServer(const std::string& listen, ServerLimits limits) : address_(parse_listen(listen)) {
-  const std::string ports = address_.host + ":" + std::to_string(address_.port);
+/// civetweb's callbacks; the user context of the CivetServer is the HttpServer.
+struct HttpServer::Callbacks {
+  static HttpServer& of(const mg_connection* conn) {
+    auto* cs = static_cast<CivetServer*>(mg_get_user_data(mg_get_context(conn)));
+    return *static_cast<HttpServer*>(const_cast<void*>(cs->getUserContext()));
+  }
+
+  /// Every request, before any handler: 401 without the token.
+  static int begin_request(mg_connection* conn) {
+    const mg_request_info* ri = mg_get_request_info(conn);
+    const HttpServer& self = of(conn);
+    if (self.security_.allows(ri->local_uri != nullptr ? ri->local_uri : "", mg_get_header(conn, "Authorization")))
+      return 0;  // civetweb goes on to the handler
+    static constexpr std::string_view kBody =
+        "unauthorized: send the header `Authorization: Bearer <token>` with the token of --http-token-file\n";
+    mg_printf(conn,
+              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"alliance\"\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+              "Connection: close\r\n\r\n",
+              kBody.size());
+    mg_write(conn, kBody.data(), kBody.size());
+    return 401;  // handled (civetweb logs the status)
+  }
+
+  /// While civetweb starts: the certificate and key into its TLS context.
+  static int init_ssl(void* ssl_ctx, void* user_data) {
+    auto* cs = static_cast<CivetServer*>(user_data);
+    HttpServer& self = *static_cast<HttpServer*>(const_cast<void*>(cs->getUserContext()));
+    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+    auto fail = [&](const std::string& what) {
+      char buf[256] = {};
+      ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+      ERR_clear_error();
+      std::lock_guard lock(self.startup_error_mutex_);
+      self.startup_error_ = what + " (" + buf + ")";
+      return -1;
+    };
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return fail("cannot require TLS 1.2");
+    if (SSL_CTX_use_certificate_chain_file(ctx, self.security_.tls_cert.c_str()) != 1)
+      return fail("--tls-cert " + self.security_.tls_cert + ": not a PEM certificate OpenSSL can use");
+    if (SSL_CTX_use_PrivateKey_file(ctx, self.security_.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
+      return fail("--tls-key " + self.security_.tls_key + ": not a PEM private key OpenSSL can use (without a passphrase)");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      return fail("--tls-key " + self.security_.tls_key + " is not the key of --tls-cert " + self.security_.tls_cert);
+    return 1;  // done: civetweb loads no certificate itself
+  }
+
+  /// civetweb's own error messages: kept while starting (to explain a
+  /// failure), dropped afterwards (a client's failed TLS handshake).
+  static int log_message(const mg_connection* conn, const char* message) {
+    HttpServer& self = of(conn);
+    std::lock_guard lock(self.startup_error_mutex_);
+    if (!self.started_.load() && self.startup_error_.empty()) self.startup_error_ = message;
+    return 1;
+  }
+};
+
+HttpServer::HttpServer(const std::string& listen, ServerLimits limits, HttpSecurity security)
+    : address_(parse_listen(listen)), security_(std::move(security)) {
+  address_.tls = security_.tls();
+  if (security_.tls())
+    if (const std::string missing = prepare_civetweb_tls(); !missing.empty())
+      throw std::runtime_error("cannot serve HTTPS: " + missing);
+  const std::string ports = address_.host + ":" + std::to_string(address_.port) + (security_.tls() ? "s" : "");
+  CivetCallbacks callbacks;
+  callbacks.begin_request = &Callbacks::begin_request;
+  callbacks.log_message = &Callbacks::log_message;
+  if (security_.tls()) callbacks.init_ssl = &Callbacks::init_ssl;
   try {
     // No linger_timeout_ms: with it civetweb's close() blocks a worker until
     // the client has read everything; without it the kernel finishes sending.
-    server_ = std::make_unique<CivetServer>(std::vector<std::string>{
-        "listening_ports", ports, "num_threads", std::to_string(limits.threads), "request_timeout_ms",
-        std::to_string(limits.request_timeout_ms), "enable_keep_alive", "no"});
+    server_ = std::make_unique<CivetServer>(
+        std::vector<std::string>{"listening_ports", ports, "num_threads", std::to_string(limits.threads),
+                                 "request_timeout_ms", std::to_string(limits.request_timeout_ms), "enable_keep_alive",
+                                 "no"},
+        &callbacks, this);
   } catch (const CivetException&) {
-    throw std::runtime_error("cannot bind " + ports + "; is the port taken?");
+    std::lock_guard lock(startup_error_mutex_);
+    if (security_.tls() && !startup_error_.empty()) {
+      std::string why = startup_error_;
+      if (why.find("cannot load") != std::string::npos)
+        why += "; civetweb loads OpenSSL as libssl.so and libcrypto.so, the names Debian's libssl-dev installs "
+               "(apt-get install libssl-dev)";
+      throw std::runtime_error("cannot serve HTTPS on " + address_.host + ":" + std::to_string(address_.port) + ": " +
+                               why);
+    }
+    throw std::runtime_error("cannot bind " + address_.host + ":" + std::to_string(address_.port) +
+                             "; is the port taken?");
   }
+  started_.store(true);
   const auto bound = server_->getListeningPorts();
   if (!bound.empty()) address_.port = bound.front();
 }

@@ -34,14 +34,6 @@ bool store_identity(Cf cf, const std::string& key) {
   return cf == Cf::kMeta && (key == "fingerprint" || key == "state_format" || key == kOffsetKey);
 }
 
-std::unique_ptr<RdKafka::Conf> conf_of(const std::map<std::string, std::string>& kv) {
-  std::unique_ptr<RdKafka::Conf> c(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : kv)
-    if (c->set(k, v, err) != RdKafka::Conf::CONF_OK) throw StateError("changelog client: " + k + ": " + err);
-  return c;
-}
-
 /// Visits every entry of every column family of `store`.
 template <class F>
 void for_each_entry(StateStore& store, F&& fn) {
@@ -61,13 +53,10 @@ void clear(StateStore& store) {
 
 }  // namespace
 
-Changelog::Changelog(const std::string& bootstrap, std::string topic)
-    : bootstrap_(bootstrap), topic_(std::move(topic)), ids_(std::random_device{}()) {
-  auto conf = conf_of({{"bootstrap.servers", bootstrap},
-                       {"enable.idempotence", "true"},
-                       {"linger.ms", "0"},
-                       {"compression.type", "lz4"},
-                       {"log_level", "3"}});
+Changelog::Changelog(const std::string& bootstrap, std::string topic, KafkaClientConfig client)
+    : bootstrap_(bootstrap), topic_(std::move(topic)), client_(std::move(client)), ids_(std::random_device{}()) {
+  auto conf = client_.make({{"bootstrap.servers", bootstrap}, {"linger.ms", "0"}, {"compression.type", "lz4"}, {"log_level", "3"}},
+                           {{"enable.idempotence", "true"}});
   std::string err;
   conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery_), err);
   producer_.reset(RdKafka::Producer::create(conf.get(), err));
@@ -210,11 +199,10 @@ void Changelog::ship(std::int32_t p, StateChanges& batch, StateStore& store) {
 std::size_t Changelog::catch_up(std::int32_t p, StateStore& store) {
   std::int64_t have = -1;
   if (auto v = store.get(Cf::kMeta, kOffsetKey)) have = ByteReader(*v).i64();
-  auto conf = conf_of({{"bootstrap.servers", bootstrap_},
-                       {"group.id", "alliance-changelog-restore"},
-                       {"enable.auto.commit", "false"},
-                       {"enable.partition.eof", "true"},
-                       {"log_level", "3"}});
+  auto conf = client_.make({{"bootstrap.servers", bootstrap_}, {"log_level", "3"}},
+                           {{"group.id", "alliance-changelog-restore"},
+                            {"enable.auto.commit", "false"},
+                            {"enable.partition.eof", "true"}});
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!c) throw StateError("changelog reader: " + err);

@@ -77,23 +77,27 @@ class Readiness {
 int run_kafka(const Topology& t, const RunOptions& o) {
   try {
     std::filesystem::create_directories(o.state_dir);
-    RunMetrics metrics(t, o.metrics_listen);
-    if (o.on_metrics_listening && metrics.http_address()) o.on_metrics_listening(*metrics.http_address());
+    RunMetrics metrics(t, o.metrics_listen, o.metrics_security);
+    if (const http::BoundAddress* a = metrics.http_address()) {
+      log("serving " + a->text("metrics") + " (and /healthz, /readyz)" +
+          (o.metrics_security.token.empty() ? "" : "; every path but /healthz needs the bearer token"));
+      if (o.on_metrics_listening) o.on_metrics_listening(*a);
+    }
     Readiness readiness(metrics);
     KafkaSource source(t,
-                       KafkaSourceOptions{o.bootstrap, o.group, o.assignor, o.session_timeout_ms, o.stop_when_idle_ms},
+                       KafkaSourceOptions{o.bootstrap, o.group, o.assignor, o.session_timeout_ms, o.stop_when_idle_ms, o.kafka},
                        KafkaSourceObserver{[&](const std::string& w, bool u) { readiness.trouble(w, u); },
                                            [&](const std::string& topic, std::int32_t p) { metrics.consumed(topic, p); },
                                            log});
     source.connect(o.stop);
-    Changelog changelog(o.bootstrap, t.name + ".changelog");
+    Changelog changelog(o.bootstrap, t.name + ".changelog", o.kafka);
     // A commit waits in the changelog flush while the broker is away: on_tick does not
     // run then, so readiness is updated from here (found by tests/chaos).
     changelog.on_waiting([&](const std::string& what) {
       readiness.trouble(what, true);
       readiness.update(now_ms(), source.assigned_count());
     });
-    KafkaSink sink(t, o.bootstrap, o.guarantee == "exactly_once", o.group + "-" + std::to_string(::getpid()),
+    KafkaSink sink(t, o.bootstrap, o.kafka, o.guarantee == "exactly_once", o.group + "-" + std::to_string(::getpid()),
                    KafkaSinkObserver{[&](const std::string& w) {
                                        metrics.producer_error();
                                        readiness.trouble(w, false);

@@ -37,24 +37,22 @@ std::string error_name(RdKafka::ErrorCode e) { return rd_kafka_err2name(static_c
 
 }  // namespace
 
-KafkaSink::KafkaSink(const Topology& t, const std::string& bootstrap, bool exactly_once,
+KafkaSink::KafkaSink(const Topology& t, const std::string& bootstrap, const KafkaClientConfig& client, bool exactly_once,
                      const std::string& transactional_id, KafkaSinkObserver observer)
     : outputs_{t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq, t.outputs.balances},
       repartition_(t.name + ".repartition"),
       exactly_once_(exactly_once),
       observer_(std::move(observer)) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   std::map<std::string, std::string> kv{{"bootstrap.servers", bootstrap},
-                                        {"enable.idempotence", "true"},
                                         {"linger.ms", "5"},
                                         {"batch.num.messages", "10000"},
                                         {"queue.buffering.max.messages", "1000000"},
                                         {"compression.type", "lz4"},
                                         {"log_level", "3"}};
-  if (exactly_once) kv["transactional.id"] = transactional_id;
-  for (const auto& [k, v] : kv)
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw KafkaSetupError("librdkafka setting " + k + "=" + v + ": " + err);
+  std::map<std::string, std::string> owned{{"enable.idempotence", "true"}};
+  if (exactly_once) owned["transactional.id"] = transactional_id;
+  auto conf = client.make(kv, owned);
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) != RdKafka::Conf::CONF_OK)
     throw KafkaSetupError(err);
   producer_.reset(RdKafka::Producer::create(conf.get(), err));

@@ -17,14 +17,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& kv) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : kv)
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw KafkaSetupError("librdkafka setting " + k + "=" + v + ": " + err);
-  return conf;
-}
-
 /// Owns the TopicPartition pointers librdkafka's C++ API takes.
 struct TopicPartitions {
   std::vector<RdKafka::TopicPartition*> list;
@@ -44,13 +36,14 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
              {topology.inputs.referrals, InputStream::kReferrals},
              {topology.inputs.orders, InputStream::kOrders},
              {topology.inputs.payouts, InputStream::kPayouts}};
-  auto conf = make_conf({{"bootstrap.servers", options_.bootstrap},
+  // The user's properties go over these defaults; the session timeout is
+  // the run's (--session-timeout, or the properties' session.timeout.ms).
+  auto conf = options_.client.make({{"bootstrap.servers", options_.bootstrap},
                          {"group.id", options_.group},
                          {"enable.auto.commit", "false"},
                          {"enable.auto.offset.store", "false"},
                          {"auto.offset.reset", "earliest"},
                          {"partition.assignment.strategy", options_.assignor},
-                         {"session.timeout.ms", std::to_string(options_.session_timeout_ms)},
                          {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(options_.session_timeout_ms / 4, 100))},
                          {"fetch.max.bytes", "104857600"},
                          // What librdkafka prefetches beyond what was polled:
@@ -64,7 +57,8 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
                          // put 0.5-1 s between an append and its output).
                          {"fetch.wait.max.ms", "10"},
                          {"enable.partition.eof", "true"},
-                         {"log_level", "3"}});
+                         {"log_level", "3"}},
+                        {{"session.timeout.ms", std::to_string(options_.session_timeout_ms)}});
   std::string err;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
     throw KafkaSetupError(err);
@@ -83,6 +77,12 @@ void KafkaSource::connect(const std::atomic<bool>* stop) {
     const auto e = consumer_->metadata(true, nullptr, &raw, 5000);
     std::unique_ptr<RdKafka::Metadata> md(raw);
     if (e != RdKafka::ERR_NO_ERROR) {
+      // Serve the client's error events: an authentication or TLS failure
+      // is a configuration problem, not an outage.
+      std::unique_ptr<RdKafka::Message>(consumer_->consume(0));
+      if (!security_failure_.empty())
+        throw KafkaSetupError("cannot connect to the brokers at " + options_.bootstrap + ": " + security_failure_ +
+                              " (check security.protocol and the sasl.* / ssl.* properties of --kafka-config / -X)");
       const int wait = std::min(30, 1 << std::min(attempt, 5));
       observer_.log("broker " + options_.bootstrap + " unreachable (" + RdKafka::err2str(e) + "); retrying in " +
                     std::to_string(wait) + " s");
@@ -185,12 +185,18 @@ void KafkaSource::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
 }
 
 void KafkaSource::event_cb(RdKafka::Event& e) {
-  if (e.type() == RdKafka::Event::EVENT_ERROR &&
+  if (options_.client.log().note_security_failure(e)) {
+    security_failure_ = options_.client.redact(RdKafka::err2str(e.err()) + ": " + e.str());
+    last_trouble_ms_ = now_ms();
+    observer_.trouble(security_failure_, true);
+    observer_.log("librdkafka: " + security_failure_);
+  } else if (e.type() == RdKafka::Event::EVENT_ERROR &&
       (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT || e.err() == RdKafka::ERR__RESOLVE)) {
     last_trouble_ms_ = now_ms();
-    observer_.trouble(RdKafka::err2str(e.err()) + " (" + e.str() + ")", true);
-  } else if (e.type() == RdKafka::Event::EVENT_LOG && e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
-    observer_.log("librdkafka: " + e.fac() + ": " + e.str());
+    observer_.trouble(options_.client.redact(RdKafka::err2str(e.err()) + " (" + e.str() + ")"), true);
+  } else if (e.type() == RdKafka::Event::EVENT_LOG) {
+    // librdkafka sends what log_level lets through (3 unless -X log_level or debug).
+    observer_.log("librdkafka: " + e.fac() + ": " + options_.client.redact(e.str()));
   }
 }
 

@@ -32,7 +32,8 @@ class HttpEndpoint::Handler : public CivetHandler {
   std::function<Reply()> fn_;
 };
 
-HttpEndpoint::HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry)
+HttpEndpoint::HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+                           const http::HttpSecurity& security)
     : registry_(std::move(registry)) {
   metrics_ = std::make_unique<Handler>([this] {
     return Handler::Reply{200, "text/plain; version=0.0.4; charset=utf-8",
@@ -46,7 +47,7 @@ HttpEndpoint::HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus
   });
   try {
     // Every request is short: all threads serve requests and idle connections.
-    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{});
+    server_ = std::make_unique<http::HttpServer>(listen, http::ServerLimits{}, security);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot serve /metrics on " + listen + ": " + e.what() +
                              " (pick another address with --metrics HOST:PORT)");

@@ -16,7 +16,7 @@ const prometheus::Histogram::BucketBoundaries kLatencyBuckets{0.001, 0.0025, 0.0
                                                               0.1,   0.25,   0.5,   1,    2.5,   5};
 }  // namespace
 
-RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
+RunMetrics::RunMetrics(const Topology& t, const std::string& listen, const http::HttpSecurity& security)
     : registry_(std::make_shared<prometheus::Registry>()), topology_(t) {
   using namespace prometheus;
   events_family_ = &BuildCounter().Name("alliance_events_total").Help("Valid input events processed, by kind").Register(*registry_);
@@ -49,7 +49,7 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen)
   rss_ = &BuildGauge().Name("alliance_process_resident_memory_bytes").Help("Resident set size").Register(*registry_).Add({});
   cpu_ = &BuildGauge().Name("alliance_process_cpu_seconds").Help("User + system CPU time used").Register(*registry_).Add({});
   smallest_window_ = *std::min_element(t.windows.begin(), t.windows.end());
-  if (!listen.empty()) http_ = std::make_unique<HttpEndpoint>(listen, registry_);
+  if (!listen.empty()) http_ = std::make_unique<HttpEndpoint>(listen, registry_, security);
 }
 
 void RunMetrics::ready(bool r, const std::string& why) {

@@ -25,6 +25,7 @@ struct DemoOptions {
   std::int64_t refresh_ms = 2000;
   int partitions = 1;            // >1: the two-stage run (docs/KAFKA.md)
   std::string dashboard_listen = "127.0.0.1:8080";  // the live web dashboard; empty: none
+  http::HttpSecurity http;       // token and TLS of /metrics and the dashboard
 };
 int run_demo(const DemoOptions& o);
 

@@ -8,12 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "alliance/kafka/kafka_client_config.h"
+
 namespace alliance {
 
 struct PayoutsOptions {
   std::string topology_path;  // with --bootstrap: the balances topic's name
   std::string from_dir;       // a replay's --out directory
   std::string bootstrap;      // or: read the topic
+  KafkaClientConfig kafka;    // with --bootstrap: the user's client properties (-X, --kafka-config)
   int timeout_ms = 30'000;    // --bootstrap: give up reading the topic after this long
 };
 
@@ -39,7 +42,8 @@ std::string payout_batch_csv(std::vector<PayableBalance> balances);
 /// Exit codes (README "Exit codes"): 0 printed (maybe only the header);
 /// 1 Kafka unreachable or the topic not read to its end in time; 2 usage,
 /// an unreadable or malformed balances file or record, a missing topic,
-/// stdout not writable.
+/// client properties librdkafka refuses, brokers that refuse to
+/// authenticate it or a failed TLS handshake, stdout not writable.
 int run_payouts(const PayoutsOptions& o);
 
 }  // namespace alliance

@@ -11,6 +11,7 @@
 
 #include "alliance/core/topology.h"
 #include "alliance/http/http_server.h"
+#include "alliance/kafka/kafka_client_config.h"
 
 namespace alliance::dashboard {
 
@@ -18,7 +19,9 @@ namespace alliance::dashboard {
 /// (dashboard_feeds.h), not options.
 struct DashboardOptions {
   std::string bootstrap;
+  KafkaClientConfig kafka;  // the user's client properties (-X, --kafka-config)
   std::string listen = "127.0.0.1:8080";
+  http::HttpSecurity http;  // token and TLS of the page and API (--http-token-file, --tls-cert, --tls-key)
   std::int64_t retain_ms = 6 * 3'600'000;  // windowed metric records kept behind the watermark
   std::size_t series_points = 30;          // windows on the chart
 };

@@ -10,6 +10,7 @@
 
 #include "alliance/dashboard/dashboard_feeds.h"
 #include "alliance/dashboard/shared_dashboard.h"
+#include "alliance/kafka/kafka_client_config.h"
 
 namespace alliance::dashboard {
 
@@ -18,13 +19,16 @@ namespace alliance::dashboard {
 /// group membership, no commits: every dashboard reads everything), checks
 /// the cluster's metadata every few seconds for topics that did not exist
 /// yet (partner-balances) and partitions added since, and ingests each
-/// record into the SharedDashboard. Constructed and destroyed on one thread
+/// record into the SharedDashboard. The errors it shows on the page are
+/// redacted (no secret property value) and name an authentication or TLS
+/// failure when the brokers refused one. Constructed and destroyed on one thread
 /// (the destructor stops and joins); nothing else is called from outside.
 class DashboardConsumer {
  public:
   /// Starts reading. Throws std::runtime_error when librdkafka refuses the
   /// configuration.
-  DashboardConsumer(const std::string& bootstrap, std::vector<FeedTopic> topics, SharedDashboard& shared);
+  DashboardConsumer(const std::string& bootstrap, const KafkaClientConfig& client, std::vector<FeedTopic> topics,
+                    SharedDashboard& shared);
   ~DashboardConsumer();
   DashboardConsumer(const DashboardConsumer&) = delete;
   DashboardConsumer& operator=(const DashboardConsumer&) = delete;
@@ -32,6 +36,7 @@ class DashboardConsumer {
  private:
   void run();
   std::string bootstrap_;
+  KafkaClientConfig client_;  // the user's client properties (-X, --kafka-config)
   std::vector<FeedTopic> topics_;
   SharedDashboard& shared_;
   std::atomic<bool> stop_{false};

@@ -26,7 +26,8 @@ class DashboardServer {
   /// Listens on `listen` ("127.0.0.1:8080"; port 0 picks a free one; see
   /// http::parse_listen). Throws std::runtime_error naming the address when
   /// it cannot.
-  DashboardServer(const std::string& listen, SharedDashboard& shared);
+  /// `security`: the token and TLS asked of its clients (SPEC §9).
+  DashboardServer(const std::string& listen, const http::HttpSecurity& security, SharedDashboard& shared);
   ~DashboardServer();
   DashboardServer(const DashboardServer&) = delete;
   DashboardServer& operator=(const DashboardServer&) = delete;

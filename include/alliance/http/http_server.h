@@ -5,9 +5,13 @@
 // (docs/OPERATIONS.md "HTTP servers").
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "alliance/http/http_security.h"
 
 class CivetServer;
 
@@ -29,8 +33,9 @@ struct ServerLimits {
 struct BoundAddress {
   std::string host;  // "127.0.0.1"; "0.0.0.0": every IPv4 interface; "[::]" when civetweb has IPv6
   int port = 0;      // the port picked when 0 was asked for
+  bool tls = false;  // served over HTTPS
 
-  /// "http://HOST:PORT/" + path.
+  /// "http://HOST:PORT/" (or https://) + path.
   [[nodiscard]] std::string url(std::string_view path = "") const;
   /// The URL as printed: with " (every IPv4 interface)" after it for 0.0.0.0.
   [[nodiscard]] std::string text(std::string_view path = "") const;
@@ -46,12 +51,17 @@ BoundAddress parse_listen(const std::string& listen);
 
 /// Owns a running civetweb server. Built and destroyed on one thread
 /// (destruction waits for civetweb's threads); handlers added with
-/// `server().addHandler` run on civetweb's worker threads.
+/// `server().addHandler` run on civetweb's worker threads, and only for
+/// requests `security` allows: the others are answered 401 before any
+/// handler sees them (civetweb's begin_request callback, worker threads).
+/// With TLS, civetweb's OpenSSL context gets the certificate and key in its
+/// init_ssl callback (TLS 1.2 at least).
 class HttpServer {
  public:
   /// Listens on `listen` (see parse_listen). Throws std::invalid_argument
-  /// for an address it refuses, std::runtime_error when it cannot bind.
-  HttpServer(const std::string& listen, ServerLimits limits);
+  /// for an address it refuses, std::runtime_error when it cannot bind or
+  /// cannot use the certificate and key (the reason from OpenSSL).
+  HttpServer(const std::string& listen, ServerLimits limits, HttpSecurity security = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -62,7 +72,12 @@ class HttpServer {
   void close();
 
  private:
+  struct Callbacks;
   BoundAddress address_;
+  const HttpSecurity security_;
+  std::mutex startup_error_mutex_;
+  std::string startup_error_;  // what civetweb or OpenSSL said while starting; guarded by the mutex
+  std::atomic<bool> started_{false};
   std::unique_ptr<CivetServer> server_;
 };
 

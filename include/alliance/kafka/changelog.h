@@ -22,13 +22,16 @@
 #include <vector>
 #include <string>
 
+#include "alliance/kafka/kafka_client_config.h"
 #include "alliance/state/state_store.h"
 
 namespace alliance {
 
 class Changelog {
  public:
-  Changelog(const std::string& bootstrap, std::string topic);
+  /// `client`: the user's properties, applied to the producer and to every
+  /// restore reader.
+  Changelog(const std::string& bootstrap, std::string topic, KafkaClientConfig client = {});
 
   /// Starts appending `batch` to partition p (asynchronous), after the next
   /// slice of `store` (the state before `batch`).
@@ -105,6 +108,7 @@ class Changelog {
   std::int64_t slice_bytes_ = 0;
   std::int64_t keys_restored_ = 0;
   std::string topic_;
+  KafkaClientConfig client_;
   Delivery delivery_;
   std::vector<Unconfirmed> unconfirmed_;
   std::map<std::int32_t, std::int64_t> flushed_offset_;

@@ -13,6 +13,7 @@
 
 #include "alliance/core/topology.h"
 #include "alliance/http/http_server.h"
+#include "alliance/kafka/kafka_client_config.h"
 #include "alliance/state/state_session.h"
 
 namespace alliance {
@@ -22,12 +23,14 @@ struct RunOptions {
   std::string group = "alliance";
   std::string state_dir = "alliance-state";
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
+  http::HttpSecurity metrics_security;            // token and TLS of /metrics (--http-token-file, --tls-cert)
   std::int64_t commit_interval_ms = 100;
   std::int64_t idle_wait_ms = 50;          // event-time merge: wait for an empty input
   std::int64_t session_timeout_ms = 10'000;
   std::int64_t stop_when_idle_ms = 0;      // >0: bounded run, finish after this much silence
   std::string assignor = "range";          // eager assignors only (the mock's cooperative one is unreliable)
   std::string guarantee = "at_least_once";  // or exactly_once (transactional producer)
+  KafkaClientConfig kafka;                  // the user's client properties, for every client of the run
   /// Called with every batch of records the broker acknowledged (live views).
   std::function<void(const std::vector<OutboxEntry>&)> on_published;
   /// Called once /metrics listens, with the address bound.

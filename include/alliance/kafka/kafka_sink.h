@@ -18,6 +18,7 @@
 #include <string>
 
 #include "alliance/core/topology.h"
+#include "alliance/kafka/kafka_client_config.h"
 #include "alliance/runtime/record_sink.h"
 
 namespace alliance {
@@ -31,7 +32,8 @@ struct KafkaSinkObserver {
 
 class KafkaSink final : public RecordSink, RdKafka::DeliveryReportCb {
  public:
-  KafkaSink(const Topology& topology, const std::string& bootstrap, bool exactly_once,
+  /// `client`: the user's properties, over the producer's defaults.
+  KafkaSink(const Topology& topology, const std::string& bootstrap, const KafkaClientConfig& client, bool exactly_once,
             const std::string& transactional_id, KafkaSinkObserver observer);
   ~KafkaSink() override;
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "alliance/core/topology.h"
+#include "alliance/kafka/kafka_client_config.h"
 #include "alliance/runtime/record_source.h"
 
 namespace alliance {
@@ -33,6 +34,7 @@ struct KafkaSourceOptions {
   std::string assignor = "range";
   std::int64_t session_timeout_ms = 10'000;
   std::int64_t stop_when_idle_ms = 0;  // >0: bounded run
+  KafkaClientConfig client;             // the user's client properties (-X, --kafka-config)
 };
 
 /// Broker trouble and progress the command reports (metrics, readiness, logs).
@@ -48,7 +50,9 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   ~KafkaSource() override;
 
   /// Waits for the broker, checks the topics (co-partitioned inputs,
-  /// changelog, repartition) and subscribes. Throws KafkaSetupError.
+  /// changelog, repartition) and subscribes. Throws KafkaSetupError, also
+  /// when the brokers refuse to authenticate it or the TLS handshake fails
+  /// (a configuration problem: retrying would not help).
   void connect(const std::atomic<bool>* stop);
   [[nodiscard]] std::int32_t partitions() const { return partitions_; }
 
@@ -107,6 +111,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int64_t first_message_ms_ = 0;
   std::int64_t assigned_at_ms_ = 0;
   std::int64_t last_trouble_ms_ = 0;
+  std::string security_failure_;  // the last authentication or TLS failure (redacted)
 };
 
 }  // namespace alliance

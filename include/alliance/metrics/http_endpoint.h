@@ -5,7 +5,9 @@
 // the broker unreachable). Built and destroyed on the runner's thread;
 // requests are served on civetweb's threads, which only read atomics, the
 // reason under a mutex, and the thread-safe registry. Threads and timeouts:
-// http::ServerLimits (idle connections do not starve the probes).
+// http::ServerLimits (idle connections do not starve the probes); with a
+// token every path but /healthz needs it, and TLS serves HTTPS
+// (http::HttpSecurity).
 #pragma once
 
 #include <prometheus/registry.h>
@@ -23,7 +25,8 @@ class HttpEndpoint {
  public:
   /// Listens on `listen` ("127.0.0.1:9464", see http::parse_listen). Throws
   /// std::runtime_error naming the address and --metrics when it cannot.
-  HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
+  HttpEndpoint(const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+               const http::HttpSecurity& security = {});
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;

@@ -25,7 +25,8 @@ class RunMetrics {
  public:
   /// `listen` like "127.0.0.1:9464": serves /metrics, /healthz and /readyz
   /// there; empty: no HTTP endpoint (metrics still counted).
-  RunMetrics(const Topology& topology, const std::string& listen);
+  /// `security`: the token and TLS asked of its clients (SPEC §9).
+  RunMetrics(const Topology& topology, const std::string& listen, const http::HttpSecurity& security = {});
 
   /// Adds what a partition's Processor counted since the last call.
   void observe(std::int32_t partition, const ProcessorStats& now);
