@@ -92,6 +92,26 @@ TEST(CachedTable, KeysUsedInTheCurrentCycleStay) {
   EXPECT_TRUE(b.table.cached("k3"));
 }
 
+// Evictions go round the cache: a key just read back is not the next to go
+// while keys that have waited longer are still there.
+TEST(CachedTable, EvictionTakesTurnsAndSparesTheKeysLoadedLast) {
+  Backed b;
+  for (int i = 0; i < 8; ++i) b.store["k" + std::to_string(i)] = 100 + i;
+  for (int i = 0; i < 8; ++i) (void)b.table.find("k" + std::to_string(i));
+  b.commit(SIZE_MAX);
+  const std::size_t per_key = b.table.bytes() / 8;
+  b.table.evict_to(per_key * 6);  // two keys go: k0 and k1
+  EXPECT_FALSE(b.table.cached("k0"));
+  EXPECT_FALSE(b.table.cached("k1"));
+  b.table.next_cycle();
+  (void)b.table.find("k0");  // read back: it takes a freed slot
+  b.table.next_cycle();
+  b.table.evict_to(per_key * 6);  // one key goes: the next in turn, not k0
+  EXPECT_TRUE(b.table.cached("k0"));
+  EXPECT_FALSE(b.table.cached("k2"));
+  EXPECT_EQ(b.table.slots(), 6u);
+}
+
 TEST(CachedTable, AnEraseReachesTheStoreEvenIfTheCacheNeverHeldTheKey) {
   Backed b;
   b.store["gone"] = 3;

@@ -158,10 +158,16 @@ class CachedTable {
   /// `even_used`: clean keys used in this cycle go too (a miss reads them
   /// again; the bound matters more). Only when backed: without a store the
   /// table is the state.
+  ///
+  /// A clock hand goes round the slots and carries on where the last
+  /// eviction stopped, so every key gets a turn: a scan from the first slot
+  /// each time evicted the same low slots again and again — the free list
+  /// hands them to the newest keys, so the keys loaded last went first.
   void evict_to(std::size_t target_bytes, bool even_used = false) {
-    if (!loader_ || bytes_ <= target_bytes) return;
-    for (std::size_t i = 0; i < slots_.size() && bytes_ > target_bytes; ++i) {
-      Slot& s = slots_[i];
+    if (!loader_ || bytes_ <= target_bytes || slots_.empty()) return;
+    for (std::size_t n = 0; n < slots_.size() && bytes_ > target_bytes; ++n) {
+      if (hand_ >= slots_.size()) hand_ = 0;
+      Slot& s = slots_[hand_++];
       if (s.occupied && !s.dirty && (even_used || s.used != epoch_)) release(s);
     }
   }
@@ -286,6 +292,7 @@ class CachedTable {
   Weigh weigh_;
   TimestampMs horizon_ = INT64_MIN;
   std::uint32_t epoch_ = 0;
+  std::size_t hand_ = 0;  // evict_to's clock hand: the next slot it looks at
   std::size_t bytes_ = 0;
   bool tracking_ = true;
 };
