@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev libbenchmark-dev
   libboost1.81-dev             # header-only: Boost.Unordered's flat maps in the core
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
+  python3-matplotlib curl     # bench/soak.sh: the report's plot, /readyz polling
   chromium fonts-dejavu-core   # the dashboard's browser test (headless)
   clang                        # the libFuzzer targets (tests/fuzz/run.sh)
 )
