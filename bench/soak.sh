@@ -122,12 +122,14 @@ topology=$TOPOLOGY
 t0_ms=$T0
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +changes)
 host_cores=$(nproc)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 EOF
 
 status=0
 wait "$PRODUCER_PID" || { echo "soak: the producer failed: $(tail -3 "$OUT/producer.err")" >&2; status=1; }
 wait "$SAMPLER" || { echo "soak: the sampler failed: $(tail -3 "$OUT/sampler.err")" >&2; status=1; }
 wait "$PROBE_PID" || { echo "soak: the latency probe failed: $(tail -3 "$OUT/probe.err")" >&2; status=1; }
+echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.env"
 kill -TERM "$RUN" 2>/dev/null || true
 run_exit=0
 wait "$RUN" || run_exit=$?

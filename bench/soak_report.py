@@ -100,7 +100,7 @@ def plot(d, rows, minutes, meta):
     import matplotlib.pyplot as plt
 
     t = [num(r["t_s"]) / 60 for r in rows]
-    fig, ax = plt.subplots(5, 1, figsize=(9, 13), sharex=True)
+    fig, ax = plt.subplots(6, 1, figsize=(9, 15), sharex=True)
     duration = int(num(meta.get("duration_s")) or 0)
     span = f"{duration // 60} min" if duration % 60 == 0 else f"{duration} s"
     title = f"alliance soak: {meta.get('rate')} events/s for {span} ({meta.get('users')} users), commit {meta.get('commit')}"
@@ -117,13 +117,14 @@ def plot(d, rows, minutes, meta):
     a.axhline(TARGETS["p50_ms"], color="orange", linestyle="--", linewidth=0.8, label="p50 target 100 ms")
     a.set_yscale("log")
     a.set_ylabel("settlement latency, ms")
-    a.legend(fontsize=7, ncol=4, loc="upper left")
+    a.legend(fontsize=7, ncol=4, loc="upper right")
 
     a = ax[1]
     a.plot(t, series(rows, "producer_rate"), label="produced events/s")
     a.plot(t, series(rows, "consumed_per_s"), label="consumed messages/s (run)")
     a.axhline(num(meta.get("rate")) or 0, color="grey", linestyle="--", linewidth=0.8, label="target rate")
-    a.set_ylim(bottom=0)
+    top = max([num(meta.get("rate")) or 0] + [v for c in ("producer_rate", "consumed_per_s") for v in series(rows, c) if v])
+    a.set_ylim(0, 1.15 * top or 1)
     a.set_ylabel("per second")
     a.legend(fontsize=7, loc="lower left")
 
@@ -146,6 +147,14 @@ def plot(d, rows, minutes, meta):
     b.legend(fontsize=7, loc="upper right")
 
     a = ax[4]
+    for name in ("run", "broker", "producer", "probe", "host"):
+        a.plot(t, series(rows, f"cpu_{name}_pct"), label="whole machine" if name == "host" else name)
+    a.axhline(100 * (num(meta.get("host_cores")) or 0), color="grey", linestyle="--", linewidth=0.8, label="all cores")
+    a.set_ylim(0, 100 * (num(meta.get("host_cores")) or 2) * 1.1)
+    a.set_ylabel("CPU, % of one core")
+    a.legend(fontsize=7, ncol=3, loc="lower left")
+
+    a = ax[5]
     a.plot(t, series(rows, "state_disk_mb"), label="state directory on disk (du)")
     a.plot(t, series(rows, "sst_mb"), label="RocksDB live SST")
     a.plot(t, series(rows, "pending_compaction_mb"), label="pending compaction")
@@ -154,7 +163,7 @@ def plot(d, rows, minutes, meta):
     a.legend(fontsize=7, loc="upper left")
     for a in ax:
         a.grid(True, alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(os.path.join(d, "soak.png"), dpi=72)
 
 
@@ -180,7 +189,9 @@ def summarize(d, rows, minutes, meta):
     say(f"alliance run: {sum(consumed) / max(1, len(consumed)):.0f} messages/s consumed on average "
         f"(slowest 10 s window {min(consumed, default=0):.0f}/s); exit code {meta.get('run_exit', '?')}")
     cpu = {n: [v for v in series(rows, f"cpu_{n}_pct") if v is not None] for n in ("run", "broker", "producer", "probe")}
-    say("CPU, % of one core (mean): " + ", ".join(f"{n} {sum(v) / max(1, len(v)):.0f}" for n, v in cpu.items()))
+    cpu["whole host"] = [v for v in series(rows, "cpu_host_pct") if v is not None]
+    say("CPU, % of one core (mean): " + ", ".join(f"{n} {sum(v) / max(1, len(v)):.0f}" for n, v in cpu.items())
+        + f"; load average before {meta.get('load_before', '?')}, after {meta.get('load_after', '?')}")
     say(f"latency probe: {lm.get('settlements_read', '?')} settlements read, {lm.get('offset_gaps', '?')} offsets "
         f"skipped, its read delay p50 {lm.get('p50_read_delay_ms', '?')} / p99 {lm.get('p99_read_delay_ms', '?')} / "
         f"max {lm.get('max_read_delay_ms', '?')} ms; after the producer stopped: "

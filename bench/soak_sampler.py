@@ -19,7 +19,7 @@ COLUMNS = ["window", "t_s", "rss_mb", "rss_broker_mb", "lag_records", "lag_s", "
            "cycle_events", "cycle_ms", "state_cache_mb", "store_reads_per_event", "block_cache_hit_ratio",
            "block_cache_lookups_per_s", "memtable_mb", "block_cache_mb", "sst_mb", "pending_compaction_mb",
            "stall_s", "write_stopped", "delayed_write_mbs", "state_disk_mb", "dlq_per_s",
-           "cpu_run_pct", "cpu_broker_pct", "cpu_producer_pct", "cpu_probe_pct"]
+           "cpu_run_pct", "cpu_broker_pct", "cpu_producer_pct", "cpu_probe_pct", "cpu_host_pct"]
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 TICK = os.sysconf("SC_CLK_TCK")
@@ -58,6 +58,13 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def host_cpu_seconds():
+    """CPU seconds every process of the machine used (all cores, /proc/stat; not idle or iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
 
 
 def disk_bytes(path):
@@ -127,6 +134,7 @@ def main():
     except OSError as e:
         print(f"soak_sampler: baseline scrape failed: {e}", file=sys.stderr)
     marks = {name: w.last for name, w in cpu.items()}
+    host_mark = (time.time(), host_cpu_seconds())
     with open(a.out, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(COLUMNS)
@@ -145,6 +153,9 @@ def main():
             for name, w in cpu.items():
                 share, marks[name] = w.share_since(marks[name])
                 row[f"cpu_{name}_pct"] = fmt(share, 1)
+            host = (time.time(), host_cpu_seconds())  # everything on the machine, the soak's processes included
+            row["cpu_host_pct"] = fmt(100 * (host[1] - host_mark[1]) / (host[0] - host_mark[0]), 1)
+            host_mark = host
             row["state_disk_mb"] = fmt(disk_bytes(a.state) / MB, 1)
             try:
                 page = scrape(a.metrics)
