@@ -3,10 +3,11 @@
 // partition from the beginning, no group, no commits) and takes, for every
 // settlement, its broker timestamp minus its `event_ts` — the `ts` of the
 // order event (completion, cancel or refund) that caused it, which the soak's
-// producer set to the wall clock when it sent that event. Owns the per-10 s
-// and per-minute percentiles of that latency, bucketed by the settlement's
-// broker timestamp counted from --t0-ms, and stops by itself --drain-s after
-// the soak's --duration-s.
+// producer set to the wall clock when it sent that event — and, as a bound
+// from above, the moment the probe received it minus the same `event_ts`.
+// Owns the per-10 s and per-minute percentiles of both, bucketed by the
+// settlement's broker timestamp counted from --t0-ms, and stops by itself
+// --drain-s after the soak's --duration-s.
 #include <librdkafka/rdkafkacpp.h>
 
 #include <CLI/CLI.hpp>
@@ -39,27 +40,39 @@ std::int64_t percentile(const std::vector<std::int64_t>& sorted, double p) {
   return sorted[std::min(rank, sorted.size()) - 1];
 }
 
+/// The latencies of one 10-s window: to the settlement's broker timestamp
+/// and to the moment the probe received it.
+struct Window {
+  std::vector<std::int64_t> stamped, received;
+};
+
 /// Writes one CSV of buckets of `per` 10-s windows each: bucket, t_s (its
-/// end, s from t0), count, p50/p90/p99/max in ms (empty cells: no settlement).
-bool write_buckets(const std::string& path, const char* bucket_name, std::int64_t per,
-                   const std::vector<std::vector<std::int64_t>>& windows, std::int64_t duration_ms) {
+/// end, s from t0), count, p50/p90/p99/max of the latency in ms, and p50/p99
+/// of the received latency (empty cells: no settlement in the bucket).
+bool write_buckets(const std::string& path, const char* bucket_name, std::int64_t per, const std::vector<Window>& windows,
+                   std::int64_t duration_ms) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return false;
-  std::fprintf(f, "%s,t_s,count,p50_ms,p90_ms,p99_ms,max_ms\n", bucket_name);
+  std::fprintf(f, "%s,t_s,count,p50_ms,p90_ms,p99_ms,max_ms,recv_p50_ms,recv_p99_ms\n", bucket_name);
   const std::int64_t n = static_cast<std::int64_t>(windows.size());
   for (std::int64_t b = 0; b * per < n; ++b) {
-    std::vector<std::int64_t> v;
-    for (std::int64_t w = b * per; w < std::min(n, (b + 1) * per); ++w)
-      v.insert(v.end(), windows[static_cast<std::size_t>(w)].begin(), windows[static_cast<std::size_t>(w)].end());
+    std::vector<std::int64_t> v, r;
+    for (std::int64_t w = b * per; w < std::min(n, (b + 1) * per); ++w) {
+      const Window& win = windows[static_cast<std::size_t>(w)];
+      v.insert(v.end(), win.stamped.begin(), win.stamped.end());
+      r.insert(r.end(), win.received.begin(), win.received.end());
+    }
     std::sort(v.begin(), v.end());
+    std::sort(r.begin(), r.end());
     const double t_s = static_cast<double>(std::min((b + 1) * per * kWindowMs, duration_ms)) / 1000.0;
     if (v.empty()) {
-      std::fprintf(f, "%lld,%.0f,0,,,,\n", static_cast<long long>(b), t_s);
+      std::fprintf(f, "%lld,%.0f,0,,,,,,\n", static_cast<long long>(b), t_s);
       continue;
     }
-    std::fprintf(f, "%lld,%.0f,%zu,%lld,%lld,%lld,%lld\n", static_cast<long long>(b), t_s, v.size(),
+    std::fprintf(f, "%lld,%.0f,%zu,%lld,%lld,%lld,%lld,%lld,%lld\n", static_cast<long long>(b), t_s, v.size(),
                  static_cast<long long>(percentile(v, 0.50)), static_cast<long long>(percentile(v, 0.90)),
-                 static_cast<long long>(percentile(v, 0.99)), static_cast<long long>(v.back()));
+                 static_cast<long long>(percentile(v, 0.99)), static_cast<long long>(v.back()),
+                 static_cast<long long>(percentile(r, 0.50)), static_cast<long long>(percentile(r, 0.99)));
   }
   return std::fclose(f) == 0;
 }
@@ -118,7 +131,7 @@ int main(int argc, char** argv) try {
   std::signal(SIGTERM, [](int) { g_stop.store(true); });
 
   const std::int64_t duration_ms = duration_s * 1000;
-  std::vector<std::vector<std::int64_t>> windows(static_cast<std::size_t>((duration_ms + kWindowMs - 1) / kWindowMs));
+  std::vector<Window> windows(static_cast<std::size_t>((duration_ms + kWindowMs - 1) / kWindowMs));
   std::int64_t before = 0, after = 0, after_max = 0, undecodable = 0, no_timestamp = 0, log_append = 0, gaps = 0;
   std::int64_t read_delay_max = 0, total = 0, errors = 0;
   std::map<std::int32_t, std::int64_t> next_offset;
@@ -164,7 +177,9 @@ int main(int argc, char** argv) try {
       ++after;
       after_max = std::max(after_max, latency);
     } else {
-      windows[static_cast<std::size_t>((ts.timestamp - t0_ms) / kWindowMs)].push_back(latency);
+      Window& w = windows[static_cast<std::size_t>((ts.timestamp - t0_ms) / kWindowMs)];
+      w.stamped.push_back(latency);
+      w.received.push_back(received - s->event_ts);
     }
   }
   consumer->close();

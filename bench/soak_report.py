@@ -21,7 +21,7 @@ import zlib
 SAMPLER_SKIP = {"window", "t_s"}
 # Lines `alliance run` writes in a healthy run; any other stderr line counts as an error line.
 NORMAL_RUN_LINES = [re.compile(p) for p in (
-    r"^alliance run: consuming .* as group \S+ \(\d+ partitions?\)$",
+    r"^alliance run: consuming .* as group \S+ \(\d+ partitions?(: two stages)?\)$",
     r"^alliance run: (assigned|revoked) \d+ partitions?$",
     r"^alliance run: partition \d+: restored \d+ batches \(\d+ keys\) from \S+$",
     r"^alliance run: consumed \d+ messages; .*$",
@@ -74,7 +74,7 @@ def build_samples(d):
     prod = {r["window"]: r for r in producer}
     lat = {r["window"]: r for r in lat}
     columns = (["t_s", "producer_rate", "producer_behind_ms", "consumed_per_s", "lat_count", "lat_p50_ms", "lat_p99_ms",
-                "lag_records", "lag_records_s"]
+                "lat_recv_p99_ms", "lag_records", "lag_records_s"]
                + [c for c in sh if c not in SAMPLER_SKIP and c not in ("consumed_per_s", "lag_records")])
     rows = []
     for s in sampler:
@@ -82,7 +82,8 @@ def build_samples(d):
         p, l = prod.get(w, {}), lat.get(w, {})
         row = dict(s)
         row.update({"producer_rate": p.get("rate", ""), "producer_behind_ms": p.get("max_behind_ms", ""),
-                    "lat_count": l.get("count", ""), "lat_p50_ms": l.get("p50_ms", ""), "lat_p99_ms": l.get("p99_ms", "")})
+                    "lat_count": l.get("count", ""), "lat_p50_ms": l.get("p50_ms", ""), "lat_p99_ms": l.get("p99_ms", ""),
+                    "lat_recv_p99_ms": l.get("recv_p99_ms", "")})
         # The lag in seconds of input: records behind / the rate they arrive at.
         behind, arriving = num(s.get("lag_records")), num(p.get("rate"))
         row["lag_records_s"] = f"{behind / arriving:.3f}" if behind is not None and arriving else ""
@@ -117,6 +118,7 @@ def plot(d, rows, minutes, meta):
         a.plot(mt, series(minutes, col), style, label=label, markersize=4)
     a.plot(t, series(rows, "lat_p50_ms"), "-", color="tab:blue", alpha=0.4, linewidth=0.8, label="p50 / 10 s")
     a.plot(t, series(rows, "lat_p99_ms"), "-", color="tab:green", alpha=0.4, linewidth=0.8, label="p99 / 10 s")
+    a.plot(mt, series(minutes, "recv_p99_ms"), "v:", color="tab:purple", markersize=4, label="p99 received / minute")
     a.axhline(TARGETS["p99_ms"], color="red", linestyle="--", linewidth=0.8, label="p99 target 250 ms")
     a.axhline(TARGETS["p50_ms"], color="orange", linestyle="--", linewidth=0.8, label="p50 target 100 ms")
     a.set_yscale("log")
@@ -243,9 +245,11 @@ def summarize(d, rows, minutes, meta):
                + error_lines(os.path.join(d, "sampler.err"), [])
                + error_lines(os.path.join(d, "broker.err"), [re.compile(r"^alliance broker: librdkafka mock cluster .*")]))
     say("")
-    say("per minute: minute  count  p50  p90  p99  max (ms)")
+    say("per minute (ms; received: when the probe read it):")
+    say("  minute    count   p50   p90   p99    max  received p50  p99")
     for m in minutes:
-        say(f"  {m['minute']:>4} {m['count']:>8} {m['p50_ms']:>5} {m['p90_ms']:>5} {m['p99_ms']:>5} {m['max_ms']:>6}")
+        say(f"  {m['minute']:>6} {m['count']:>8} {m['p50_ms']:>5} {m['p90_ms']:>5} {m['p99_ms']:>5} {m['max_ms']:>6}"
+            f"  {m['recv_p50_ms']:>12} {m['recv_p99_ms']:>4}")
     if errs:
         say("")
         say("error lines of alliance run (first 20):")
@@ -299,7 +303,7 @@ def check(d, min_rows, min_rate_share):
             if empty:
                 problems.append(f"{name}: row {i + 1} has empty cells: {', '.join(empty)}")
     header, _ = read_csv(os.path.join(d, "samples.csv"))
-    for col in ("producer_rate", "lat_p99_ms", "rss_mb", "lag_records", "lag_records_s", "lag_s", "cycle_events", "cycle_ms",
+    for col in ("producer_rate", "lat_p99_ms", "lat_recv_p99_ms", "rss_mb", "lag_records", "lag_records_s", "lag_s", "cycle_events", "cycle_ms",
                 "block_cache_hit_ratio", "store_reads_per_event", "memtable_mb", "block_cache_mb", "sst_mb",
                 "pending_compaction_mb", "stall_s", "write_stopped", "state_disk_mb"):
         if header is not None and col not in header:
