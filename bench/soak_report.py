@@ -123,7 +123,7 @@ def plot(d, rows, minutes, meta):
     a.axhline(TARGETS["p50_ms"], color="orange", linestyle="--", linewidth=0.8, label="p50 target 100 ms")
     a.set_yscale("log")
     a.set_ylabel("settlement latency, ms")
-    a.legend(fontsize=7, ncol=4, loc="upper right")
+    a.legend(fontsize=7, ncol=4, loc="upper left")
 
     a = ax[1]
     a.plot(t, series(rows, "producer_rate"), label="produced events/s")
