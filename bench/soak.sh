@@ -19,6 +19,10 @@
 #   BUILD=DIR        build directory with the binaries (default build)
 #   KEEP_STATE=1     keep OUT/state (default: deleted after the report; its size is in samples.csv)
 set -euo pipefail
+# OUT, TOPOLOGY and BUILD given relative are relative to where the script is called from.
+for v in OUT TOPOLOGY BUILD; do
+  if [ -n "${!v:-}" ] && [[ ${!v} != /* ]]; then printf -v "$v" '%s/%s' "$PWD" "${!v}"; fi
+done
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=/usr/bin/python3
