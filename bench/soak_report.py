@@ -193,8 +193,14 @@ def summarize(d, rows, minutes, meta):
         f"window {min(window_rates, default=0):.0f}/s, {int(sent)} events, "
         f"failed deliveries {producer[-1]['failed_total'] if producer else '?'}")
     consumed = [v for v in series(rows, "consumed_per_s") if v is not None]
+    # The run's last words say how many messages it read in all: fewer than were
+    # sent means input the broker dropped (the mock's retention) before the run got to it.
+    run_err = open(os.path.join(d, "run.err"), errors="replace").read() if os.path.exists(os.path.join(d, "run.err")) else ""
+    m = re.search(r"alliance run: consumed (\d+) messages", run_err)
+    read = (f"{int(m.group(1))} of the {int(sent)} sent"
+            + (f", {int(sent) - int(m.group(1))} NEVER READ" if int(m.group(1)) < sent else "")) if m else "total unknown"
     say(f"alliance run: {sum(consumed) / max(1, len(consumed)):.0f} messages/s consumed on average "
-        f"(slowest 10 s window {min(consumed, default=0):.0f}/s); exit code {meta.get('run_exit', '?')}")
+        f"(slowest 10 s window {min(consumed, default=0):.0f}/s), {read}; exit code {meta.get('run_exit', '?')}")
     cpu = {n: [v for v in series(rows, f"cpu_{n}_pct") if v is not None] for n in ("run", "broker", "producer", "probe")}
     cpu["whole host"] = [v for v in series(rows, "cpu_host_pct") if v is not None]
     say("CPU, % of one core (mean): " + ", ".join(f"{n} {sum(v) / max(1, len(v)):.0f}" for n, v in cpu.items())
