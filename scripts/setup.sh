@@ -10,6 +10,7 @@ PKGS=(
   libboost1.81-dev             # header-only: Boost.Unordered's flat maps in the core
   kcat python3 python3-jsonschema python3-confluent-kafka python3-yaml prometheus
   openssl curl                 # the secure_connections test: a self-signed certificate, HTTPS requests
+  python3-matplotlib           # bench/soak.sh: the report's plot
   chromium fonts-dejavu-core   # the dashboard's browser test (headless)
   clang                        # the libFuzzer targets (tests/fuzz/run.sh)
 )

@@ -62,6 +62,10 @@ std::string TrafficGenerator::user_id(std::int64_t i) const {
   return buf;
 }
 
+std::int64_t TrafficGenerator::pick_user() {
+  return first_user_ + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o_.users));
+}
+
 GeneratedMessage TrafficGenerator::next(bool with_type) {
   if (o_.mean_gap_us > 0) {
     elapsed_us_ += 1 + static_cast<std::int64_t>(
@@ -81,7 +85,7 @@ GeneratedMessage TrafficGenerator::next(bool with_type) {
 }
 
 GeneratedMessage TrafficGenerator::click(bool with_type) {
-  const std::string user = user_id(static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o_.users)));
+  const std::string user = user_id(pick_user());
   Line l(with_type, "click");
   l.str("event_id", "e" + std::to_string(++seq_)).num("ts", now_).str("user_id", user)
       .str("campaign_id", campaigns_[rng_() % campaigns_.size()])
@@ -91,12 +95,12 @@ GeneratedMessage TrafficGenerator::click(bool with_type) {
 }
 
 GeneratedMessage TrafficGenerator::referral(bool with_type) {
-  const auto i = static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o_.users));
+  const std::int64_t i = pick_user();
   const std::string user = user_id(i);
   Line l(with_type, "referral");
   l.str("event_id", "e" + std::to_string(++seq_)).num("ts", now_).str("user_id", user)
       .str("partner_id", partners_[rng_() % partners_.size()])
-      .str("referrer_id", user_id((i + 1) % o_.users))
+      .str("referrer_id", user_id(first_user_ + (i - first_user_ + 1) % o_.users))
       .str("campaign_id", campaigns_[rng_() % campaigns_.size()]);
   return {EventKind::kReferral, user, l.done()};
 }
@@ -140,7 +144,7 @@ GeneratedMessage TrafficGenerator::order(bool with_type) {
     return m;
   }
   OpenOrder o;
-  o.user = user_id(static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o_.users)));
+  o.user = user_id(pick_user());
   o.order_id = "ord" + std::to_string(seq_ + 1);
   o.amount = kPrices[rng_() % kPrices.size()];
   o.refunded = 0;
@@ -157,7 +161,7 @@ GeneratedMessage TrafficGenerator::order(bool with_type) {
 }
 
 GeneratedMessage TrafficGenerator::bad(bool with_type) {
-  const std::string user = user_id(static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o_.users)));
+  const std::string user = user_id(pick_user());
   const std::string id = "e" + std::to_string(++seq_);
   const std::string type = with_type ? "\"type\":\"order\"," : "";
   switch (rng_() % 4) {

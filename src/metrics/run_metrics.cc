@@ -43,6 +43,10 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen, const http:
   conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
   payable_family_ = &BuildGauge().Name("alliance_partner_payable_minor").Help("Commission payable now per partner and currency, from the latest partner-balances record (negative: a clawback); partners of the topology only").Register(*registry_);
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
+  rocks_lookups_family_ = &BuildGauge().Name("alliance_rocksdb_block_cache_lookups").Help("Block-cache lookups since the partition's store was opened, by result (hit|miss): the hit ratio of any interval").Register(*registry_);
+  rocks_keys_read_family_ = &BuildGauge().Name("alliance_rocksdb_keys_read").Help("Keys looked up in RocksDB (Get and MultiGet) since the partition's store was opened: the reads the write-back cache did not answer").Register(*registry_);
+  rocks_delayed_family_ = &BuildGauge().Name("alliance_rocksdb_delayed_write_rate_bytes").Help("Bytes per second RocksDB holds writes to while it delays them (a write stall), 0 when not delaying").Register(*registry_);
+  rocks_stopped_family_ = &BuildGauge().Name("alliance_rocksdb_write_stopped").Help("1 while RocksDB stops writes (a write stall), else 0").Register(*registry_);
   rocks_expired_family_ = &BuildGauge().Name("alliance_rocksdb_expired_values_dropped").Help("Expired users, orders and event ids RocksDB's compaction filter deleted since the partition's store was opened").Register(*registry_);
   cache_family_ = &BuildGauge().Name("alliance_state_cache_bytes").Help("Approximate bytes held by the partition's write-back cache of users, orders, event ids and campaign users (state.cache_mb bounds the total)").Register(*registry_);
   changelog_family_ = &BuildCounter().Name("alliance_changelog_bytes_total").Help("Bytes sent to the changelog topic: kind=batch (changed keys), kind=slice (passes over the store)").Register(*registry_);
@@ -84,6 +88,11 @@ void RunMetrics::rocksdb(std::int32_t partition, const RocksStats& s) {
   const double lookups = static_cast<double>(s.block_cache_hits + s.block_cache_misses);
   rocks_hit_family_->Add({{"partition", p}}).Set(lookups > 0 ? static_cast<double>(s.block_cache_hits) / lookups : 1.0);
   rocks_stall_family_->Add({{"partition", p}}).Set(static_cast<double>(s.stall_micros) / 1e6);
+  rocks_lookups_family_->Add({{"partition", p}, {"result", "hit"}}).Set(static_cast<double>(s.block_cache_hits));
+  rocks_lookups_family_->Add({{"partition", p}, {"result", "miss"}}).Set(static_cast<double>(s.block_cache_misses));
+  rocks_keys_read_family_->Add({{"partition", p}}).Set(static_cast<double>(s.keys_read));
+  rocks_delayed_family_->Add({{"partition", p}}).Set(static_cast<double>(s.delayed_write_rate));
+  rocks_stopped_family_->Add({{"partition", p}}).Set(s.write_stopped ? 1 : 0);
   rocks_expired_family_->Add({{"partition", p}}).Set(static_cast<double>(s.expired_values_dropped));
 }
 

@@ -357,6 +357,11 @@ class RocksStateStore final : public StateStore {
     st.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     st.block_cache_misses = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
     st.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+    st.keys_read = statistics_->getTickerCount(rocksdb::NUMBER_KEYS_READ) +
+                   statistics_->getTickerCount(rocksdb::NUMBER_MULTIGET_KEYS_READ);
+    std::uint64_t v = 0;  // DB-wide properties: any column family answers
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) st.delayed_write_rate = v;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
     for (const auto& f : filters_)
       if (f) st.expired_values_dropped += f->dropped();
     return st;

@@ -39,6 +39,11 @@ class TrafficGenerator {
   /// The next message; `with_type` adds the "type" field (files need it).
   GeneratedMessage next(bool with_type);
   [[nodiscard]] TimestampMs now() const { return now_; }
+  /// Users are drawn from [first, first + users) from now on (default 0): a
+  /// caller that moves `first` along has a population that turns over, new
+  /// users arriving and old ones leaving, as bench/soak.sh does. Open orders
+  /// keep their user.
+  void set_first_user(std::int64_t first) { first_user_ = first; }
 
  private:
   struct OpenOrder {
@@ -50,6 +55,8 @@ class TrafficGenerator {
     bool completed;
   };
   std::string user_id(std::int64_t i) const;
+  /// The index of a random user of the current population.
+  std::int64_t pick_user();
   GeneratedMessage click(bool with_type);
   GeneratedMessage referral(bool with_type);
   GeneratedMessage order(bool with_type);
@@ -60,6 +67,7 @@ class TrafficGenerator {
   TimestampMs now_;
   std::int64_t elapsed_us_ = 0;  // with mean_gap_us
   std::int64_t seq_ = 0;
+  std::int64_t first_user_ = 0;
   std::vector<std::string> campaigns_;
   std::vector<std::string> partners_;
   std::vector<std::string> codes_;

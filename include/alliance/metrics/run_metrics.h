@@ -98,6 +98,10 @@ class RunMetrics {
   prometheus::Family<prometheus::Gauge>* rocks_hit_family_;
   prometheus::Family<prometheus::Gauge>* rocks_stall_family_;
   prometheus::Family<prometheus::Gauge>* rocks_expired_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_lookups_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_keys_read_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_delayed_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_stopped_family_;
   prometheus::Family<prometheus::Gauge>* cache_family_;
   prometheus::Family<prometheus::Counter>* changelog_family_;
   std::int64_t changelog_batch_seen_ = 0;

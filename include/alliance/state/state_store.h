@@ -103,6 +103,12 @@ struct RocksStats {
   std::uint64_t block_cache_misses = 0;
   std::uint64_t stall_micros = 0;  // writes delayed or stopped by RocksDB
   std::uint64_t expired_values_dropped = 0;  // by the compaction filter (users, orders, dedupe)
+  /// Keys looked up in RocksDB (Get and MultiGet): the reads the core's
+  /// write-back cache did not answer.
+  std::uint64_t keys_read = 0;
+  // Write stalls right now (rocksdb.actual-delayed-write-rate, rocksdb.is-write-stopped).
+  std::uint64_t delayed_write_rate = 0;  // bytes/s writes are held to; 0: not delayed
+  bool write_stopped = false;
 };
 RocksStats rocks_stats(StateStore& store);
 
