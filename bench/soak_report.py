@@ -27,6 +27,7 @@ NORMAL_RUN_LINES = [re.compile(p) for p in (
     r"^alliance run: consumed \d+ messages; .*$",
     r"^alliance run: where the time went: .*$",
     r"^alliance run: stopped cleanly$",
+    r"^alliance run: serving https?://\S+/metrics \(and /healthz, /readyz\)$",
 )]
 TARGETS = {"p99_ms": 250, "p50_ms": 100, "lag_s": 1.0, "rss_growth_pct": 5.0}
 
