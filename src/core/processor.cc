@@ -187,6 +187,8 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
   };
   if (const auto* o = std::get_if<Order>(&e.body)) {
     if (!orders_.cached(o->order_id)) reads.orders.push_back(o->order_id);
+    if (o->status == OrderStatus::kCompleted)
+      reads.completions.push_back({e.user_id, e.ts, o->campaign_id.value_or(""), o->referral_code.has_value()});
   } else if (const auto* c = std::get_if<Click>(&e.body)) {
     // The "all" records a click counts its user in (on_click); an order's
     // depend on its touchpoints and are read when needed.
@@ -195,6 +197,35 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
     campaign_user(Dim::kSource, "referral");
     if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+  }
+}
+
+void Processor::completion_reads(const std::vector<TableReads::Completion>& completions, TableReads& reads) {
+  std::string key;
+  auto campaign_user = [&](Dim dim, std::string_view k, const std::string& user) {
+    if (k.empty()) return;
+    all_record_key_to(key, dim, k);
+    std::string cu = campaign_user_key(key, user);
+    if (!metrics_.campaign_users().cached(cu)) reads.campaign_users.push_back(std::move(cu));
+  };
+  std::vector<const Touchpoint*> eligible;
+  for (const TableReads::Completion& c : completions) {
+    campaign_user(Dim::kCampaign, c.campaign_id, c.user_id);
+    if (c.referral_code) campaign_user(Dim::kSource, "referral", c.user_id);
+    eligible.clear();
+    if (const UserTouchpoints* u = users_.peek(c.user_id)) u->eligible(c.ts, topology_.lookback, eligible);
+    if (eligible.empty()) {
+      campaign_user(Dim::kSource, "direct", c.user_id);
+      continue;
+    }
+    // Single-touch models credit one end of the list; the others any of them.
+    std::size_t from = 0, to = eligible.size();
+    if (topology_.model == AttributionModel::kLastTouch) from = to - 1;
+    if (topology_.model == AttributionModel::kFirstTouch) to = 1;
+    for (std::size_t i = from; i < to; ++i) {
+      campaign_user(Dim::kSource, eligible[i]->source, c.user_id);
+      campaign_user(Dim::kCampaign, eligible[i]->campaign_id, c.user_id);
+    }
   }
 }
 

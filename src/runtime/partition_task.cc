@@ -118,6 +118,16 @@ void PartitionTask::prefetch() {
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
   session_->prefetch(reads_);
+  if (!reads_.completions.empty()) {
+    // Second round: the campaign users the batch's completions will credit,
+    // known now that their users are in the cache.
+    second_reads_.clear();
+    processor_.completion_reads(reads_.completions, second_reads_);
+    auto& keys = second_reads_.campaign_users;
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (!keys.empty()) session_->prefetch(second_reads_);
+  }
   reads_.clear();
 }
 

@@ -64,10 +64,27 @@ struct TableReads {
   std::vector<std::string> users;           // user ids
   std::vector<std::string> orders;          // order ids
   std::vector<std::string> campaign_users;  // campaign_user_key(all_record_key(), user)
+  /// A completion of the batch: which campaign users it credits depends on
+  /// its user's touchpoints, so those keys are asked for in a second round,
+  /// once the users are in the cache (Processor::completion_reads).
+  struct Completion {
+    std::string user_id;
+    TimestampMs ts = 0;
+    std::string campaign_id;  // the order's own, or empty
+    bool referral_code = false;
+  };
+  std::vector<Completion> completions;
   [[nodiscard]] bool empty() const {
-    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty();
+    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty() && completions.empty();
   }
-  void clear() { *this = {}; }
+  /// Empties every list, keeping their capacity.
+  void clear() {
+    dedupe.clear();
+    users.clear();
+    orders.clear();
+    campaign_users.clear();
+    completions.clear();
+  }
 };
 
 /// A dispatcher over the core's parts: decodes an event's kind and hands it
@@ -92,6 +109,12 @@ class Processor {
   /// will read and their caches do not hold now. Changes nothing (not
   /// const only because MetricWindows gives no const campaign_users()).
   void reads_for(const Event& e, TableReads& reads);
+  /// The second round of reads_for: for each completion, the campaign users
+  /// its credit may touch (the sources and campaigns of the user's
+  /// touchpoints the model can credit, "referral" or "direct"), from the
+  /// user as the cache now holds it (never read from the store here). A
+  /// superset is harmless: a prefetch only fills the cache.
+  void completion_reads(const std::vector<TableReads::Completion>& completions, TableReads& reads);
 
   /// Ends an emit cycle (SPEC §5.2): running records of every key changed
   /// since the last cycle, once each, when `emit_running` (emit: running);

@@ -131,6 +131,7 @@ class PartitionTask {
   Processor processor_;
   std::unique_ptr<StateSession> session_;
   TableReads reads_;  // cached-table keys of enqueued events (Processor::reads_for), not yet prefetched
+  TableReads second_reads_;  // prefetch()'s second round (Processor::completion_reads)
   std::function<void(const StateChanges&)> changelog_send_;
   std::function<StateChange()> changelog_offset_;
   EventDecoder decoder_;
