@@ -244,7 +244,7 @@ int main(int argc, char** argv) try {
       ->default_str("");
   k->add_option("--idle-wait", run.idle_wait_ms, "ms an input may hold back the event-time merge");
   k->add_option("--session-timeout", run.session_timeout_ms, "consumer group session timeout, ms");
-  k->add_option("--stop-when-idle", run.stop_when_idle_ms, "bounded run: finish after this many ms without input");
+  k->add_option("--stop-when-idle", run.stop_when_idle_ms, "bounded run: finish after this many ms without input (on one partition a later run goes on from its end)");
   k->add_option("--assignor", run.assignor, "partition.assignment.strategy")->check(CLI::IsMember({"range", "roundrobin"}));
   k->add_option("--guarantee", run.guarantee, "output guarantee (default: the topology's processing.guarantee)")
       ->check(CLI::IsMember({"at_least_once", "exactly_once"}))

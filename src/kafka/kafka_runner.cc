@@ -113,6 +113,13 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     options.emit_final = t.emit == EmitMode::kFinal;
     options.idle_wait_ms = o.idle_wait_ms;
     options.stop = o.stop;
+    // A bounded run on one partition ends like a replay with --state: the
+    // end-of-input flush is published, not stored, so a later run (bounded
+    // or not, any group) goes on from where the events left the state. With
+    // several partitions stage 2 must hear every source end through the
+    // repartition topic and stores it: that end is committed (and refused
+    // below by an unbounded run).
+    options.end_uncommitted = o.stop_when_idle_ms > 0 && source.partitions() == 1;
     DriverHooks hooks;
     // One block cache and one write-buffer budget for every partition's store.
     RocksOptions rocks;
@@ -128,6 +135,20 @@ int run_kafka(const Topology& t, const RunOptions& o) {
         log("partition " + std::to_string(p) + ": restored " + std::to_string(applied) + " batches (" +
             std::to_string(changelog.keys_restored()) + " keys) from " + changelog.topic());
       auto task = std::make_unique<PartitionTask>(t, TaskConfig{p, source.partitions(), false}, std::move(store));
+      if (task->stage1_finished()) {
+        // Ended by a bounded run that committed its end (several partitions,
+        // or an earlier alliance on one): windows and periods are closed for good.
+        const std::string why = "partition " + std::to_string(p) +
+                                ": its state was ended by a bounded run (--stop-when-idle" +
+                                (source.partitions() > 1 ? " with several partitions" : " of an earlier alliance") +
+                                ": windows and statement periods closed for good, in " + changelog.topic() + ")";
+        if (o.stop_when_idle_ms <= 0)
+          throw KafkaSetupError(why + ", so this run would process nothing; to go on, start over under a new topology "
+                                "`name` (create its .changelog and .repartition topics) with a new --group and an empty "
+                                "--state: the inputs are read again from their start and the outputs repeat under the "
+                                "same keys (docs/OPERATIONS.md \"Bounded runs\")");
+        log(why + "; this bounded run processes nothing after that end");
+      }
       task->set_changelog([&changelog, p, task = task.get()](const StateChanges& batch) { changelog.send(p, batch, *task->store()); },
                           [&changelog, p] { return changelog.offset_meta(p); });
       return task;
@@ -182,6 +203,10 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     if (result.stage2_incomplete)
       log("stage 2 did not hear every partition end within " + std::to_string(options.finish_wait_ms / 1000) +
           " s (another instance still running?); stopping with the final records of those partitions unpublished");
+    if (result.end_unpublished)
+      log("the end of the input is not published: the broker did not acknowledge the last records within " +
+          std::to_string(options.finish_wait_ms / 1000) + " s (last broker trouble: " + readiness.last_trouble() +
+          "); the state holds them, and the next run publishes the end");
     if (result.unacknowledged > 0)
       log(std::to_string(result.unacknowledged) + " committed outputs are not acknowledged yet; they stay in the outbox and are "
           "sent on the next start (last broker trouble: " + readiness.last_trouble() + ")");

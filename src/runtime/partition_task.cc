@@ -169,8 +169,12 @@ std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
   return n;
 }
 
+std::size_t PartitionTask::drain_all() {
+  return drain(INT64_MAX, 0, [](InputStream) { return true; });
+}
+
 void PartitionTask::finish() {
-  drain(INT64_MAX, 0, [](InputStream) { return true; });
+  drain_all();
   processor_.finish();
   changed_ = true;
 }

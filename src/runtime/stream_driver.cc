@@ -163,18 +163,38 @@ void StreamDriver::collect_acknowledgements(int timeout_ms) {
   }
 }
 
-void StreamDriver::end_input_uncommitted(std::int64_t now) {
+bool StreamDriver::end_input_uncommitted(std::int64_t now) {
+  std::vector<std::pair<std::int32_t, PartitionTask*>> ending;
+  for (auto& [p, task] : tasks_)
+    if (!task->stage1_finished() && source_.input_ended(p)) ending.emplace_back(p, task.get());
+  // Kafka: what the event-time merge still holds is processed now, as
+  // finish() would, so the commit below stores it with its positions.
+  for (auto& [p, task] : ending) {
+    const std::size_t n = task->drain_all();
+    records_ += static_cast<std::int64_t>(n);
+    if (options_.cycle_records == 0) records_in_cycle_ += n;
+  }
   commit_cycle(now, CycleEnd::kContinue);
-  // The sink's acknowledged positions (replay: file sizes) are stored
-  // before the flush is published, so they stop short of it.
+  complete_cycle(/*wait=*/true);
+  // The sink's acknowledged positions (replay: file sizes; Kafka: the
+  // outbox emptied) are stored before the flush is published, so they stop
+  // short of it.
   const std::int64_t until = wall_ms() + options_.finish_wait_ms;
-  while (!in_flight_.empty()) {
-    if (wall_ms() > until) throw std::runtime_error("the sink did not acknowledge the records before the end of input");
+  for (;;) {
+    // Stopped (the changelog wait too: its batches were not written): the
+    // state is where the events left it, and the next run ends it again.
+    if (options_.stop != nullptr && options_.stop->load()) return false;
+    if (in_flight_.empty()) break;
+    if (wall_ms() > until) {
+      if (options_.cycle_records > 0)
+        throw std::runtime_error("the sink did not acknowledge the records before the end of input");
+      end_unpublished_ = true;  // Kafka: broker trouble; the next run publishes the end
+      return false;
+    }
     collect_acknowledgements(10);
   }
-  for (auto& [p, task] : tasks_)
-    if (!task->stage1_finished() && source_.input_ended(p))
-      sink_.publish(p, kUncommittedCycle, task->end_uncommitted(cycle_end(true)));
+  for (auto& [p, task] : ending) sink_.publish(p, kUncommittedCycle, task->end_uncommitted(cycle_end(true)));
+  return true;
 }
 
 std::size_t StreamDriver::outbox_size() const {
@@ -245,7 +265,12 @@ DriverResult StreamDriver::run() {
         ended_now = true;
       }
     }
-    if (ended_now && options_.end_uncommitted) end_input_uncommitted(now);
+    if (ended_now && options_.end_uncommitted && !end_input_uncommitted(now)) {
+      // Not ended: stopping, or the sink never acknowledged what was read.
+      result.stopped = !end_unpublished_;
+      result.end_unpublished = end_unpublished_;
+      break;
+    }
 
     std::size_t most_in_a_task = 0;
     for (const auto& [p, task] : tasks_) most_in_a_task = std::max(most_in_a_task, task->records_in_cycle());

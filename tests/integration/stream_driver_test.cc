@@ -7,6 +7,7 @@
 // ends with exactly the records of an uninterrupted run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -411,6 +412,120 @@ TEST_F(StreamDriverTest, KeysChangedInACommitInsideTheEmitCycleGetTheirRunningRe
   got = running_keys(t.commit(CycleEnd::kRunning)->entries);
   EXPECT_EQ(got, want);
   EXPECT_GT(want.size(), 6u);
+}
+
+/// What a consumer keeping the latest record per key ends with: settlement
+/// records and dead letters as published, the latest final metric record and
+/// the latest final statement per key (without the watermark and revision,
+/// which depend on when cycles end).
+std::map<std::pair<int, std::string>, std::string> upserted(const std::vector<Published>& v) {
+  auto without = [](std::string b, const char* field) {
+    if (const auto at = b.find(field); at != std::string::npos) b.erase(at, b.find_first_of(",}", at) - at);
+    return b;
+  };
+  std::map<std::pair<int, std::string>, std::string> m;
+  for (const auto& p : v) {
+    const bool final = p.body.find("\"final\":true") != std::string::npos;
+    if (p.kind == OutputKind::kSettlements || p.kind == OutputKind::kDlq) m[{static_cast<int>(p.kind), p.body}] = "";
+    else if ((p.kind == OutputKind::kMetrics || p.kind == OutputKind::kStatements) && final)
+      m[{static_cast<int>(p.kind), p.key}] = without(without(p.body, "\"watermark\":"), "\"revision\":");
+  }
+  return m;
+}
+
+// A bounded Kafka run (cycles cut by processing time) ends uncommitted like
+// a replay with a store: the flush is published as kUncommittedCycle, the
+// stored state is not ended, and a later run over more input goes on from
+// the last event's watermark; what a keep-latest consumer ends with equals
+// one run over all of it (the flush's records are superseded, not removed).
+TEST_F(StreamDriverTest, ABoundedKafkaRunEndsUncommittedAndALaterRunGoesOnFromIt) {
+  std::vector<Published> want;
+  {
+    MemorySink sink(want);
+    VectorSource source(lines_);
+    run(0, sink, source, nullptr);
+  }
+  const std::vector<std::string> head(lines_.begin(), lines_.begin() + 2000);
+  end_uncommitted_ = true;
+  MemoryStateStore store;
+  std::vector<Published> got;
+  {
+    MemorySink sink(got);
+    VectorSource source(head);
+    const DriverResult r = run(0, sink, source, &store);
+    EXPECT_FALSE(r.stopped);
+    EXPECT_EQ(r.unacknowledged, 0u);
+  }
+  EXPECT_TRUE(std::any_of(got.begin(), got.end(), [](const Published& p) { return p.cycle == kUncommittedCycle; }));
+  {
+    PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
+    EXPECT_FALSE(t.stage1_finished()) << "the bounded run stored its end";
+    EXPECT_EQ(t.resume(InputStream::kFile), ByteWriter().i64(2000).take()) << "what it read is committed";
+  }
+  MemorySink sink(got);
+  VectorSource source(lines_);
+  run(0, sink, source, &store);
+  const auto g = upserted(got), w = upserted(want);
+  EXPECT_EQ(g.size(), w.size());
+  EXPECT_TRUE(g == w);
+  EXPECT_GT(w.size(), 100u);
+}
+
+// A crash (kill -9) at each step of the end: the last commit published but
+// not acknowledged, the flush not published, the flush published but not
+// acknowledged. Nothing of the end is stored, and a run over more input
+// still ends with the records of one run over all of it.
+TEST_F(StreamDriverTest, ACrashDuringTheUncommittedEndLeavesAStateALaterRunGoesOnFrom) {
+  std::vector<Published> want;
+  {
+    MemorySink sink(want);
+    VectorSource source(lines_);
+    run(0, sink, source, nullptr);
+  }
+  const std::vector<std::string> head(lines_.begin(), lines_.begin() + 2000);
+  end_uncommitted_ = true;
+  // Publications of the first run: 1 its commit of all it read, 2 the flush.
+  for (const auto& [before_publish, before_ack] : {std::pair{-1, 1}, std::pair{2, -1}, std::pair{-1, 2}}) {
+    SCOPED_TRACE("crash before publication " + std::to_string(before_publish) + " / acknowledgement " +
+                 std::to_string(before_ack));
+    MemoryStateStore store;
+    std::vector<Published> got;
+    {
+      MemorySink sink(got);
+      sink.crash_before_publish = before_publish;
+      sink.crash_before_ack = before_ack;
+      VectorSource source(head);
+      EXPECT_THROW(run(0, sink, source, &store), Crash);
+    }
+    {
+      PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
+      EXPECT_FALSE(t.stage1_finished());
+    }
+    MemorySink sink(got);
+    VectorSource source(lines_);
+    const DriverResult r = run(0, sink, source, &store);
+    EXPECT_EQ(r.unacknowledged, 0u);
+    EXPECT_TRUE(upserted(got) == upserted(want));
+  }
+}
+
+// The sink never acknowledges what was read: the end is not published and
+// the run reports it (the state holds what was read; the next run ends it).
+TEST_F(StreamDriverTest, ABoundedKafkaRunWhoseSinkNeverAcknowledgesPublishesNoEnd) {
+  end_uncommitted_ = true;
+  MemoryStateStore store;
+  std::vector<Published> got;
+  MemorySink sink(got);
+  sink.hold = true;
+  VectorSource source(lines_);
+  const DriverResult r = run(0, sink, source, &store);
+  EXPECT_TRUE(r.end_unpublished);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_FALSE(got.empty());
+  EXPECT_TRUE(std::none_of(got.begin(), got.end(), [](const Published& p) { return p.cycle == kUncommittedCycle; }));
+  PartitionTask t(topology_, TaskConfig{0, 1, true}, std::make_unique<SharedStore>(store, -1));
+  EXPECT_FALSE(t.stage1_finished());
+  EXPECT_GT(t.pending_count(), 0u);  // resent by the next run
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, CrashStep, ::testing::Values(0, 1, 2),

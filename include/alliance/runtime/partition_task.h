@@ -68,12 +68,15 @@ class PartitionTask {
   /// max.task.idle.ms). Returns the number processed.
   std::size_t drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
                     const std::function<bool(InputStream)>& at_end);
+  /// Processes everything buffered, no stream waited for (the input ended).
+  std::size_t drain_all();
   /// End of input: processes everything buffered, then the watermark jumps
   /// to +infinity (stage 1 ends).
   void finish();
-  /// Replay with a store, at the end of input: finish(), then the emit
-  /// cycle ends as `end` says, and the outputs of both are returned as
-  /// outbox entries without being committed; the task commits nothing after
+  /// Replay with a store and a bounded Kafka run on one partition, at the
+  /// end of input: finish(), then the emit cycle ends as `end` says, and the
+  /// outputs of both are returned as outbox entries without being
+  /// committed; the task commits nothing after
   /// (DriverOptions::end_uncommitted).
   std::vector<OutboxEntry> end_uncommitted(CycleEnd end);
   [[nodiscard]] bool stage1_finished() const { return processor_.clock().finished; }

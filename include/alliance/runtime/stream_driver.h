@@ -40,14 +40,17 @@ struct DriverOptions {
   /// emission are stored with the commit, so a restarted replay emits at
   /// the same records as an uninterrupted one.
   std::size_t commit_records = 0;
-  /// Replay with a store: the end of input is not committed. What was read
-  /// is (a commit inside the emit cycle); the end-of-input flush (watermark
-  /// to +infinity, the emit cycle's end) is published as cycle
+  /// Replay with a store, and a bounded Kafka run on one partition: the end
+  /// of input is not committed. What was read is (a commit inside the emit
+  /// cycle, acknowledged before going on); the end-of-input flush
+  /// (watermark to +infinity, the emit cycle's end) is published as cycle
   /// kUncommittedCycle, whose acknowledgement stores nothing. The state
   /// stays where the events left it, so a replay resumed over grown or new
   /// input continues from the last event's watermark (SPEC §3.8) and gives
   /// the records of one replay of it all, its sink cutting the flush's
-  /// records off first (docs/STATE.md).
+  /// records off first (docs/STATE.md); a later `alliance run` goes on from
+  /// it as if the bounded run had just stopped, its records superseding the
+  /// flush's under the same keys (docs/OPERATIONS.md "Bounded runs").
   bool end_uncommitted = false;
   /// Kafka: processing time between commits, and the most input records
   /// one cycle takes (batches grow with the backlog up to this).
@@ -128,6 +131,10 @@ struct DriverResult {
   DriverProfile profile;
   bool stopped = false;         // by the stop flag, not by the end of input
   bool stage2_incomplete = false;  // input ended but stage 2 did not hear every source end
+  /// end_uncommitted (Kafka): the sink did not acknowledge what was read
+  /// within finish_wait_ms, so the end-of-input flush was not published
+  /// (the state is committed: the next run publishes it).
+  bool end_unpublished = false;
   std::size_t unacknowledged = 0;  // outputs left in the outbox for the next start
   std::int64_t records = 0;     // input records processed
 };
@@ -155,9 +162,11 @@ class StreamDriver {
   /// A task's write-back cache is over its budget: what it changed since the
   /// last commit cannot be evicted until it is written, so commit now.
   [[nodiscard]] bool cache_over_budget() const;
-  /// DriverOptions::end_uncommitted: commits what was read, waits for its
-  /// acknowledgement, then publishes each ended task's flush uncommitted.
-  void end_input_uncommitted(std::int64_t now);
+  /// DriverOptions::end_uncommitted: processes what the ended tasks hold,
+  /// commits what was read, waits for its acknowledgement, then publishes
+  /// each ended task's flush uncommitted. False: not ended (stopping, or
+  /// the sink did not acknowledge in time: end_unpublished_).
+  bool end_input_uncommitted(std::int64_t now);
   /// How a commit that is due ends the emit cycle (`emit_due`: SPEC §5.2 says it ends).
   [[nodiscard]] CycleEnd cycle_end(bool emit_due) const;
   [[nodiscard]] std::size_t outbox_size() const;
@@ -180,6 +189,7 @@ class StreamDriver {
   std::int64_t records_ = 0;
   std::int64_t last_commit_ms_ = 0;
   std::int64_t last_emit_ms_ = 0;
+  bool end_unpublished_ = false;
   DriverProfile profile_;
   std::vector<std::pair<std::int32_t, PartitionTask::Prepared>> awaiting_changelog_;
   std::chrono::steady_clock::time_point prepared_at_;
