@@ -38,9 +38,11 @@ struct ProcessorClock {
   /// horizons of users, orders and dedupe ids are computed from it, so
   /// expiry is the same whether a key was read from the cache or RocksDB.
   TimestampMs swept_at = INT64_MIN;
-  /// File replay: set by the end-of-input flush (finish()), which closes
-  /// every window and period (never stored by a replay with --state: a
-  /// resume goes on from the last event's watermark, SPEC §3.8).
+  /// Set by the end-of-input flush (finish()) of a replay or a bounded run,
+  /// which closes every window and period. Never stored by a replay with
+  /// --state nor by a bounded run over one input partition: a later run goes
+  /// on from the last event's watermark (SPEC §3.8, docs/OPERATIONS.md
+  /// "Bounded runs"). A bounded split run still stores it.
   bool finished = false;
 };
 
