@@ -180,18 +180,14 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
   // a batch's misses are one MultiGet per table instead of a Get each.
   if (!dedupe_.cached(e.event_id)) reads.dedupe.push_back(e.event_id);
   if (!users_.cached(e.user_id)) reads.users.push_back(e.user_id);
-  auto campaign_user = [&](Dim dim, const std::string& key) {
-    if (key.empty()) return;
-    std::string k = campaign_user_key(all_record_key(dim, key), e.user_id);
-    if (!metrics_.campaign_users().cached(k)) reads.campaign_users.push_back(std::move(k));
-  };
+  auto campaign_user = [&](Dim dim, std::string_view key) { campaign_user_read(dim, key, e.user_id, reads); };
   if (const auto* o = std::get_if<Order>(&e.body)) {
     if (!orders_.cached(o->order_id)) reads.orders.push_back(o->order_id);
     if (o->status == OrderStatus::kCompleted)
       reads.completions.push_back({e.user_id, e.ts, o->campaign_id.value_or(""), o->referral_code.has_value()});
   } else if (const auto* c = std::get_if<Click>(&e.body)) {
     // The "all" records a click counts its user in (on_click); an order's
-    // depend on its touchpoints and are read when needed.
+    // depend on its touchpoints: the second round (completion_reads).
     campaign_user(Dim::kSource, c->source);
     campaign_user(Dim::kCampaign, c->campaign_id);
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
@@ -200,13 +196,16 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
   }
 }
 
+void Processor::campaign_user_read(Dim dim, std::string_view key, const std::string& user, TableReads& reads) {
+  if (key.empty()) return;
+  all_record_key_to(read_key_, dim, key);
+  std::string k = campaign_user_key(read_key_, user);
+  if (!metrics_.campaign_users().cached(k)) reads.campaign_users.push_back(std::move(k));
+}
+
 void Processor::completion_reads(const std::vector<TableReads::Completion>& completions, TableReads& reads) {
-  std::string key;
   auto campaign_user = [&](Dim dim, std::string_view k, const std::string& user) {
-    if (k.empty()) return;
-    all_record_key_to(key, dim, k);
-    std::string cu = campaign_user_key(key, user);
-    if (!metrics_.campaign_users().cached(cu)) reads.campaign_users.push_back(std::move(cu));
+    campaign_user_read(dim, k, user, reads);
   };
   std::vector<const Touchpoint*> eligible;
   for (const TableReads::Completion& c : completions) {

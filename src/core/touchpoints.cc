@@ -24,13 +24,6 @@ void UserTouchpoints::prune(std::size_t max_touchpoints, DurationMs lookback) {
   while (!items_.empty() && items_.back().ts < horizon) items_.pop_back();
 }
 
-std::vector<Touchpoint> UserTouchpoints::eligible(TimestampMs t, DurationMs lookback) const {
-  std::vector<Touchpoint> out;
-  for (auto it = items_.rbegin(); it != items_.rend(); ++it)
-    if (it->ts >= t - lookback && it->ts <= t) out.push_back(*it);
-  return out;
-}
-
 void UserTouchpoints::eligible(TimestampMs t, DurationMs lookback, std::vector<const Touchpoint*>& out) const {
   for (auto it = items_.rbegin(); it != items_.rend(); ++it)
     if (it->ts >= t - lookback && it->ts <= t) out.push_back(&*it);

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "alliance/core/output_record.h"
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "alliance/core/output_record.h"
 #include "alliance/core/cached_table.h"
-#include "alliance/core/key_hash.h"
 #include "alliance/core/dirty_keys.h"
+#include "alliance/core/key_hash.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 #include "alliance/core/user_set.h"
@@ -233,7 +233,7 @@ class MetricWindows {
   /// INT64_MIN: unknown (after a restore).
   TimestampMs churn_next_ = INT64_MIN;
   // Key buffers reused by apply() and apply_all(): building a key allocates nothing per event.
-  std::string window_key_, all_key_, campaign_user_key_;
+  std::string window_key_, campaign_user_key_;
   mutable std::string overflow_key_;  // would_overflow's key buffer
   bool forward_active_ = false;
   std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;

@@ -174,6 +174,9 @@ class Processor {
   void on_referral(const Event& e, const Referral& r);
   /// A payout (SPEC §3.8): applied to the balances, or forwarded to them.
   void on_payout(const Event& e, const SourcePosition& pos, std::string_view raw);
+  /// Adds the campaign_users key of (dim, key, user) to `reads` unless the
+  /// cache holds it (reads_for and completion_reads); an empty key: nothing.
+  void campaign_user_read(Dim dim, std::string_view key, const std::string& user, TableReads& reads);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
               const MetricDelta& delta, bool new_order);
   void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
@@ -194,6 +197,7 @@ class Processor {
 
   const Topology& topology_;
   Partitioning partitioning_;
+  std::string read_key_;  // campaign_user_read's key buffer
   ProcessorClock clock_;
   // The tables that grow with users, orders and events: caches of the
   // state store when one backs them (docs/STATE.md).

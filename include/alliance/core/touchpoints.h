@@ -34,9 +34,8 @@ class UserTouchpoints {
   void observe(TimestampMs ts, std::size_t max_touchpoints, DurationMs lookback);
   /// Adds a touchpoint (keeping newest-first order), then prunes.
   void add(Touchpoint tp, std::size_t max_touchpoints, DurationMs lookback);
-  /// Touchpoints with T - lookback <= ts <= T, chronological.
-  [[nodiscard]] std::vector<Touchpoint> eligible(TimestampMs t, DurationMs lookback) const;
-  /// The same, as pointers into this value appended to `out` (valid until it changes).
+  /// Appends to `out` the touchpoints with T - lookback <= ts <= T,
+  /// chronological, as pointers into this value (valid until it changes).
   void eligible(TimestampMs t, DurationMs lookback, std::vector<const Touchpoint*>& out) const;
 
   [[nodiscard]] const std::vector<Touchpoint>& newest_first() const { return items_; }
