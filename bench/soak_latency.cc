@@ -24,15 +24,13 @@
 
 #include "alliance/codec/record_decoder.h"
 
+#include "soak_clock.h"
+
 namespace {
 
-constexpr std::int64_t kWindowMs = 10'000;
-std::atomic<bool> g_stop{false};
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using soak::g_stop;
+using soak::kWindowMs;
+using soak::wall_ms;
 
 /// Nearest-rank percentile of sorted values (p in 0..1).
 std::int64_t percentile(const std::vector<std::int64_t>& sorted, double p) {
@@ -127,8 +125,7 @@ int main(int argc, char** argv) try {
       parts.push_back(RdKafka::TopicPartition::create(topic, p->id(), RdKafka::Topic::OFFSET_BEGINNING));
   }
   consumer->assign(parts);
-  std::signal(SIGINT, [](int) { g_stop.store(true); });
-  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  soak::stop_on_signals();
 
   const std::int64_t duration_ms = duration_s * 1000;
   std::vector<Window> windows(static_cast<std::size_t>((duration_ms + kWindowMs - 1) / kWindowMs));

@@ -21,19 +21,14 @@
 #include "alliance/app/traffic_generator.h"
 #include "alliance/config/topology_loader.h"
 
+#include "soak_clock.h"
+
 namespace {
 
-constexpr std::int64_t kWindowMs = 10'000;
-std::atomic<bool> g_stop{false};
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-std::int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using soak::g_stop;
+using soak::kWindowMs;
+using soak::wall_ms;
+using soak::wall_us;
 
 /// Counts the broker's acknowledgements (librdkafka's poll thread = ours).
 class Deliveries : public RdKafka::DeliveryReportCb {
@@ -106,8 +101,7 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "soak_producer: %s\n", err.c_str());
     return 2;
   }
-  std::signal(SIGINT, [](int) { g_stop.store(true); });
-  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  soak::stop_on_signals();
 
   alliance::GeneratorOptions g;
   g.seed = seed;

@@ -151,6 +151,18 @@ struct KafkaFlags {
       return std::nullopt;
     }
   }
+  /// Replaces `bootstrap` (the --bootstrap flag) by what the clients connect
+  /// to: the flag, else the properties' bootstrap.servers. False after
+  /// saying on stderr why there is none.
+  static bool resolve_bootstrap(const alliance::KafkaClientConfig& c, std::string& bootstrap, const char* command) {
+    try {
+      bootstrap = c.bootstrap(bootstrap);
+      return true;
+    } catch (const alliance::KafkaConfigError& e) {
+      std::fprintf(stderr, "alliance %s: %s\n", command, e.what());
+      return false;
+    }
+  }
 };
 
 /// The HTTP server flags (SPEC §9): the bearer token file and HTTPS.
@@ -352,13 +364,7 @@ int main(int argc, char** argv) try {
     if (k->count("--commit-interval") == 0) run.commit_interval_ms = t->commit_interval;
     auto kafka = run_kafka.load("run");
     auto http = run_http.load("run");
-    if (!kafka || !http) return 2;
-    try {
-      run.bootstrap = kafka->bootstrap(run.bootstrap);
-    } catch (const alliance::KafkaConfigError& e) {
-      std::fprintf(stderr, "alliance run: %s\n", e.what());
-      return 2;
-    }
+    if (!kafka || !http || !KafkaFlags::resolve_bootstrap(*kafka, run.bootstrap, "run")) return 2;
     // --session-timeout when given, else the properties' session.timeout.ms (librdkafka checked it is a number).
     if (k->count("--session-timeout") == 0)
       if (const auto v = kafka->get("session.timeout.ms")) run.session_timeout_ms = std::stoll(*v);
@@ -394,13 +400,7 @@ int main(int argc, char** argv) try {
     }
     auto kafka = dash_kafka.load("dashboard");
     auto http = dash_http.load("dashboard");
-    if (!kafka || !http) return 2;
-    try {
-      dash.bootstrap = kafka->bootstrap(dash.bootstrap);
-    } catch (const alliance::KafkaConfigError& e) {
-      std::fprintf(stderr, "alliance dashboard: %s\n", e.what());
-      return 2;
-    }
+    if (!kafka || !http || !KafkaFlags::resolve_bootstrap(*kafka, dash.bootstrap, "dashboard")) return 2;
     dash.kafka = std::move(*kafka);
     dash.http = std::move(*http);
     warn_clear_text_token("dashboard", dash.http, dash.listen);
