@@ -179,12 +179,12 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
   if (owner != nullptr) {
     std::string_view campaign = o.campaign_id ? std::string_view(*o.campaign_id) : std::string_view();
     for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
-      if ((*it)->partner_id == *owner) campaign = (*it)->campaign_id;
+      if ((*it)->partner_id() == *owner) campaign = (*it)->campaign_id();
     // The referral event behind the code: the owner's newest referral
     // touchpoint of this user within lookback, if there is one.
     std::string_view referral_event;
     for (auto it = eligible.rbegin(); referral_event.empty() && it != eligible.rend(); ++it)
-      if ((*it)->partner_id == *owner && (*it)->kind == EventKind::kReferral) referral_event = (*it)->event_id;
+      if ((*it)->partner_id() == *owner && (*it)->kind() == EventKind::kReferral) referral_event = (*it)->event_id;
     credits.push_back({"referral", campaign, *owner, referral_event});
     w.num = {1};
     w.den = 1;
@@ -194,7 +194,7 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     ts.clear();
     for (const Touchpoint* tp : eligible) {
       ts.push_back(tp->ts);
-      credits.push_back({tp->source, tp->campaign_id, tp->partner_id, tp->event_id});
+      credits.push_back({tp->source(), tp->campaign_id(), tp->partner_id(), tp->event_id});
     }
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
     model = std::string(to_string(topology_.model));

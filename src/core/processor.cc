@@ -16,8 +16,9 @@ TimestampMs dedupe_expiry(const TimestampMs& ts) { return ts; }
 
 std::size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 std::size_t user_weight(const UserTouchpoints& u) {
+  // Labels are pooled (a few combinations shared by every user): not counted.
   std::size_t b = u.newest_first().capacity() * sizeof(Touchpoint);
-  for (const auto& tp : u.newest_first()) b += heap(tp.event_id) + heap(tp.campaign_id) + heap(tp.source) + heap(tp.partner_id);
+  for (const auto& tp : u.newest_first()) b += heap(tp.event_id);
   return b;
 }
 std::size_t order_weight(const OrderState& o) {
@@ -222,8 +223,8 @@ void Processor::completion_reads(const std::vector<TableReads::Completion>& comp
     if (topology_.model == AttributionModel::kLastTouch) from = to - 1;
     if (topology_.model == AttributionModel::kFirstTouch) to = 1;
     for (std::size_t i = from; i < to; ++i) {
-      campaign_user(Dim::kSource, eligible[i]->source, c.user_id);
-      campaign_user(Dim::kCampaign, eligible[i]->campaign_id, c.user_id);
+      campaign_user(Dim::kSource, eligible[i]->source(), c.user_id);
+      campaign_user(Dim::kCampaign, eligible[i]->campaign_id(), c.user_id);
     }
   }
 }
@@ -273,8 +274,9 @@ bool Processor::credit(Dim dim, const std::string& key, const std::string& user,
 }
 
 void Processor::on_click(const Event& e, const Click& c) {
-  Touchpoint tp{e.ts, e.event_id, EventKind::kClick, c.campaign_id, c.source,
-                c.partner_id.value_or("")};
+  Touchpoint tp{e.ts, e.event_id,
+                touch_labels_.intern(EventKind::kClick, c.campaign_id, c.source,
+                                     c.partner_id ? std::string_view(*c.partner_id) : std::string_view())};
   users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.clicks = 1;
@@ -290,8 +292,10 @@ void Processor::on_referral(const Event& e, const Referral& r) {
     // own codes always win (docs/SEMANTICS.md).
     learned_codes_.upsert(*r.referral_code) = r.partner_id;
   }
-  Touchpoint tp{e.ts, e.event_id, EventKind::kReferral, r.campaign_id.value_or(""), "referral",
-                r.partner_id};
+  Touchpoint tp{e.ts, e.event_id,
+                touch_labels_.intern(EventKind::kReferral,
+                                     r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), "referral",
+                                     r.partner_id)};
   users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.referrals = 1;

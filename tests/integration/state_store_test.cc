@@ -13,6 +13,7 @@
 #include "alliance/core/byte_codec.h"
 #include "alliance/state/state_codec.h"
 #include "alliance/state/state_session.h"
+#include "alliance/state/state_tables.h"
 
 namespace alliance {
 namespace {
@@ -475,6 +476,87 @@ TEST(DirtyKeysCodec, SameBytesAsTheStdSetItReplaced) {
     keys.for_each_sorted([&](const std::string& k) { visited.push_back(k); });
     ASSERT_EQ(visited, std::vector<std::string>(old_set.begin(), old_set.end()));
   }
+}
+
+}  // namespace
+}  // namespace alliance
+
+namespace alliance {
+namespace {
+
+// A user's touchpoints (users format 2): labels once per list, each
+// touchpoint a few varints. The restored list equals the one encoded, and
+// every truncation or out-of-range field is refused as corrupt, never a crash.
+TEST(UserTouchpointsCodec, CompactRoundTripAndCorruptValuesRefused) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\ncampaigns: [{id: cmp}]\npartners: [{id: p1}, {id: p2}]\n", "t");
+  Processor p(t);
+  std::vector<Event> events;
+  const std::string long_id(128, 'x');
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = i == 7 ? long_id : "e" + std::to_string(i);
+    if (i % 5 == 4) events.push_back(referral(id, kT0 + i * 1000, "u", i % 2 ? "p1" : "p2", std::nullopt, "cmp"));
+    else events.push_back(click(id, kT0 + i * 1000, "u", i % 3 ? "cmp" : std::string("c\x01\0m", 4),
+                                i % 2 ? "social" : "email", i % 4 ? std::optional<std::string>("p1") : std::nullopt));
+  }
+  events.push_back(click("same-ts-b", kT0 + 50000, "u", "cmp", "social"));
+  events.push_back(click("same-ts-a", kT0 + 50000, "u", "cmp", "social"));
+  for (const auto& e : events) p.process(e, {"t", 0, 0}, "");
+  StateChanges changes;
+  collect_changes(p, changes);
+  const StateChange* user = nullptr;
+  for (const auto& c : changes)
+    if (c.cf == Cf::kUsers && c.key == "u") user = &c;
+  ASSERT_NE(user, nullptr);
+  ASSERT_TRUE(user->value.has_value());
+  const std::string& v = *user->value;
+  const auto& want = p.users().peek("u")->newest_first();
+  ASSERT_EQ(want.size(), 42u);
+  // ~12 bytes a touchpoint here (format 1 took ~70), plus the labels once.
+  EXPECT_LT(v.size(), 42u * 12 + 128 + 200) << v.size();
+
+  Processor q(t);
+  restore_entry(q, Cf::kUsers, "u", v);
+  const UserTouchpoints* got = q.users().peek("u");
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->newest_ts(), p.users().peek("u")->newest_ts());
+  EXPECT_EQ(got->newest_first(), want);
+  EXPECT_EQ(q.touch_labels().size(), p.touch_labels().size());
+
+  // Every truncation is corrupt (the full value is not).
+  for (std::size_t n = 0; n + 1 < v.size(); ++n) {
+    Processor r(t);
+    EXPECT_THROW(restore_entry(r, Cf::kUsers, "u", std::string_view(v).substr(0, n)), CorruptState) << n;
+  }
+  // Hand-made values: a label index beyond the list's, an age before the
+  // epoch, an unknown kind, a count beyond the value.
+  auto value = [&](auto&& body) {
+    ByteWriter w;
+    w.u8(table_spec(Cf::kUsers).format).i64(kT0);
+    body(w);
+    return w.take();
+  };
+  const std::string bad_index = value([](ByteWriter& w) {
+    w.varint(1).u8(0).vstr("c").vstr("s").vstr("").varint(1).varint(0).varint(1).vstr("e");
+  });
+  const std::string bad_age = value([](ByteWriter& w) {
+    w.varint(1).u8(0).vstr("c").vstr("s").vstr("").varint(1).varint(static_cast<std::uint64_t>(kT0) + 1).varint(0).vstr("e");
+  });
+  const std::string bad_kind = value([](ByteWriter& w) { w.varint(1).u8(2).vstr("c").vstr("s").vstr("").varint(0); });
+  const std::string huge_count = value([](ByteWriter& w) { w.varint(0).varint(1ULL << 60); });
+  const std::string ok = value([](ByteWriter& w) {
+    w.varint(1).u8(1).vstr("c").vstr("referral").vstr("p").varint(1).varint(5).varint(0).vstr("e");
+  });
+  for (const std::string* bad : {&bad_index, &bad_age, &bad_kind, &huge_count}) {
+    Processor r(t);
+    EXPECT_THROW(restore_entry(r, Cf::kUsers, "u", *bad), CorruptState);
+  }
+  Processor r(t);
+  restore_entry(r, Cf::kUsers, "u", ok);
+  const Touchpoint& tp = r.users().peek("u")->newest_first().at(0);
+  EXPECT_EQ(tp.ts, kT0 - 5);
+  EXPECT_EQ(tp.kind(), EventKind::kReferral);
+  EXPECT_EQ(tp.partner_id(), "p");
 }
 
 }  // namespace

@@ -91,6 +91,21 @@ class ByteWriter {
     out_.append(s);
     return *this;
   }
+  /// LEB128: 7 bits a byte, low bits first (1 byte below 128).
+  ByteWriter& varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  /// A string with a varint length.
+  ByteWriter& vstr(std::string_view s) {
+    varint(s.size());
+    out_.append(s);
+    return *this;
+  }
   ByteWriter& opt_str(const std::optional<std::string>& s) {
     u8(s ? 1 : 0);
     if (s) str(*s);
@@ -133,6 +148,27 @@ class ByteReader {
   std::optional<std::string> opt_str() {
     if (u8() == 0) return std::nullopt;
     return str();
+  }
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const std::uint8_t b = u8();
+      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        // The tenth byte may carry only the top bit (anything else overflows).
+        if (shift == 63 && b > 1) break;
+        return v;
+      }
+    }
+    throw CorruptState("malformed varint");
+  }
+  /// A string written by ByteWriter::vstr, as a view into the value.
+  std::string_view vstr() {
+    const std::uint64_t n = varint();
+    if (n > remaining()) throw CorruptState("truncated state value");
+    const std::string_view s = in_.substr(pos_, static_cast<std::size_t>(n));
+    pos_ += static_cast<std::size_t>(n);
+    return s;
   }
   std::optional<std::int64_t> opt_i64() {
     if (u8() == 0) return std::nullopt;

@@ -145,6 +145,8 @@ class Processor {
 
   // State tables, for the state store adapter (persist / restore).
   CachedTable<UserTouchpoints>& users() { return users_; }
+  /// The pool users()' touchpoints take their labels from (state decoding interns into it).
+  TouchLabelPool& touch_labels() { return touch_labels_; }
   CachedTable<OrderState>& orders() { return orders_; }
   CachedTable<TimestampMs>& dedupe() { return dedupe_; }
   StateTable<std::string>& learned_codes() { return learned_codes_; }
@@ -199,6 +201,9 @@ class Processor {
   Partitioning partitioning_;
   std::string read_key_;  // campaign_user_read's key buffer
   ProcessorClock clock_;
+  // The labels users_' touchpoints refer to: declared first, so it
+  // outlives every value that holds a reference into it.
+  TouchLabelPool touch_labels_;
   // The tables that grow with users, orders and events: caches of the
   // state store when one backs them (docs/STATE.md).
   CachedTable<UserTouchpoints> users_;

@@ -6,19 +6,29 @@
 #include <vector>
 
 #include "alliance/core/event.h"
+#include "alliance/core/touch_labels.h"
 
 namespace alliance {
 
-/// One click or referral that may later earn credit for an order.
+/// One click or referral that may later earn credit for an order. Its
+/// labels are pooled (TouchLabelPool): copies share them.
 struct Touchpoint {
   TimestampMs ts = 0;
   std::string event_id;
-  EventKind kind = EventKind::kClick;
-  std::string campaign_id;  // empty: none (a referral without campaign)
-  std::string source;       // a referral's source is "referral"
-  std::string partner_id;   // empty: unpartnered
+  TouchLabelRef labels;  // null: a kClick with every label empty
 
-  friend bool operator==(const Touchpoint&, const Touchpoint&) = default;
+  [[nodiscard]] EventKind kind() const { return labels.get() ? labels.get()->kind() : EventKind::kClick; }
+  /// Empty: none (a referral without campaign).
+  [[nodiscard]] std::string_view campaign_id() const { return labels.get() ? labels.get()->campaign_id() : ""; }
+  /// A referral's source is "referral".
+  [[nodiscard]] std::string_view source() const { return labels.get() ? labels.get()->source() : ""; }
+  /// Empty: unpartnered.
+  [[nodiscard]] std::string_view partner_id() const { return labels.get() ? labels.get()->partner_id() : ""; }
+
+  friend bool operator==(const Touchpoint& a, const Touchpoint& b) {
+    return a.ts == b.ts && a.event_id == b.event_id && a.kind() == b.kind() && a.campaign_id() == b.campaign_id() &&
+           a.source() == b.source() && a.partner_id() == b.partner_id();
+  }
 };
 
 /// Chronological order with the event-id tie-break of SPEC §3.2.
