@@ -18,7 +18,7 @@ std::size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity()
 std::size_t user_weight(const UserTouchpoints& u) {
   // Labels are pooled (a few combinations shared by every user): not counted.
   std::size_t b = u.newest_first().capacity() * sizeof(Touchpoint);
-  for (const auto& tp : u.newest_first()) b += heap(tp.event_id);
+  for (const auto& tp : u.newest_first()) b += tp.event_id.heap_bytes();
   return b;
 }
 std::size_t order_weight(const OrderState& o) {

@@ -147,7 +147,7 @@ UserTouchpoints decode_user(std::string_view v, TouchLabelPool& labels) {
     if (d >= dict.size()) throw CorruptState("touchpoint label index " + std::to_string(d) + " beyond the list's");
     Touchpoint tp;
     tp.ts = newest - static_cast<TimestampMs>(age);
-    tp.event_id = std::string(r.vstr());
+    tp.event_id = r.vstr();
     tp.labels = dict[static_cast<std::size_t>(d)];
     items.push_back(std::move(tp));
   }

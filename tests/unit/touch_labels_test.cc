@@ -96,3 +96,42 @@ TEST(Touchpoint, EqualityIsByValueAcrossPools) {
 
 }  // namespace
 }  // namespace alliance
+
+namespace alliance {
+namespace {
+
+TEST(CompactId, InlineUpTo15BytesHeapBeyondSameValueEitherWay) {
+  for (std::size_t n : {0u, 1u, 14u, 15u, 16u, 17u, 128u}) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s.push_back(static_cast<char>(i * 37 + 1));
+    if (n > 3) s[2] = '\0';  // embedded NUL kept
+    CompactId id(s);
+    EXPECT_EQ(id.view(), s) << n;
+    EXPECT_EQ(id.heap_bytes(), n < 16 ? 0u : n) << n;
+    CompactId copy = id;
+    EXPECT_EQ(copy.view(), s);
+    CompactId moved = std::move(copy);
+    EXPECT_EQ(moved.view(), s);
+    EXPECT_TRUE(copy.empty());
+    copy = moved;  // assigned again after the move
+    EXPECT_EQ(copy, moved);
+    moved = CompactId("x");
+    EXPECT_EQ(moved.view(), "x");
+    EXPECT_EQ(copy.view(), s);
+  }
+}
+
+TEST(CompactId, OrdersAsStdString) {
+  // Touchpoints tie-break on event ids (SPEC §3.2): the order must be
+  // std::string's (bytes as unsigned), inline or not.
+  const std::vector<std::string> ids = {"", "a", "a\x80", "a\x7f", "ab", std::string(15, 'z'), std::string(16, 'z'),
+                                        std::string(16, 'a') + "\xff", "\xff", std::string("a\0b", 3)};
+  for (const auto& a : ids)
+    for (const auto& b : ids) {
+      EXPECT_EQ(CompactId(a) < CompactId(b), a < b) << a << " " << b;
+      EXPECT_EQ(CompactId(a) == CompactId(b), a == b);
+    }
+}
+
+}  // namespace
+}  // namespace alliance

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "alliance/core/compact_id.h"
 #include "alliance/core/event.h"
 #include "alliance/core/touch_labels.h"
 
@@ -14,7 +15,7 @@ namespace alliance {
 /// labels are pooled (TouchLabelPool): copies share them.
 struct Touchpoint {
   TimestampMs ts = 0;
-  std::string event_id;
+  CompactId event_id;    // 16 bytes: ids up to 15 bytes inline
   TouchLabelRef labels;  // null: a kClick with every label empty
 
   [[nodiscard]] EventKind kind() const { return labels.get() ? labels.get()->kind() : EventKind::kClick; }
@@ -30,6 +31,8 @@ struct Touchpoint {
            a.source() == b.source() && a.partner_id() == b.partner_id();
   }
 };
+
+static_assert(sizeof(Touchpoint) == 32, "a touchpoint is a time, a pooled label reference and a 16-byte id");
 
 /// Chronological order with the event-id tie-break of SPEC §3.2.
 inline bool chronologically_before(const Touchpoint& a, const Touchpoint& b) {
