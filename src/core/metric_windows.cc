@@ -188,15 +188,20 @@ std::string metric_output_key(const MetricRecord& r) {
 MetricWindows::MetricWindows(const Topology& topology) : topology_(topology), clv_(clv_factor(topology.clv)) {}
 
 void MetricWindows::track_changes(bool on) {
+  if (!on) discard_window_member_changes();  // while tracking_ still says whether any were noted
   tracking_ = on;
   windows_.track_changes(on);
   campaigns_.track_changes(on);
   campaign_users_.track_changes(on);
   churn_index_.track_changes(on);
-  if (!on) {
-    new_window_users_.clear();
-    dropped_window_users_.clear();
-  }
+}
+
+void MetricWindows::discard_window_member_changes() {
+  // Members are noted only while tracking (a session); an in-memory run
+  // discards every cycle and has none to visit.
+  dropped_window_users_.clear();
+  if (!tracking_) return;
+  for (auto it = windows_.begin(); it != windows_.end(); ++it) it->second.new_members.clear();
 }
 
 bool MetricWindows::would_overflow(const std::vector<MetricCredit>& credits, TimestampMs ts,
@@ -310,7 +315,7 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
     if (delta.counts_user) {
       if (!fingerprint) fingerprint = fingerprint_of(user);
       const UserFingerprint& f = *fingerprint;
-      if (agg.users.insert(f) && tracking_) new_window_users_.emplace_back(kc.windows[si].wkey, f);
+      if (agg.users.insert(f) && tracking_) agg.new_members.push_back(f);
     }
     agg.unique_users = static_cast<std::int64_t>(agg.users.size());
   }

@@ -443,8 +443,7 @@ void Processor::discard_changes() {
   metrics_.campaigns().clear_changes();
   metrics_.campaign_users().clear_changes();
   metrics_.churn_index().clear_changes();
-  metrics_.new_window_users().clear();
-  metrics_.dropped_window_users().clear();
+  metrics_.discard_window_member_changes();
   ledger().statements().clear_changes();
   ledger().volumes().clear_changes();
   ledger().balances().balances().clear_changes();

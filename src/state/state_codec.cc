@@ -346,28 +346,27 @@ void collect_changes(Processor& p, StateChanges& out) {
   drain(p.orders(), Cf::kOrders, out, by_encode);
   drain(p.dedupe(), Cf::kDedupe, out, [](TimestampMs ts) { return encode_i64(Cf::kDedupe, ts); });
   drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return value_writer(Cf::kCodes).take() + s; });
-  drain(p.metrics().windows(), Cf::kWindows, out, [](const WindowAggregate& a) { return encode(a, Cf::kWindows); });
-  drain(p.metrics().campaigns(), Cf::kCampaigns, out, [](const WindowAggregate& a) { return encode(a, Cf::kCampaigns); });
   // New members of a window are written as one chunk per commit (key: the
   // chunk's first member; value: the members' fingerprints, 16 bytes each);
   // closing a window deletes its chunks. A window opened and closed within
-  // one commit never reaches the store.
-  std::unordered_set<std::string> dropped;
-  for (const auto& [wkey, chunks] : p.metrics().dropped_window_users()) dropped.insert(wkey);
-  std::map<std::string, std::string> chunks;  // window key -> new members, in order
-  for (const auto& [wkey, user] : p.metrics().new_window_users()) {
-    if (dropped.count(wkey) != 0) continue;
-    std::string& c = chunks[wkey];
-    put_be64(c, static_cast<std::int64_t>(user.hi));
-    put_be64(c, static_cast<std::int64_t>(user.lo));
-  }
-  p.metrics().new_window_users().clear();
-  for (auto& [wkey, members] : chunks) {
-    const UserFingerprint first{static_cast<std::uint64_t>(get_be64(members)),
-                                static_cast<std::uint64_t>(get_be64(std::string_view(members).substr(8)))};
-    if (WindowAggregate* agg = p.metrics().windows().find(wkey)) agg->user_chunks.push_back(first);
-    out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, first), value_writer(Cf::kWindowUsers).take() + members});
-  }
+  // one commit never reaches the store (nor do its members).
+  StateChanges chunks;
+  p.metrics().windows().drain_changes([&](const std::string& k, WindowAggregate* a) {
+    out.push_back(StateChange{Cf::kWindows, k, a ? std::optional<std::string>(encode(*a, Cf::kWindows)) : std::nullopt});
+    if (a == nullptr || a->new_members.empty()) return;
+    std::string members = value_writer(Cf::kWindowUsers).take();
+    members.reserve(1 + 16 * a->new_members.size());
+    for (const UserFingerprint& f : a->new_members) {
+      put_be64(members, static_cast<std::int64_t>(f.hi));
+      put_be64(members, static_cast<std::int64_t>(f.lo));
+    }
+    const UserFingerprint first = a->new_members.front();
+    a->user_chunks.push_back(first);
+    a->new_members.clear();
+    chunks.push_back(StateChange{Cf::kWindowUsers, window_user_key(k, first), std::move(members)});
+  });
+  drain(p.metrics().campaigns(), Cf::kCampaigns, out, [](const WindowAggregate& a) { return encode(a, Cf::kCampaigns); });
+  for (auto& c : chunks) out.push_back(std::move(c));
   for (const auto& [wkey, ids] : p.metrics().dropped_window_users())
     for (const UserFingerprint& id : ids) out.push_back(StateChange{Cf::kWindowUsers, window_user_key(wkey, id), std::nullopt});
   p.metrics().dropped_window_users().clear();

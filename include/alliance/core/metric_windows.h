@@ -54,6 +54,9 @@ struct WindowAggregate {
   /// added some, keyed by the chunk's first member: their ids, so closing
   /// the window deletes a handful of keys (state adapter bookkeeping).
   std::vector<UserFingerprint> user_chunks;
+  /// Members added since the state session last collected changes, in
+  /// the order added: the next chunk (only while changes are tracked).
+  std::vector<UserFingerprint> new_members;
   std::map<std::string, MoneyTotals> money;  // by currency
   std::int64_t buyers = 0;         // "all" only
   std::int64_t repeat_buyers = 0;  // "all" only
@@ -164,8 +167,10 @@ class MetricWindows {
   /// (window key, user) memberships added / windows dropped (with their
   /// persisted member chunks) since the last drain: a batch writes the new
   /// members of each window as one chunk, not whole user sets.
-  std::vector<std::pair<std::string, UserFingerprint>>& new_window_users() { return new_window_users_; }
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>>& dropped_window_users() { return dropped_window_users_; }
+  /// Forgets the members added and the chunks dropped since the last
+  /// collection (Processor::discard_changes).
+  void discard_window_member_changes();
   /// Change tracking for a state store (off: nothing is persisted).
   void track_changes(bool on);
 
@@ -236,7 +241,6 @@ class MetricWindows {
   std::string window_key_, campaign_user_key_;
   mutable std::string overflow_key_;  // would_overflow's key buffer
   bool forward_active_ = false;
-  std::vector<std::pair<std::string, UserFingerprint>> new_window_users_;
   std::vector<std::pair<std::string, std::vector<UserFingerprint>>> dropped_window_users_;
   bool tracking_ = true;
 };
