@@ -158,7 +158,8 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     hooks.on_commit = [&](PartitionTask& task, const TaskCycle& cycle, double seconds) {
       metrics.observe(task.partition(), task.processor().stats());
       metrics.batch_events(cycle.events);
-      metrics.batch_seconds(seconds);
+      metrics.batch_seconds(cycle.process_seconds);
+      metrics.commit_seconds(seconds);
       metrics.outbox_depth(static_cast<double>(task.pending_count()));
     };
     hooks.on_acknowledged = [&](const AcknowledgedCycle& ack, std::int64_t oldest_append) {

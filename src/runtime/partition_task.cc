@@ -1,6 +1,7 @@
 #include "alliance/runtime/partition_task.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "alliance/core/byte_codec.h"
 
@@ -153,6 +154,12 @@ void PartitionTask::process(InputStream stream) {
 
 std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
                                  const std::function<bool(InputStream)>& at_end) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Timed {  // every return below counts the time into the cycle
+    PartitionTask& t;
+    std::chrono::steady_clock::time_point from;
+    ~Timed() { t.process_seconds_in_cycle_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(); }
+  } timed{*this, started};
   std::size_t n = 0;
   prefetch();
   if (config_.file_order) {
@@ -205,6 +212,7 @@ std::optional<PartitionTask::Prepared> PartitionTask::prepare(CycleEnd end, cons
   TaskCycle& cycle = p.cycle;
   cycle.id = next_cycle_++;
   cycle.events = events_in_cycle_;
+  cycle.process_seconds = process_seconds_in_cycle_;
   cycle.oldest_append_ms = oldest_append_in_cycle_;
   for (std::size_t i = 0; i < kInputStreams; ++i)
     if (processed_[i]) cycle.positions.emplace_back(static_cast<InputStream>(i), processed_[i]->bytes());
@@ -220,6 +228,7 @@ std::optional<PartitionTask::Prepared> PartitionTask::prepare(CycleEnd end, cons
   }
   changed_ = false;
   events_in_cycle_ = 0;
+  process_seconds_in_cycle_ = 0;
   oldest_append_in_cycle_ = -1;
   return p;
 }

@@ -89,6 +89,11 @@ class LiveScrape(unittest.TestCase):
                        "alliance_state_cache_bytes", "alliance_changelog_bytes_total",
                        "alliance_rocksdb_expired_values_dropped", "alliance_partner_payable_minor"):
             self.assertIn(family, self.scrape)
+        # Both cycle histograms are observed once a cycle committed (the
+        # outbox-stuck alert reads alliance_commit_seconds_count).
+        for histogram in ("alliance_batch_seconds_count", "alliance_commit_seconds_count"):
+            counts = re.findall(r"^" + histogram + r"(?:\{[^}]*\})? (\S+)$", self.scrape, re.M)
+            self.assertTrue(counts and float(counts[0]) > 0, histogram + " never observed")
         # Payable per partner: the topology's partners only (bounded labels).
         for line in self.scrape.splitlines():
             if line.startswith("alliance_partner_payable_minor{"):

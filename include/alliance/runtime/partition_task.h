@@ -46,6 +46,7 @@ struct TaskCycle {
   std::vector<OutboxEntry> entries;
   std::vector<std::pair<InputStream, std::string>> positions;
   std::size_t events = 0;  // input records processed in the cycle
+  double process_seconds = 0;  // time the cycle's drains took (prefetch and core)
   std::int64_t oldest_append_ms = -1;  // broker append time of its oldest input (-1: unknown)
 };
 
@@ -147,6 +148,7 @@ class PartitionTask {
   std::int64_t next_cycle_ = 1;
   std::int64_t next_seq_ = 0;  // outbox sequence without a store
   std::size_t events_in_cycle_ = 0;
+  double process_seconds_in_cycle_ = 0;
   std::int64_t oldest_append_in_cycle_ = -1;
   bool changed_ = false;
   bool ended_uncommitted_ = false;

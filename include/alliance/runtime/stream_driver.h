@@ -101,6 +101,9 @@ struct DriverHooks {
   /// Set: the driver goes on reading and processing while a cycle's
   /// changelog batches are in flight, and writes them when they arrived.
   std::function<bool()> changelog_delivered;
+  /// A task's cycle was written to its store; `seconds`: from the start of
+  /// the commit (prepare) until then (alliance_commit_seconds). The time the
+  /// cycle spent in the core is `TaskCycle::process_seconds`.
   std::function<void(PartitionTask&, const TaskCycle&, double seconds)> on_commit;
   /// Meta entries to store with every commit of a partition (replay: what
   /// it consumed of each input, and its output directory).
