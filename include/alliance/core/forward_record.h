@@ -34,9 +34,29 @@ struct PayoutForward {
   SourcePosition pos;
 };
 
+/// A risk release on its way to the ledger that owns partner risk, with
+/// what a dead letter needs if stage 2 refuses it.
+struct ReleaseForward {
+  RiskRelease release;
+  TimestampMs ts = 0;
+  std::string raw;
+  SourcePosition pos;
+};
+
+/// Clicks one user partition counted for one partner-period in one emit
+/// cycle, and the users among them new to it there (SPEC §3.9: users are
+/// partitioned, so stage 2 adds the partitions' distinct users).
+struct RiskClicks {
+  std::string period;
+  std::string partner_id;
+  TimestampMs period_end = 0;
+  std::int64_t clicks = 0;
+  std::int64_t new_users = 0;
+};
+
 struct Forward {
   std::int32_t source = 0;  // the user partition that sent it
-  std::variant<MetricRecord, SettlementRecord, WatermarkMark, PayoutForward> body;
+  std::variant<MetricRecord, SettlementRecord, WatermarkMark, PayoutForward, RiskClicks, ReleaseForward> body;
 };
 
 std::string encode_forward(const Forward& f);
