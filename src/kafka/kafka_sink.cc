@@ -91,7 +91,7 @@ void KafkaSink::produce(Cycle& c) {
     } else {
       body = stamp_emitted_at(e.body, stamp);
     }
-    const std::string& topic = forward ? repartition_ : outputs_[static_cast<std::size_t>(e.kind)];
+    const std::string& topic = forward ? repartition_ : outputs_[output_index(e.kind)];
     const std::int32_t partition = forward ? e.partition : RdKafka::Topic::PARTITION_UA;
     ++c.outstanding;
     for (;;) {

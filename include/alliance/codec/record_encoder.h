@@ -19,10 +19,17 @@ enum class OutputKind : std::uint8_t {
   kStatements = 2,
   kDlq = 3,
   kBalances = 4,
-  kRisk = 5,
-  kRepartition = 6
+  kRepartition = 5,
+  kRisk = 6,  // after kRepartition: the numbers outboxes of earlier versions hold stay valid
 };
-inline constexpr std::size_t kOutputFiles = 6;  // the kinds before kRepartition
+/// The output files and topics: every kind but kRepartition.
+inline constexpr std::size_t kOutputFiles = 6;
+/// The index of an output kind among kOutputFiles (not kRepartition).
+constexpr std::size_t output_index(OutputKind k) {
+  return k == OutputKind::kRisk ? 5 : static_cast<std::size_t>(k);
+}
+/// The output kind of file index `i` < kOutputFiles.
+constexpr OutputKind output_of_index(std::size_t i) { return i == 5 ? OutputKind::kRisk : static_cast<OutputKind>(i); }
 OutputKind output_kind(const OutputRecord& r);
 std::string_view to_string(OutputKind k);
 

@@ -146,7 +146,8 @@ struct ForwardedRecord {
 /// One message for an output topic: its Kafka key and typed body.
 struct OutputRecord {
   std::string key;
-  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, BalanceRecord, RiskRecord, ForwardedRecord>
+  // Appended alternatives keep the indexes outboxes already store (OutputKind).
+  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, BalanceRecord, ForwardedRecord, RiskRecord>
       body;
 };
 
