@@ -83,21 +83,27 @@ void Processor::end_cycle(bool emit_running) {
     return;
   }
   const std::size_t first_output = out_.size();
+  flush_risk_clicks();
   metrics_.emit_running(out_, emit_running);
   ledger_.emit_running(out_, emit_running);
   count_outputs(first_output);
 }
 
-void Processor::forward_risk_clicks() {
-  const std::int32_t target = route(kLedgerRouteKey, partitioning_.partitions);
-  for (auto& [key, c] : risk_clicks_) out_.push_back({std::string(kLedgerRouteKey), forwarded(target, std::move(c))});
+void Processor::flush_risk_clicks() {
+  if (partitioning_.split()) {
+    const std::int32_t target = route(kLedgerRouteKey, partitioning_.partitions);
+    for (auto& [key, c] : risk_clicks_) out_.push_back({std::string(kLedgerRouteKey), forwarded(target, std::move(c))});
+  } else {
+    for (const auto& [key, c] : risk_clicks_) ledger_.risk().add_clicks(c.period, c.partner_id, c.period_end, c.clicks, c.new_users);
+  }
   risk_clicks_.clear();
+  risk_clicks_first_end_ = INT64_MAX;
 }
 
 void Processor::mark_progress(bool emit_running) {
   const std::size_t first_output = out_.size();
   // Before the mark: stage 2 closes a period only with every click of it.
-  forward_risk_clicks();
+  flush_risk_clicks();
   // Stage 2 needs the partials whatever it publishes itself.
   metrics_.emit_running(out_);
   forward_metrics(first_output);
@@ -285,25 +291,31 @@ void Processor::on_release(const Event& e, const SourcePosition& pos, std::strin
 }
 
 void Processor::count_risk_click(const Event& e, const std::string& partner) {
-  const TimestampMs end = period_end(e.ts, topology_.settlement_offset, topology_.settlement_period);
+  // Per click: no allocation in the steady state (the period of the last
+  // click is kept, keys are built in buffers).
+  if (e.ts < risk_period_start_ || e.ts >= risk_period_end_) {
+    risk_period_start_ = period_start(e.ts, topology_.settlement_offset, topology_.settlement_period);
+    risk_period_end_ = period_end(e.ts, topology_.settlement_offset, topology_.settlement_period);
+    risk_period_ = period_of(e.ts, topology_.settlement_offset, topology_.settlement_period);
+  }
+  const TimestampMs end = risk_period_end_;
   // A click later than its period's users are kept is left out of risk:
   // its user could not be told from a new one (docs/SEMANTICS.md).
   if (end < risk_users_.horizon()) return;
-  const std::string period = period_of(e.ts, topology_.settlement_offset, topology_.settlement_period);
-  auto [slot, fresh] = risk_users_.find_or_create(risk_user_key(period, partner, e.user_id));
+  risk_key_buf_.clear();
+  put_key_part(risk_key_buf_, risk_period_);
+  put_key_part(risk_key_buf_, partner);
+  risk_user_buf_.assign(risk_key_buf_);
+  put_key_part(risk_user_buf_, e.user_id);  // = risk_user_key(period, partner, user)
+  auto [slot, fresh] = risk_users_.find_or_create(risk_user_buf_);
   if (fresh) *slot = end;
-  if (!partitioning_.split()) {
-    ledger_.risk().add_clicks(period, partner, end, 1, fresh ? 1 : 0);
-    return;
+  auto it = risk_clicks_.find(risk_key_buf_);
+  if (it == risk_clicks_.end()) {
+    it = risk_clicks_.emplace(risk_key_buf_, RiskClicks{risk_period_, partner, end, 0, 0}).first;
+    risk_clicks_first_end_ = std::min(risk_clicks_first_end_, end);
   }
-  RiskClicks& c = risk_clicks_[risk_key(period, partner)];
-  if (c.period.empty()) {
-    c.period = period;
-    c.partner_id = partner;
-    c.period_end = end;
-  }
-  c.clicks += 1;
-  c.new_users += fresh ? 1 : 0;
+  it->second.clicks += 1;
+  it->second.new_users += fresh ? 1 : 0;
 }
 
 void Processor::count_outputs(std::size_t from) {
@@ -377,6 +389,8 @@ void Processor::emit_settlement(SettlementRecord r) {
 void Processor::advance(TimestampMs ts) {
   if (ts > clock_.stream_time) clock_.stream_time = ts;
   const TimestampMs wm = watermark();
+  // A period closes only with every click of it counted.
+  if (!partitioning_.split() && risk_clicks_first_end_ <= wm) flush_risk_clicks();
   metrics_.finalize(wm, out_);
   // Churn is counted at the watermark (at the end of input: the newest event time).
   metrics_.advance_churn(std::min(wm, clock_.stream_time));
@@ -436,6 +450,8 @@ void Processor::set_horizons() {
 }
 
 void Processor::after_restore() {
+  risk_clicks_first_end_ = INT64_MAX;
+  for (const auto& [k, c] : risk_clicks_) risk_clicks_first_end_ = std::min(risk_clicks_first_end_, c.period_end);
   ledger().reindex();
   ledger().balances().reindex();
   ledger().balances().restore_watermark(partitioning_.split() ? aggregate_.maturity_watermark() : event_watermark());
@@ -531,6 +547,7 @@ void Processor::discard_changes() {
 void Processor::finish() {
   const std::size_t first_output = out_.size();
   clock_.finished = true;
+  if (!partitioning_.split()) flush_risk_clicks();
   metrics_.advance_churn(clock_.stream_time);
   metrics_.emit_running(out_);
   ledger_.emit_running(out_);

@@ -36,14 +36,14 @@ RiskState decode_risk(std::string_view v) {
   return s;
 }
 
-std::string encode_risk_clicks(const std::map<std::string, RiskClicks>& pending) {
+std::string encode_risk_clicks(const std::map<std::string, RiskClicks, std::less<>>& pending) {
   ByteWriter w;
   w.i64(static_cast<std::int64_t>(pending.size()));
   for (const auto& [k, c] : pending) w.str(c.period).str(c.partner_id).i64(c.period_end).i64(c.clicks).i64(c.new_users);
   return w.take();
 }
 
-void decode_risk_clicks(std::string_view v, std::map<std::string, RiskClicks>& out) {
+void decode_risk_clicks(std::string_view v, std::map<std::string, RiskClicks, std::less<>>& out) {
   ByteReader r(v);
   out.clear();
   for (std::int64_t i = 0, n = r.i64(); i < n; ++i) {

@@ -356,8 +356,8 @@ void collect_changes(Processor& p, StateChanges& out) {
   collect_balance_changes(p.ledger().balances(), out);
   collect_risk_changes(p.ledger().risk(), out);
   drain(p.risk_users(), Cf::kRiskUsers, out, [](TimestampMs end) { return encode_i64(Cf::kRiskUsers, end); });
+  out.push_back(StateChange{Cf::kMeta, std::string(kRiskClicksKey), encode_risk_clicks(p.risk_clicks())});
   if (p.partitioning().split()) {
-    out.push_back(StateChange{Cf::kMeta, std::string(kRiskClicksKey), encode_risk_clicks(p.risk_clicks())});
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
       ByteWriter w = value_writer(Cf::kPartials);
       write_metric(w, m);

@@ -15,16 +15,16 @@
 namespace alliance {
 
 /// The meta keys of the risk keys changed since their last emission, and
-/// of stage 1's clicks not yet forwarded (split mode).
+/// of the clicks counted since the last emit cycle.
 inline constexpr std::string_view kDirtyRiskKey = "dirty_risk";
 inline constexpr std::string_view kRiskClicksKey = "risk_clicks";
 
 std::string encode_risk(const RiskState& s);
 /// Throws CorruptState.
 RiskState decode_risk(std::string_view v);
-std::string encode_risk_clicks(const std::map<std::string, RiskClicks>& pending);
+std::string encode_risk_clicks(const std::map<std::string, RiskClicks, std::less<>>& pending);
 /// Throws CorruptState.
-void decode_risk_clicks(std::string_view v, std::map<std::string, RiskClicks>& out);
+void decode_risk_clicks(std::string_view v, std::map<std::string, RiskClicks, std::less<>>& out);
 
 /// Appends the risk states' and release ids' changes (and the dirty set) to `out`.
 void collect_risk_changes(PartnerRisk& risk, StateChanges& out);
