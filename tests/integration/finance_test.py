@@ -301,6 +301,8 @@ class PartnerRiskHolds(unittest.TestCase):
         self.assertGreater(owed, 3300)
         self.assertEqual((b["pending_minor"], b["held_minor"], b["payable_minor"]), (owed, owed, 0))
         self.assertNotIn("p-books", payouts_csv(self.held))
+        p = subprocess.run([ALLIANCE, "payouts", "--from", self.held], capture_output=True, text=True)
+        self.assertIn(f"held by partner risk, not in this batch until a risk_release: p-books CNY {owed}", p.stderr)
         self.assertIn("p-travel,CNY,", payouts_csv(self.held))  # unflagged partners are paid as before
         for rec in records(self.held, "partner-balances") + records(self.released, "partner-balances"):
             self.assertEqual(rec["accrued_minor"] + rec["reversed_minor"],
