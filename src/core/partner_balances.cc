@@ -107,7 +107,8 @@ void PartnerBalances::set_hold(const std::string& partner, const std::string& pe
       moved = true;
       if (balances_.tracking()) b.changed_dues.insert(mk);
       if (held) {
-        b.held[mk] = amount;
+        MinorUnits& to = b.held[mk];
+        to = add_exact(to, amount);
         b.held_minor = add_exact(b.held_minor, amount);
         continue;
       }
@@ -117,7 +118,8 @@ void PartnerBalances::set_hold(const std::string& partner, const std::string& pe
         b.pending_minor = add_exact(b.pending_minor, -amount);
         b.payable_minor = add_exact(b.payable_minor, amount);
       } else {
-        b.by_maturity[mk] = amount;
+        MinorUnits& to = b.by_maturity[mk];
+        to = add_exact(to, amount);
         next_due_ = std::min(next_due_, mk.first);
       }
     }
