@@ -1,7 +1,8 @@
 // What stage 1 of a partitioned run (one user partition's Processor) sends to
 // stage 2 (the aggregation owned by one repartition partition): partial
 // metric records (cumulative per source partition), settlement records for
-// the statement ledger, and watermark marks. Binary, versioned by a type
+// the statement ledger, payouts and risk releases for the ledger, partner
+// risk's clicks per partner-period, and watermark marks. Binary, versioned by a type
 // byte. Pure functions; any thread. Design: docs/KAFKA.md "Two stages".
 #pragma once
 
