@@ -147,6 +147,22 @@ function render(v) {
     { key: 'periods', label: 'Periods', get: (r) => r.periods + (r.open_periods ? ` (${r.open_periods} open)` : '') },
   ], v.partners, (r) => `${r.partner_id}|${r.currency}`);
 
+  const flagged = v.flagged || [];
+  $('flagged-section').hidden = !flagged.length;
+  if (flagged.length) {
+    fillTable('flagged', [
+      { key: 'partner_id', label: 'Partner', text: true, get: (r) => r.partner_id },
+      { key: 'period', label: 'Period', text: true, get: (r) => r.period + (r.final ? '' : ' (open)') },
+      { key: 'flags', label: 'Flags', text: true, get: (r) => r.flags },
+      { key: 'credited_orders', label: 'Credited orders', get: (r) => r.credited_orders },
+      { key: 'fast_share', label: 'Fast share', get: (r) => r.fast_share },
+      { key: 'clicks_per_user', label: 'Clicks / user', get: (r) => `${r.clicks_per_user} (${r.clicks} / ${r.click_users})` },
+      { key: 'reversal_rate', label: 'Reversal rate', get: (r) => r.reversal_rate },
+      { key: 'held', label: 'Money', text: true, get: (r) => (r.released ? 'released' : r.held ? 'held' : 'not held') },
+      { key: 'held_money', label: 'Held now', text: true, get: (r) => r.held_money },
+    ], flagged, (r) => `${r.partner_id}|${r.period}`);
+  }
+
   $('balances-section').hidden = !v.balances.length;
   if (v.balances.length) {
     fillTable('balances', [
@@ -155,6 +171,7 @@ function render(v) {
       { key: 'accrued', label: 'Accrued', get: (r) => money(r.accrued) },
       { key: 'reversed', label: 'Reversed', get: (r) => money(r.reversed) },
       { key: 'pending', label: 'Pending', get: (r) => money(r.pending) },
+      { key: 'held', label: 'of it held', get: (r) => money(r.held) },
       { key: 'payable', label: 'Payable', get: (r) => money(r.payable) },
       { key: 'paid', label: 'Paid', get: (r) => money(r.paid) },
       { key: 'last_payout_id', label: 'Last payout', text: true, get: (r) => r.last_payout_id },

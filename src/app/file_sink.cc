@@ -22,7 +22,7 @@ void FileSink::open(const std::array<std::int64_t, kOutputFiles>& truncate_to) {
   // bytes that are not records.
   for (std::size_t i = 0; i < files_.size(); ++i) {
     if (truncate_to[i] <= 0) continue;
-    const std::string path = dir + "/" + file_name(static_cast<OutputKind>(i));
+    const std::string path = dir + "/" + file_name(output_of_index(i));
     std::error_code ec;
     const auto have = std::filesystem::file_size(path, ec);
     if (ec || static_cast<std::int64_t>(have) < truncate_to[i])
@@ -35,7 +35,7 @@ void FileSink::open(const std::array<std::int64_t, kOutputFiles>& truncate_to) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(dir + ": cannot create the output directory: " + ec.message());
   for (std::size_t i = 0; i < files_.size(); ++i) {
-    const std::string path = dir + "/" + file_name(static_cast<OutputKind>(i));
+    const std::string path = dir + "/" + file_name(output_of_index(i));
     if (truncate_to[i] < 0) {
       files_[i] = std::fopen(path.c_str(), "wb");
       sizes_[i] = 0;
@@ -56,10 +56,10 @@ FileSink::~FileSink() {
 }
 
 void FileSink::write(OutputKind kind, std::string_view encoded, std::int64_t emitted_at_ms) {
-  if (static_cast<std::size_t>(kind) >= kOutputFiles)
+  if (kind == OutputKind::kRepartition || output_index(kind) >= kOutputFiles)
     throw std::logic_error("internal records (" + std::string(to_string(kind)) + ") have no output file");
   const std::string line = stamp_emitted_at(encoded, emitted_at_ms) + "\n";
-  auto i = static_cast<std::size_t>(kind);
+  const std::size_t i = output_index(kind);
   if (std::fwrite(line.data(), 1, line.size(), files_[i]) != line.size())
     throw std::runtime_error("cannot write " + file_name(kind) + " (disk full?)");
   sizes_[i] += static_cast<std::int64_t>(line.size());
@@ -68,7 +68,7 @@ void FileSink::write(OutputKind kind, std::string_view encoded, std::int64_t emi
 std::array<std::int64_t, kOutputFiles> FileSink::sync() {
   for (std::size_t i = 0; i < files_.size(); ++i) {
     if (std::fflush(files_[i]) != 0 || ::fsync(fileno(files_[i])) != 0)
-      throw std::runtime_error("cannot flush " + file_name(static_cast<OutputKind>(i)) + " (disk full?)");
+      throw std::runtime_error("cannot flush " + file_name(output_of_index(i)) + " (disk full?)");
   }
   return sizes_;
 }

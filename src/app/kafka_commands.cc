@@ -48,7 +48,7 @@ class LiveView {
         ++dead_letters_;
         continue;
       }
-      if (e.kind != OutputKind::kMetrics && e.kind != OutputKind::kSettlements) continue;
+      if (e.kind != OutputKind::kMetrics && e.kind != OutputKind::kSettlements && e.kind != OutputKind::kRisk) continue;
       // The typed record as produced; after a restart only the bytes exist.
       std::optional<OutputRecord> decoded;
       if (!e.record && !(decoded = decode_record(e.kind, e.body))) continue;
@@ -59,6 +59,8 @@ class LiveView {
         if (m->window_start >= r.window_start)
           r = Row{m->window_start, m->clicks, m->unique_users, m->orders, format_micros(m->conversions_micros),
                   m->revenue_minor};
+      } else if (const auto* k = std::get_if<RiskRecord>(&record.body)) {
+        risk_[k->partner_id + " " + k->period] = *k;
       } else if (const auto* st = std::get_if<SettlementRecord>(&record.body)) {
         if (st->currency != currency_) continue;
         Ledger& l = partners_[st->partner_id];
@@ -103,6 +105,20 @@ class LiveView {
                     net_text.c_str(), static_cast<long long>(l.records));
       s += buf;
     }
+    // Partner risk (SPEC §3.9): the partner-periods flagged now.
+    s += "\nFlagged partners (partner risk)\n";
+    std::snprintf(buf, sizeof buf, "  %-12s %-8s %-32s %10s %10s %10s %5s\n", "partner", "period", "flags", "fast",
+                  "clk/user", "reversal", "held");
+    s += buf;
+    for (const auto& [key, k] : risk_) {
+      if (k.flags.empty()) continue;
+      std::string flags;
+      for (const auto& f : k.flags) flags += (flags.empty() ? "" : ",") + f;
+      std::snprintf(buf, sizeof buf, "  %-12s %-8s %-32s %10s %10s %10s %5s\n", k.partner_id.c_str(), k.period.c_str(),
+                    flags.c_str(), risk_fast_share(k).c_str(), risk_clicks_per_user(k).c_str(),
+                    risk_reversal_rate(k).c_str(), k.held ? "yes" : "no");
+      s += buf;
+    }
     std::snprintf(buf, sizeof buf, "\ndead letters: %lld\n", static_cast<long long>(dead_letters_));
     s += buf;
     std::fputs(s.c_str(), stdout);
@@ -122,6 +138,7 @@ class LiveView {
   std::mutex mu_;
   std::map<std::string, Row> sources_;
   std::map<std::string, Ledger> partners_;
+  std::map<std::string, RiskRecord> risk_;  // latest per "partner period"
   std::int64_t dead_letters_ = 0;
 };
 
@@ -234,6 +251,7 @@ int run_demo(const DemoOptions& o) {
     g.start_ms = wall_ms();
     g.mean_gap_us = std::max<std::int64_t>(1, static_cast<std::int64_t>(1'000'000.0 / o.rate));
     g.users = 2000;
+    g.fraud = o.fraud;  // an injector and a click farm, so partner risk has something to flag
     TrafficGenerator gen(t, g);
     const std::array<std::string, 3> topics{t.inputs.clicks, t.inputs.referrals, t.inputs.orders};
     while (!stop.load()) {

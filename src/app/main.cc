@@ -240,6 +240,9 @@ int main(int argc, char** argv) try {
   g->add_option("--bad-rate", gen.bad_rate, "share of bad messages, 0 to 1")->check(share());
   g->add_option("--duplicate-rate", gen.duplicate_rate, "share of re-sent events, 0 to 1")->check(share());
   g->add_option("--gap-ms", gen.mean_gap_ms, "mean event time between events")->check(positive());
+  g->add_flag("--fraud", gen.fraud,
+              "add fraud: the topology's last partner injects clicks before completions, p-clickfarm spams clicks "
+              "(partner risk, SPEC §3.9)");
 
   std::string run_topology;
   alliance::RunOptions run;
@@ -281,6 +284,8 @@ int main(int argc, char** argv) try {
   d->add_option("--metrics", demo.metrics_listen, "Prometheus /metrics listen address");
   d->add_option("--state", demo.state_dir, "RocksDB state directory (default: a temporary one)");
   d->add_option("--partitions", demo.partitions, "partitions per topic (>1: two stages)")->check(CLI::Range(1, 64));
+  d->add_flag("--fraud,!--no-fraud", demo.fraud,
+              "traffic with a click injector and a click farm, which partner risk flags (default: on)");
   d->add_option("--dashboard", demo.dashboard_listen, "the live web dashboard's listen address ('' for none)");
   HttpFlags demo_http;
   demo_http.add_to(d, "/metrics and the dashboard");

@@ -52,7 +52,7 @@ class LatestBalances {
     const auto r = decode_record(OutputKind::kBalances, json);
     if (!r) return false;
     const auto& b = std::get<BalanceRecord>(r->body);
-    latest_[{b.partner_id, b.currency}] = PayableBalance{b.partner_id, b.currency, b.payable_minor, b.paid_minor};
+    latest_[{b.partner_id, b.currency}] = PayableBalance{b.partner_id, b.currency, b.payable_minor, b.paid_minor, b.held_minor};
     return true;
   }
   [[nodiscard]] std::vector<PayableBalance> all() const {
@@ -208,6 +208,14 @@ int run_payouts(const PayoutsOptions& o) {
     if (int rc = read_topic(o.bootstrap, o.kafka, t->outputs.balances, o.timeout_ms, latest); rc != 0) return rc;
   }
   std::cout << payout_batch_csv(latest.all()) << std::flush;
+  // Held money is pending, never in the batch (SPEC §3.9); finance should
+  // still see it, without a change to the batch's columns (SPEC §5.5).
+  for (const PayableBalance& b : latest.all())
+    if (b.held_minor != 0)
+      std::fprintf(stderr,
+                   "alliance payouts: held by partner risk, not in this batch until a risk_release: %s %s %lld "
+                   "(docs/FINANCE.md \"Partner risk\")\n",
+                   b.partner_id.c_str(), b.currency.c_str(), static_cast<long long>(b.held_minor));
   if (!std::cout) {
     std::fprintf(stderr, "alliance payouts: cannot write the batch to stdout\n");
     return 2;

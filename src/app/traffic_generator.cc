@@ -54,6 +54,26 @@ TrafficGenerator::TrafficGenerator(const Topology& t, GeneratorOptions o)
   }
   if (partners_.empty()) partners_ = {"p-books", "p-travel"};
   partners_.push_back("p-fitness");  // a partner the topology does not know
+  injector_ = partners_[partners_.size() - 2];  // the topology's last partner
+}
+
+GeneratedMessage TrafficGenerator::inject(const std::string& user, GeneratedMessage m, bool with_type) {
+  // The injected click carries the completion's own time: it wins the last
+  // touch with a click-to-completion time of 0 (SPEC §3.9 fast_orders).
+  Line l(with_type, "click");
+  l.str("event_id", "e" + std::to_string(++seq_)).num("ts", now_).str("user_id", user)
+      .str("campaign_id", campaigns_[rng_() % campaigns_.size()]).str("source", "affiliate").str("partner_id", injector_);
+  held_ = std::move(m);
+  return {EventKind::kClick, user, l.done()};
+}
+
+GeneratedMessage TrafficGenerator::spam(bool with_type) {
+  // 20 users of the population, clicked over and over (SPEC §3.9 click_spam).
+  const std::string user = user_id(first_user_ + static_cast<std::int64_t>(rng_() % 20) % o_.users);
+  Line l(with_type, "click");
+  l.str("event_id", "e" + std::to_string(++seq_)).num("ts", now_).str("user_id", user)
+      .str("campaign_id", campaigns_[rng_() % campaigns_.size()]).str("source", "affiliate").str("partner_id", "p-clickfarm");
+  return {EventKind::kClick, user, l.done()};
 }
 
 std::string TrafficGenerator::user_id(std::int64_t i) const {
@@ -67,6 +87,12 @@ std::int64_t TrafficGenerator::pick_user() {
 }
 
 GeneratedMessage TrafficGenerator::next(bool with_type) {
+  if (held_) {
+    GeneratedMessage m = std::move(*held_);
+    held_.reset();
+    last_ = m;
+    return m;
+  }
   if (o_.mean_gap_us > 0) {
     elapsed_us_ += 1 + static_cast<std::int64_t>(
                            std::exponential_distribution<double>(1.0 / static_cast<double>(o_.mean_gap_us))(rng_));
@@ -79,6 +105,7 @@ GeneratedMessage TrafficGenerator::next(bool with_type) {
   if (u < o_.bad_rate) return bad(with_type);
   if (u < o_.bad_rate + o_.duplicate_rate && !last_.json.empty()) return last_;
   const double kind = std::uniform_real_distribution<double>(0, 1)(rng_);
+  if (o_.fraud && kind < 0.042) return last_ = spam(with_type);  // 6 % of the clicks
   GeneratedMessage m = kind < 0.70 ? click(with_type) : kind < 0.76 ? referral(with_type) : order(with_type);
   last_ = m;
   return m;
@@ -140,7 +167,9 @@ GeneratedMessage TrafficGenerator::order(bool with_type) {
     }
     l.str("status", status).num("amount_minor", o.amount).str("currency", o.currency);
     GeneratedMessage m{EventKind::kOrder, o.user, l.done()};
+    const std::string user = o.user;
     if (close) open_orders_.erase(open_orders_.begin() + static_cast<std::ptrdiff_t>(idx));
+    if (o_.fraud && status == "completed" && rng_() % 5 == 0) return inject(user, std::move(m), with_type);
     return m;
   }
   OpenOrder o;
@@ -157,6 +186,7 @@ GeneratedMessage TrafficGenerator::order(bool with_type) {
   if (!codes_.empty() && rng_() % 8 == 0) l.str("referral_code", codes_[rng_() % codes_.size()]);
   GeneratedMessage m{EventKind::kOrder, o.user, l.done()};
   if (open_orders_.size() < 10'000) open_orders_.push_back(o);
+  if (o_.fraud && o.completed && rng_() % 5 == 0) return inject(o.user, std::move(m), with_type);
   return m;
 }
 

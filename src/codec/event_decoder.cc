@@ -23,18 +23,18 @@ struct Field {
   std::int64_t num = 0;
 };
 
-constexpr std::array<std::string_view, 20> kKnownFields{
+constexpr std::array<std::string_view, 22> kKnownFields{
     "type",       "event_id",    "ts",            "user_id",  "campaign_id",  "source",
     "partner_id", "course_id",   "session_id",    "referrer_id", "referral_code", "order_id",
     "status",     "amount_minor", "currency",     "payment_id", "refund_minor", "payout_id",
-    "through_period", "reference"};
+    "through_period", "reference", "release_id", "period"};
 constexpr std::size_t kFieldCount = kKnownFields.size();
 
 /// Indexes into kKnownFields.
 enum FieldId : std::size_t {
   kType, kEventId, kTs, kUserId, kCampaignId, kSource, kPartnerId, kCourseId, kSessionId, kReferrerId,
   kReferralCode, kOrderId, kStatus, kAmountMinor, kCurrency, kPaymentId, kRefundMinor, kPayoutId,
-  kThroughPeriod, kReference
+  kThroughPeriod, kReference, kReleaseId, kPeriod
 };
 
 /// The index of a known field, or -1: by length and first byte, then one compare.
@@ -50,6 +50,7 @@ int field_index(std::string_view key) {
     case 6:
       switch (key[0]) {
         case 's': return key[1] == 'o' ? is(kSource) : is(kStatus);
+        case 'p': return is(kPeriod);
         default: return -1;
       }
     case 7: return is(kUserId);
@@ -71,6 +72,7 @@ int field_index(std::string_view key) {
       switch (key[0]) {
         case 'p': return key[2] == 'r' ? is(kPartnerId) : is(kPaymentId);
         case 's': return is(kSessionId);
+        case 'r': return is(kReleaseId);
         default: return -1;
       }
     case 11:
@@ -122,12 +124,14 @@ int raw_field_index(const char* raw) {
       if (raw_is(raw, "partner_id")) return kPartnerId;
       if (raw_is(raw, "payment_id")) return kPaymentId;
       if (raw_is(raw, "payout_id")) return kPayoutId;
+      if (raw_is(raw, "period")) return kPeriod;
       return -1;
     case 'r':
       if (raw_is(raw, "referrer_id")) return kReferrerId;
       if (raw_is(raw, "referral_code")) return kReferralCode;
       if (raw_is(raw, "refund_minor")) return kRefundMinor;
       if (raw_is(raw, "reference")) return kReference;
+      if (raw_is(raw, "release_id")) return kReleaseId;
       return -1;
     default: return -1;
   }
@@ -552,7 +556,9 @@ void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_
     } else {
       auto k = event_kind_from(t.str);
       if (!k) return fail(out, "type_mismatch", "unknown type " + std::string(t.str.substr(0, 32)));
-      if (topic_kind && *k != *topic_kind)
+      // A risk release travels the payouts topic (SPEC §2).
+      const bool on_payouts = topic_kind == EventKind::kPayout && *k == EventKind::kRiskRelease;
+      if (topic_kind && *k != *topic_kind && !on_payouts)
         return fail(out, "type_mismatch", "type " + std::string(t.str) + " on the " +
                                            std::string(to_string(*topic_kind)) + " topic");
       kind = k;
@@ -561,6 +567,26 @@ void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_
 
   // Built in place; fail() drops it again.
   Event& ev = out.event.emplace();
+  if (*kind == EventKind::kRiskRelease) {
+    // SPEC §2, §3.9: no user_id; event_id = release_id (optional, must match).
+    RiskRelease& rr = ev.body.emplace<RiskRelease>();
+    auto release_id = v.str(kReleaseId, true);
+    auto event_id = v.str(kEventId, false);
+    auto ts = v.timestamp();
+    auto partner = v.str(kPartnerId, true);
+    auto period = v.str(kPeriod, true, 32, Validator::Text::kWord);
+    rr.reference = v.str(kReference, false, 256, Validator::Text::kWord);
+    if (v.failed()) return fail(out, std::move(v.reason), std::move(v.detail));
+    if (event_id && *event_id != *release_id)
+      return fail(out, "bad_value:event_id",
+                  "a risk_release's event_id must equal its release_id " + std::string(*release_id));
+    ev.event_id = *release_id;
+    ev.ts = *ts;
+    rr.release_id = *release_id;
+    rr.partner_id = *partner;
+    rr.period = *period;
+    return;
+  }
   if (*kind == EventKind::kPayout) {
     // SPEC §2: no user_id; event_id = payout_id (optional, must match).
     Payout& p = ev.body.emplace<Payout>();
@@ -644,7 +670,8 @@ void EventDecoder::parse(std::string_view bytes, std::optional<EventKind> topic_
       o.currency = *currency;
       break;
     }
-    case EventKind::kPayout: break;  // decoded above
+    case EventKind::kPayout:
+    case EventKind::kRiskRelease: break;  // decoded above
   }
 }
 

@@ -203,6 +203,7 @@ std::optional<OutputRecord> read_balance(object obj) {
     if (k == "pending_minor") return mark(seen, 16, read(v, r.pending_minor));
     if (k == "payable_minor") return mark(seen, 32, read(v, r.payable_minor));
     if (k == "paid_minor") return mark(seen, 64, read(v, r.paid_minor));
+    if (k == "held_minor") return read(v, r.held_minor);  // absent before partner risk: 0
     if (k == "last_payout_id") {
       std::optional<std::string> id;
       if (!read(v, id)) return false;
@@ -211,6 +212,37 @@ std::optional<OutputRecord> read_balance(object obj) {
     }
     if (k == "watermark") return read(v, r.watermark);
     return true;
+  });
+}
+
+std::optional<OutputRecord> read_risk(object obj) {
+  return read_object<RiskRecord>(obj, 0b11, [](RiskRecord& r, std::string_view k, value v, std::uint32_t& seen) {
+    if (k == "partner_id") return mark(seen, 1, read(v, r.partner_id));
+    if (k == "period") return mark(seen, 2, read(v, r.period));
+    if (k == "period_start") return read(v, r.period_start);
+    if (k == "period_end") return read(v, r.period_end);
+    if (k == "credited_orders") return read(v, r.credited_orders);
+    if (k == "fast_orders") return read(v, r.fast_orders);
+    if (k == "clicks") return read(v, r.clicks);
+    if (k == "click_users") return read(v, r.click_users);
+    if (k == "reversed_orders") return read(v, r.reversed_orders);
+    if (k == "held") return read(v, r.held);
+    if (k == "released") return read(v, r.released);
+    if (k == "final") return read(v, r.final);
+    if (k == "revision") return read(v, r.revision);
+    if (k == "watermark") return read(v, r.watermark);
+    if (k == "flags") {
+      simdjson::ondemand::array a;
+      if (v.get_array().get(a) != simdjson::SUCCESS) return false;
+      r.flags.clear();
+      for (auto e : a) {
+        std::string_view f;
+        if (e.get_string().get(f) != simdjson::SUCCESS) return false;
+        r.flags.emplace_back(f);
+      }
+      return true;
+    }
+    return true;  // the ratios are derived from the counts
   });
 }
 
@@ -306,6 +338,7 @@ std::optional<OutputRecord> decode_record(OutputKind kind, std::string_view json
     case OutputKind::kStatements: r = read_statement(obj); break;
     case OutputKind::kDlq: r = read_dead_letter(obj); break;
     case OutputKind::kBalances: r = read_balance(obj); break;
+    case OutputKind::kRisk: r = read_risk(obj); break;
     case OutputKind::kRepartition: break;
   }
   // One object and nothing after it (simdjson 3.0: no document::at_end()).

@@ -77,6 +77,18 @@ std::optional<std::string> metric_loyalty(const MetricRecord& r) {
   return std::nullopt;
 }
 
+std::string risk_fast_share(const RiskRecord& r) {
+  return r.credited_orders == 0 ? format_micros(0) : format_ratio(r.fast_orders, r.credited_orders);
+}
+
+std::string risk_clicks_per_user(const RiskRecord& r) {
+  return r.click_users == 0 ? format_micros(0) : format_ratio(r.clicks, r.click_users);
+}
+
+std::string risk_reversal_rate(const RiskRecord& r) {
+  return r.credited_orders == 0 ? format_micros(0) : format_ratio(r.reversed_orders, r.credited_orders);
+}
+
 std::optional<MinorUnits> metric_net_benefit(const MetricRecord& r) {
   if (!r.cost_minor) return std::nullopt;
   return r.revenue_minor - *r.cost_minor;
@@ -230,10 +242,33 @@ std::string encode(const BalanceRecord& r) {
       .num("accrued_minor", r.accrued_minor)
       .num("reversed_minor", r.reversed_minor)
       .num("pending_minor", r.pending_minor)
+      .num("held_minor", r.held_minor)
       .num("payable_minor", r.payable_minor)
       .num("paid_minor", r.paid_minor);
   if (r.last_payout_id.empty()) o.null("last_payout_id");
   else o.str("last_payout_id", r.last_payout_id);
+  return o.num("watermark", r.watermark).done();
+}
+
+std::string encode(const RiskRecord& r) {
+  JsonObject o;
+  o.str("partner_id", r.partner_id)
+      .str("period", r.period)
+      .num("period_start", r.period_start)
+      .num("period_end", r.period_end)
+      .num("credited_orders", r.credited_orders)
+      .num("fast_orders", r.fast_orders)
+      .str("fast_share", risk_fast_share(r))
+      .num("clicks", r.clicks)
+      .num("click_users", r.click_users)
+      .str("clicks_per_user", risk_clicks_per_user(r))
+      .num("reversed_orders", r.reversed_orders)
+      .str("reversal_rate", risk_reversal_rate(r))
+      .str_array("flags", r.flags)
+      .boolean("held", r.held)
+      .boolean("released", r.released)
+      .boolean("final", r.final)
+      .num("revision", r.revision);
   return o.num("watermark", r.watermark).done();
 }
 
@@ -273,6 +308,7 @@ std::string_view to_string(OutputKind k) {
     case OutputKind::kStatements: return "settlement-statements";
     case OutputKind::kDlq: return "dlq";
     case OutputKind::kBalances: return "partner-balances";
+    case OutputKind::kRisk: return "partner-risk";
     case OutputKind::kRepartition: return "repartition";
   }
   return "?";

@@ -266,6 +266,32 @@ class Reader {
     return v;
   }
 
+  /// A non-negative decimal with at most 6 places as an exact rational:
+  /// millionths (ppm). No binary floating point: `0.3` is 300000 exactly.
+  std::int64_t ppm(const std::string& key, std::int64_t hi_ppm, const std::string& example) const {
+    const std::string text = scalar(key, "a decimal number, e.g. " + example);
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot);
+    const std::string frac = dot == std::string::npos ? std::string() : text.substr(dot + 1);
+    const auto digits = [](const std::string& d) {
+      return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (whole.empty() || whole.size() > 9 || !digits(whole) || (dot != std::string::npos && frac.empty()) ||
+        !digits(frac))
+      fail(key, "\"" + text + "\" is not a non-negative decimal number; e.g. " + example);
+    if (frac.size() > 6)
+      fail(key, "\"" + text + "\" has more than 6 decimal places; ratios are compared exactly to the "
+                "millionth, e.g. " + example);
+    std::int64_t v = std::stoll(whole) * 1'000'000;
+    std::string f = frac;
+    f.resize(6, '0');
+    v += std::stoll(f);
+    if (v > hi_ppm)
+      fail(key, "\"" + text + "\" is above the largest valid value " + std::to_string(hi_ppm / 1'000'000) +
+                "; e.g. " + example);
+    return v;
+  }
+
   /// The string form of a scalar; a list or map where a scalar belongs fails.
   std::string scalar(const std::string& key, const std::string& what) const {
     const YAML::Node n = node_[key];
@@ -328,7 +354,7 @@ const std::vector<std::string>& topology_top_level_keys() {
       "grace",         "dedupe_retention", "settlement_tz",   "settlement_period", "holding_period",
       "emit",          "emit_interval",    "replay_batch",    "state",           "default_currency",
       "campaigns",     "partners",         "pools",           "processing",      "order_retention",
-      "statement_retention", "clv",        "churn_after"};
+      "statement_retention", "clv",        "churn_after",     "risk"};
   return keys;
 }
 
@@ -337,6 +363,7 @@ namespace {
 void read_topics(const Reader& top, Topology& t) {
   t.inputs.payouts = t.name + ".payouts";
   t.outputs.balances = t.name + ".partner-balances";
+  t.outputs.risk = t.name + ".partner-risk";
   if (top.has("inputs")) {
     Reader in = top.sub("inputs");
     in.expect_map({"clicks", "referrals", "orders", "payouts"});
@@ -347,11 +374,12 @@ void read_topics(const Reader& top, Topology& t) {
   }
   if (top.has("outputs")) {
     Reader out = top.sub("outputs");
-    out.expect_map({"metrics", "settlements", "statements", "balances", "dlq"});
+    out.expect_map({"metrics", "settlements", "statements", "balances", "risk", "dlq"});
     t.outputs.metrics = out.str_or("metrics", t.outputs.metrics);
     t.outputs.settlements = out.str_or("settlements", t.outputs.settlements);
     t.outputs.statements = out.str_or("statements", t.outputs.statements);
     t.outputs.balances = out.str_or("balances", t.outputs.balances);
+    t.outputs.risk = out.str_or("risk", t.outputs.risk);
     t.outputs.dlq = out.str_or("dlq", t.outputs.dlq);
   }
   // One topic per stream: an output written to an input (or two outputs
@@ -367,7 +395,7 @@ void read_topics(const Reader& top, Topology& t) {
       {"inputs.orders", &t.inputs.orders},         {"inputs.payouts", &t.inputs.payouts},
       {"outputs.metrics", &t.outputs.metrics},     {"outputs.settlements", &t.outputs.settlements},
       {"outputs.statements", &t.outputs.statements}, {"outputs.balances", &t.outputs.balances},
-      {"outputs.dlq", &t.outputs.dlq}};
+      {"outputs.risk", &t.outputs.risk},           {"outputs.dlq", &t.outputs.dlq}};
   constexpr std::size_t kInternal = 2;  // the first two: derived from the name, valid with it
   const auto metric_name = [](std::string n) {
     std::replace(n.begin(), n.end(), '.', '_');
@@ -510,6 +538,22 @@ void read_pools(const Reader& top, const std::string& origin, Topology& t) {
   }
 }
 
+/// The `risk:` block (SPEC §3.9); absent keys keep their defaults.
+void read_risk(const Reader& r, RiskConfig& risk) {
+  r.expect_map({"action", "min_ctit", "max_fast_share", "max_clicks_per_user", "max_reversal_rate", "min_orders",
+                "min_click_users"});
+  if (r.has("action")) risk.action = r.choice("action", {"flag", "hold"}) == "hold" ? RiskAction::kHold : RiskAction::kFlag;
+  risk.min_ctit = r.duration_or_zero("min_ctit", risk.min_ctit);
+  if (r.has("max_fast_share")) risk.max_fast_share_ppm = r.ppm("max_fast_share", 1'000'000, "max_fast_share: 0.3 (a share, 0 to 1)");
+  if (r.has("max_clicks_per_user"))
+    risk.max_clicks_per_user_ppm = r.ppm("max_clicks_per_user", 1'000'000'000'000, "max_clicks_per_user: 20");
+  if (r.has("max_reversal_rate"))
+    risk.max_reversal_rate_ppm = r.ppm("max_reversal_rate", 1'000'000, "max_reversal_rate: 0.5 (a share, 0 to 1)");
+  if (r.has("min_orders")) risk.min_orders = r.integer("min_orders", 1, 1'000'000'000, "min_orders: 20");
+  if (r.has("min_click_users"))
+    risk.min_click_users = r.integer("min_click_users", 1, 1'000'000'000, "min_click_users: 20");
+}
+
 }  // namespace
 
 Topology parse_topology(const std::string& text, const std::string& origin) {
@@ -595,6 +639,7 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
       if (c.has("periods")) t.clv.periods = c.integer("periods", 1, 1000, "periods: 3");
     }
     t.churn_after = top.duration("churn_after", t.churn_after);
+    if (top.has("risk")) read_risk(top.sub("risk"), t.risk);
     if (top.has("default_currency")) t.default_currency = top.currency("default_currency");
     if (top.has("processing")) {
       Reader pr = top.sub("processing");

@@ -92,6 +92,16 @@ bool AggregateStage::accept(std::int64_t seq, std::string_view payload, std::vec
       throw AmountOverflow("settlement record " + s->record_id +
                            " would take a statement total outside int64; not booked");
     ledger_.add(*s, period_end(s->event_ts, topology_.settlement_offset, topology_.settlement_period));
+  } else if (auto* c = std::get_if<RiskClicks>(&f.body)) {
+    ledger_.risk().add_clicks(c->period, c->partner_id, c->period_end, c->clicks, c->new_users);
+  } else if (auto* rel = std::get_if<ReleaseForward>(&f.body)) {
+    if (auto refusal = ledger_.risk().release(rel->release)) {
+      DeadLetter dl{std::move(refusal->reason), std::move(refusal->detail), std::move(rel->raw), rel->pos};
+      bound_payload(dl);
+      std::string key = dl.position.topic + ":" + std::to_string(dl.position.partition) + ":" +
+                        std::to_string(dl.position.offset);
+      out.push_back({std::move(key), std::move(dl)});
+    }
   } else if (auto* p = std::get_if<PayoutForward>(&f.body)) {
     if (auto refusal = ledger_.balances().pay(p->payout, p->ts)) {
       DeadLetter dl{std::move(refusal->reason), std::move(refusal->detail), std::move(p->raw), p->pos};

@@ -10,6 +10,7 @@ std::string_view to_string(EventKind k) {
     case EventKind::kReferral: return "referral";
     case EventKind::kOrder: return "order";
     case EventKind::kPayout: return "payout";
+    case EventKind::kRiskRelease: return "risk_release";
   }
   return "?";
 }
@@ -19,6 +20,7 @@ std::optional<EventKind> event_kind_from(std::string_view s) {
   if (s == "referral") return EventKind::kReferral;
   if (s == "order") return EventKind::kOrder;
   if (s == "payout") return EventKind::kPayout;
+  if (s == "risk_release") return EventKind::kRiskRelease;
   return std::nullopt;
 }
 

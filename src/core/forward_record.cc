@@ -4,13 +4,48 @@ namespace alliance {
 
 namespace {
 
-enum Type : std::uint8_t { kMetric = 1, kSettlement = 2, kMark = 3, kPayout = 4 };
+enum Type : std::uint8_t { kMetric = 1, kSettlement = 2, kMark = 3, kPayout = 4, kRiskClicks = 5, kRelease = 6 };
 
 void write_settlement(ByteWriter& w, const SettlementRecord& r) {
   w.str(r.record_id).u8(r.reversal ? 1 : 0).str(r.order_id).str(r.user_id).str(r.partner_id);
   w.opt_str(r.campaign_id).str(r.model).i64(r.weight_micros).i64(r.attributed_minor);
   w.opt_i64(r.commission_minor).str(r.currency).i64(r.event_ts).str(r.period).opt_str(r.contract_id);
   w.i64(r.accrual_ts);  // appended: absent in records forwarded before (read as 0)
+  // Appended for partner risk: absent before (no touchpoint time, not first).
+  w.opt_i64(r.touch_ts).u8(r.first_reversal ? 1 : 0);
+}
+
+void write_release(ByteWriter& w, const ReleaseForward& f) {
+  const RiskRelease& r = f.release;
+  w.str(r.release_id).str(r.partner_id).str(r.period).opt_str(r.reference);
+  w.i64(f.ts).str(f.raw).str(f.pos.topic).i64(f.pos.partition).i64(f.pos.offset);
+}
+
+ReleaseForward read_release(ByteReader& in) {
+  ReleaseForward f;
+  RiskRelease& r = f.release;
+  r.release_id = in.str();
+  r.partner_id = in.str();
+  r.period = in.str();
+  r.reference = in.opt_str();
+  f.ts = in.i64();
+  f.raw = in.str();
+  f.pos.topic = in.str();
+  f.pos.partition = static_cast<std::int32_t>(in.i64());
+  f.pos.offset = in.i64();
+  return f;
+}
+
+RiskClicks read_risk_clicks(ByteReader& in) {
+  RiskClicks c;
+  c.period = in.str();
+  c.partner_id = in.str();
+  c.period_end = in.i64();
+  c.clicks = in.i64();
+  c.new_users = in.i64();
+  if (c.clicks < 0 || c.new_users < 0 || c.new_users > c.clicks)
+    throw CorruptState("forwarded risk clicks with impossible counts");
+  return c;
 }
 
 void write_payout(ByteWriter& w, const PayoutForward& f) {
@@ -53,6 +88,10 @@ SettlementRecord read_settlement(ByteReader& in) {
   r.period = in.str();
   r.contract_id = in.opt_str();
   if (!in.done()) r.accrual_ts = in.i64();
+  if (!in.done()) {
+    r.touch_ts = in.opt_i64();
+    r.first_reversal = in.u8() != 0;
+  }
   return r;
 }
 
@@ -108,6 +147,11 @@ std::string encode_forward(const Forward& f) {
   } else if (const auto* p = std::get_if<PayoutForward>(&f.body)) {
     w.u8(kPayout).i64(f.source);
     write_payout(w, *p);
+  } else if (const auto* c = std::get_if<RiskClicks>(&f.body)) {
+    w.u8(kRiskClicks).i64(f.source).str(c->period).str(c->partner_id).i64(c->period_end).i64(c->clicks).i64(c->new_users);
+  } else if (const auto* rel = std::get_if<ReleaseForward>(&f.body)) {
+    w.u8(kRelease).i64(f.source);
+    write_release(w, *rel);
   } else {
     const auto& mark = std::get<WatermarkMark>(f.body);
     w.u8(kMark).i64(f.source).i64(mark.watermark).i64(mark.stream_time).u8(mark.finished ? 1 : 0);
@@ -126,6 +170,8 @@ Forward decode_forward(std::string_view bytes) {
     case kMetric: f.body = read_metric(in); break;
     case kSettlement: f.body = read_settlement(in); break;
     case kPayout: f.body = read_payout(in); break;
+    case kRiskClicks: f.body = read_risk_clicks(in); break;
+    case kRelease: f.body = read_release(in); break;
     case kMark: {
       WatermarkMark m;
       m.watermark = in.i64();

@@ -183,9 +183,13 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     // The referral event behind the code: the owner's newest referral
     // touchpoint of this user within lookback, if there is one.
     std::string_view referral_event;
+    TimestampMs referral_ts = INT64_MIN;
     for (auto it = eligible.rbegin(); referral_event.empty() && it != eligible.rend(); ++it)
-      if ((*it)->partner_id() == *owner && (*it)->kind() == EventKind::kReferral) referral_event = (*it)->event_id;
-    credits.push_back({"referral", campaign, *owner, referral_event});
+      if ((*it)->partner_id() == *owner && (*it)->kind() == EventKind::kReferral) {
+        referral_event = (*it)->event_id;
+        referral_ts = (*it)->ts;
+      }
+    credits.push_back({"referral", campaign, *owner, referral_event, referral_ts});
     w.num = {1};
     w.den = 1;
     model = "referral_code";
@@ -194,7 +198,7 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     ts.clear();
     for (const Touchpoint* tp : eligible) {
       ts.push_back(tp->ts);
-      credits.push_back({tp->source(), tp->campaign_id(), tp->partner_id(), tp->event_id});
+      credits.push_back({tp->source(), tp->campaign_id(), tp->partner_id(), tp->event_id, tp->ts});
     }
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
     model = std::string(to_string(topology_.model));
@@ -254,6 +258,10 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
 
     fx.records.push_back(settlement_record(e, o.order_id, 0, ps, model, o.currency, ps.attributed_minor,
                                            ps.commission_minor, e.ts));
+    // Partner risk: the partner's latest credited touchpoint (SPEC §3.9).
+    for (std::size_t i : idx)
+      if (positive(i) && credits[i].ts != INT64_MIN)
+        fx.records.back().touch_ts = std::max(fx.records.back().touch_ts.value_or(INT64_MIN), credits[i].ts);
   }
 
   // Metrics: every key credited with a positive weight, once per order, in
@@ -318,6 +326,7 @@ bool OrderSettlement::reverse(const Event& e, const OrderState& current, MinorUn
     const MinorUnits cum = cumulative_reversal(ps.attributed_minor, new_refunded, current.amount_minor);
     const MinorUnits inc = cum - ps.reversed_minor;
     if (inc <= 0) continue;
+    const bool first_reversal = ps.reversed_minor == 0;  // partner risk: a reversed order
     ps.reversed_minor = cum;
     std::optional<MinorUnits> commission;
     if (ps.commission_minor) {
@@ -328,6 +337,7 @@ bool OrderSettlement::reverse(const Event& e, const OrderState& current, MinorUn
     }
     fx.records.push_back(settlement_record(e, order_id, applied_reversals, ps, current.model, current.currency,
                                            -inc, commission, current.completed_ts));
+    fx.records.back().first_reversal = first_reversal;
   }
   for (DimShare& ds : dims) {
     const MinorUnits cum = cumulative_reversal(ds.amount_minor, new_refunded, current.amount_minor);

@@ -11,8 +11,9 @@ PartitionedCore::PartitionedCore(const Topology& topology, std::int32_t partitio
 
 void PartitionedCore::process(const Event& event, const SourcePosition& pos, std::string_view raw) {
   // Payouts are keyed by partner (their topic's key), the rest by user.
-  const std::string& key =
-      event.kind() == EventKind::kPayout ? std::get<Payout>(event.body).partner_id : event.user_id;
+  const std::string& key = event.kind() == EventKind::kPayout        ? std::get<Payout>(event.body).partner_id
+                           : event.kind() == EventKind::kRiskRelease ? std::get<RiskRelease>(event.body).partner_id
+                                                                     : event.user_id;
   const std::int32_t p = route(key, static_cast<std::int32_t>(parts_.size()));
   parts_[static_cast<std::size_t>(p)]->process(event, pos, raw);
   collect(p);

@@ -51,7 +51,7 @@ bool PartnerBalances::would_overflow(const std::string& partner, const std::stri
 }
 
 void PartnerBalances::book(const std::string& partner, const std::string& currency, MinorUnits amount,
-                           TimestampMs accrual_ts) {
+                           TimestampMs accrual_ts, const std::string& period) {
   if (amount == 0) return;
   const std::string key = balance_key(partner, currency);
   BalanceState& b = balances_.upsert(key);
@@ -60,22 +60,75 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
   else b.reversed_minor = add_exact(b.reversed_minor, amount);
   const DurationMs holding = topology_.holding_of(partner);
   const TimestampMs due = maturity(accrual_ts, holding);
+  if (held_ && held_(partner, period)) {
+    // Held by partner risk: pending whatever its maturity (SPEC §3.9).
+    const MaturityKey mk{due, period};
+    MinorUnits& bucket = b.held[mk];
+    bucket = add_exact(bucket, amount);
+    if (bucket == 0) b.held.erase(mk);
+    if (balances_.tracking()) b.changed_dues.insert(mk);
+    b.held_minor = add_exact(b.held_minor, amount);
+    b.pending_minor = add_exact(b.pending_minor, amount);
+    return;
+  }
   // A reversal reduces pending while its accrual is pending, payable after
   // (SPEC §3.8); with a 0s holding period commission is payable at once.
   if (holding == 0 || due <= std::max(watermark_, b.matured_through)) {
     b.payable_minor = add_exact(b.payable_minor, amount);
     return;
   }
-  MinorUnits& bucket = b.by_maturity[due];
+  const MaturityKey mk{due, period};
+  MinorUnits& bucket = b.by_maturity[mk];
   bucket = add_exact(bucket, amount);
-  if (bucket == 0) b.by_maturity.erase(due);
-  if (balances_.tracking()) b.changed_dues.insert(due);
+  if (bucket == 0) b.by_maturity.erase(mk);
+  if (balances_.tracking()) b.changed_dues.insert(mk);
   b.pending_minor = add_exact(b.pending_minor, amount);
   next_due_ = std::min(next_due_, due);
 }
 
+void PartnerBalances::set_hold(const std::string& partner, const std::string& period, bool held) {
+  const std::string prefix = composite_key(partner);
+  std::vector<std::string> keys;
+  for (auto it = balances_.map().lower_bound(prefix);
+       it != balances_.map().end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    keys.push_back(it->first);
+  for (const std::string& key : keys) {
+    BalanceState& b = balances_.upsert(key);
+    auto& from = held ? b.by_maturity : b.held;
+    bool moved = false;
+    for (auto it = from.begin(); it != from.end();) {
+      if (it->first.second != period) {
+        ++it;
+        continue;
+      }
+      const MaturityKey mk = it->first;
+      const MinorUnits amount = it->second;
+      it = from.erase(it);
+      moved = true;
+      if (balances_.tracking()) b.changed_dues.insert(mk);
+      if (held) {
+        MinorUnits& to = b.held[mk];
+        to = add_exact(to, amount);
+        b.held_minor = add_exact(b.held_minor, amount);
+        continue;
+      }
+      // Released: it matures by its normal rule, at once if already due.
+      b.held_minor = add_exact(b.held_minor, -amount);
+      if (mk.first <= std::max(watermark_, b.matured_through)) {
+        b.pending_minor = add_exact(b.pending_minor, -amount);
+        b.payable_minor = add_exact(b.payable_minor, amount);
+      } else {
+        MinorUnits& to = b.by_maturity[mk];
+        to = add_exact(to, amount);
+        next_due_ = std::min(next_due_, mk.first);
+      }
+    }
+    if (moved) dirty_.insert(key);
+  }
+}
+
 void PartnerBalances::release(BalanceState& b, TimestampMs through) {
-  while (!b.by_maturity.empty() && b.by_maturity.begin()->first <= through) {
+  while (!b.by_maturity.empty() && b.by_maturity.begin()->first.first <= through) {
     const MinorUnits amount = b.by_maturity.begin()->second;
     // Moving within one balance: both totals stay between 0 and the sum of its bookings.
     b.pending_minor = add_exact(b.pending_minor, -amount);
@@ -92,14 +145,14 @@ void PartnerBalances::mature(TimestampMs watermark) {
   std::vector<std::string> due;
   for (const auto& [key, b] : balances_.map()) {
     if (b.by_maturity.empty()) continue;
-    if (b.by_maturity.begin()->first <= watermark_) due.push_back(key);
-    else next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+    if (b.by_maturity.begin()->first.first <= watermark_) due.push_back(key);
+    else next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
   }
   for (const std::string& key : due) {
     BalanceState& b = balances_.upsert(key);
     dirty_.insert(key);
     release(b, watermark_);
-    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
   }
 }
 
@@ -118,8 +171,8 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
   const TimestampMs through = std::min(ts, watermark_);
   MinorUnits payable = current != nullptr ? current->payable_minor : 0;
   if (current != nullptr) {
-    for (const auto& [due, amount] : current->by_maturity) {
-      if (due > through) break;
+    for (const auto& [mk, amount] : current->by_maturity) {
+      if (mk.first > through) break;
       if (!try_add(payable, amount))
         return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": payable leaves int64"};
     }
@@ -151,6 +204,7 @@ BalanceRecord PartnerBalances::record(const std::string& key, const BalanceState
   out.pending_minor = b.pending_minor;
   out.payable_minor = b.payable_minor;
   out.paid_minor = b.paid_minor;
+  out.held_minor = b.held_minor;
   out.last_payout_id = b.last_payout_id;
   // A real time, never a sentinel: before the first event (or while the
   // largest event time is within the grace of 1970) it is 0 (SPEC §5.5,
@@ -169,7 +223,7 @@ void PartnerBalances::emit(std::vector<OutputRecord>& out) {
 void PartnerBalances::reindex() {
   next_due_ = INT64_MAX;
   for (const auto& [key, b] : balances_.map())
-    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first);
+    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
 }
 
 }  // namespace alliance

@@ -13,6 +13,7 @@ namespace {
 TimestampMs user_expiry(const UserTouchpoints& u) { return u.newest_ts(); }
 TimestampMs order_expiry(const OrderState& o) { return o.last_ts; }
 TimestampMs dedupe_expiry(const TimestampMs& ts) { return ts; }
+TimestampMs risk_user_expiry(const TimestampMs& period_end) { return period_end; }
 
 std::size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 std::size_t user_weight(const UserTouchpoints& u) {
@@ -41,6 +42,7 @@ Processor::Processor(const Topology& topology, Partitioning partitioning)
       users_(&user_expiry, &user_weight),
       orders_(&order_expiry, &order_weight),
       dedupe_(&dedupe_expiry),
+      risk_users_(&risk_user_expiry),
       metrics_(topology),
       ledger_(topology),
       aggregate_(topology, partitioning.partitions),
@@ -82,13 +84,27 @@ void Processor::end_cycle(bool emit_running) {
     return;
   }
   const std::size_t first_output = out_.size();
+  flush_risk_clicks();
   metrics_.emit_running(out_, emit_running);
   ledger_.emit_running(out_, emit_running);
   count_outputs(first_output);
 }
 
+void Processor::flush_risk_clicks() {
+  if (partitioning_.split()) {
+    const std::int32_t target = route(kLedgerRouteKey, partitioning_.partitions);
+    for (auto& [key, c] : risk_clicks_) out_.push_back({std::string(kLedgerRouteKey), forwarded(target, std::move(c))});
+  } else {
+    for (const auto& [key, c] : risk_clicks_) ledger_.risk().add_clicks(c.period, c.partner_id, c.period_end, c.clicks, c.new_users);
+  }
+  risk_clicks_.clear();
+  risk_clicks_first_end_ = INT64_MAX;
+}
+
 void Processor::mark_progress(bool emit_running) {
   const std::size_t first_output = out_.size();
+  // Before the mark: stage 2 closes a period only with every click of it.
+  flush_risk_clicks();
   // Stage 2 needs the partials whatever it publishes itself.
   metrics_.emit_running(out_);
   forward_metrics(first_output);
@@ -142,6 +158,10 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
     on_payout(e, pos, raw);
     return;
   }
+  if (e.kind() == EventKind::kRiskRelease) {
+    on_release(e, pos, raw);
+    return;
+  }
   if (dedupe_.find(e.event_id) != nullptr) {
     stats_.duplicates += 1;
     return;
@@ -152,7 +172,8 @@ void Processor::process(const Event& e, const SourcePosition& pos, std::string_v
   switch (e.kind()) {
     case EventKind::kClick: on_click(e, std::get<Click>(e.body)); break;
     case EventKind::kReferral: on_referral(e, std::get<Referral>(e.body)); break;
-    case EventKind::kPayout: break;  // on_payout
+    case EventKind::kPayout:
+    case EventKind::kRiskRelease: break;  // on_payout, on_release
     case EventKind::kOrder: {
       const std::size_t dlq_before = out_.size();
       if (!settlement_.on_order(e, std::get<Order>(e.body), pos, raw)) {
@@ -191,6 +212,11 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
     // depend on its touchpoints: the second round (completion_reads).
     campaign_user(Dim::kSource, c->source);
     campaign_user(Dim::kCampaign, c->campaign_id);
+    if (c->partner_id) {
+      std::string k = risk_user_key(period_of(e.ts, topology_.settlement_offset, topology_.settlement_period),
+                                    *c->partner_id, e.user_id);
+      if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
+    }
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
     campaign_user(Dim::kSource, "referral");
     if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
@@ -248,6 +274,51 @@ void Processor::on_payout(const Event& e, const SourcePosition& pos, std::string
   count_outputs(first_output);
 }
 
+void Processor::on_release(const Event& e, const SourcePosition& pos, std::string_view raw) {
+  // Like payouts: to the ledger that owns partner risk, this one or stage 2's.
+  const std::size_t first_output = out_.size();
+  const RiskRelease& r = std::get<RiskRelease>(e.body);
+  if (partitioning_.split()) {
+    ReleaseForward f{r, e.ts, std::string(raw), pos};
+    out_.push_back({std::string(kLedgerRouteKey), forwarded(route(kLedgerRouteKey, partitioning_.partitions), std::move(f))});
+    return;
+  }
+  if (auto refusal = ledger_.risk().release(r)) {
+    core_dead_letter(std::move(refusal->reason), std::move(refusal->detail), pos, raw);
+  } else {
+    stats_.events_by_kind["risk_release"] += 1;
+  }
+  count_outputs(first_output);
+}
+
+void Processor::count_risk_click(const Event& e, const std::string& partner) {
+  // Per click: no allocation in the steady state (the period of the last
+  // click is kept, keys are built in buffers).
+  if (e.ts < risk_period_start_ || e.ts >= risk_period_end_) {
+    risk_period_start_ = period_start(e.ts, topology_.settlement_offset, topology_.settlement_period);
+    risk_period_end_ = period_end(e.ts, topology_.settlement_offset, topology_.settlement_period);
+    risk_period_ = period_of(e.ts, topology_.settlement_offset, topology_.settlement_period);
+  }
+  const TimestampMs end = risk_period_end_;
+  // A click later than its period's users are kept is left out of risk:
+  // its user could not be told from a new one (docs/SEMANTICS.md).
+  if (end < risk_users_.horizon()) return;
+  risk_key_buf_.clear();
+  put_key_part(risk_key_buf_, risk_period_);
+  put_key_part(risk_key_buf_, partner);
+  risk_user_buf_.assign(risk_key_buf_);
+  put_key_part(risk_user_buf_, e.user_id);  // = risk_user_key(period, partner, user)
+  auto [slot, fresh] = risk_users_.find_or_create(risk_user_buf_);
+  if (fresh) *slot = end;
+  auto it = risk_clicks_.find(risk_key_buf_);
+  if (it == risk_clicks_.end()) {
+    it = risk_clicks_.emplace(risk_key_buf_, RiskClicks{risk_period_, partner, end, 0, 0}).first;
+    risk_clicks_first_end_ = std::min(risk_clicks_first_end_, end);
+  }
+  it->second.clicks += 1;
+  it->second.new_users += fresh ? 1 : 0;
+}
+
 void Processor::count_outputs(std::size_t from) {
   // Metric records say up to which event time their inputs are complete:
   // this partition's watermark, or stage 2's over all sources.
@@ -261,6 +332,7 @@ void Processor::count_outputs(std::size_t from) {
     }
     if (std::holds_alternative<StatementRecord>(b)) stats_.statement_records += 1;
     if (std::holds_alternative<BalanceRecord>(b)) stats_.balance_records += 1;
+    if (auto* r = std::get_if<RiskRecord>(&b)) r->watermark = std::max<TimestampMs>(wm, 0);
   }
 }
 
@@ -282,7 +354,10 @@ void Processor::on_click(const Event& e, const Click& c) {
   d.clicks = 1;
   credit(Dim::kSource, c.source, e.user_id, e.ts, d, false);
   credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false);
-  if (c.partner_id) credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
+  if (c.partner_id) {
+    credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
+    count_risk_click(e, *c.partner_id);
+  }
 }
 
 void Processor::on_referral(const Event& e, const Referral& r) {
@@ -318,6 +393,8 @@ void Processor::emit_settlement(SettlementRecord r) {
 void Processor::advance(TimestampMs ts) {
   if (ts > clock_.stream_time) clock_.stream_time = ts;
   const TimestampMs wm = watermark();
+  // A period closes only with every click of it counted.
+  if (!partitioning_.split() && risk_clicks_first_end_ <= wm) flush_risk_clicks();
   metrics_.finalize(wm, out_);
   // Churn is counted at the watermark (at the end of input: the newest event time).
   metrics_.advance_churn(std::min(wm, clock_.stream_time));
@@ -345,6 +422,11 @@ void Processor::sweep() {
           return ts != nullptr ? std::optional<TimestampMs>(*ts) : std::nullopt;
         },
         [&](const std::string& id) { dedupe_.erase(id); });
+  if (!risk_users_.backed()) {
+    std::vector<std::string> drop;
+    risk_users_.for_each_expired([&](const std::string& k) { drop.push_back(k); });
+    for (const auto& k : drop) risk_users_.erase(k);
+  }
   if (!users_.backed()) {
     // A user whose newest event is older than lookback + grace can no longer
     // lend a touchpoint to an in-order completion.
@@ -368,9 +450,12 @@ void Processor::set_horizons() {
   users_.set_horizon(clock_.swept_at - topology_.lookback - topology_.grace);
   dedupe_.set_horizon(clock_.swept_at - topology_.dedupe_retention);
   orders_.set_horizon(clock_.swept_at - topology_.order_retention);
+  risk_users_.set_horizon(clock_.swept_at - topology_.dedupe_retention);
 }
 
 void Processor::after_restore() {
+  risk_clicks_first_end_ = INT64_MAX;
+  for (const auto& [k, c] : risk_clicks_) risk_clicks_first_end_ = std::min(risk_clicks_first_end_, c.period_end);
   ledger().reindex();
   ledger().balances().reindex();
   ledger().balances().restore_watermark(partitioning_.split() ? aggregate_.maturity_watermark() : event_watermark());
@@ -394,6 +479,7 @@ bool Processor::trim_caches(std::size_t budget_bytes) {
     orders_.evict_to(target(orders_.bytes()));
     dedupe_.evict_to(target(dedupe_.bytes()));
     metrics_.campaign_users().evict_to(target(metrics_.campaign_users().bytes()));
+    risk_users_.evict_to(target(risk_users_.bytes()));
     // Still over: the cycle used more than the budget (a lagging run's big
     // batches). Clean entries of this cycle go too: the budget is a bound,
     // not a wish (issue 20 item 4).
@@ -404,17 +490,19 @@ bool Processor::trim_caches(std::size_t budget_bytes) {
       orders_.evict_to(hard(orders_.bytes()), true);
       dedupe_.evict_to(hard(dedupe_.bytes()), true);
       metrics_.campaign_users().evict_to(hard(metrics_.campaign_users().bytes()), true);
+      risk_users_.evict_to(hard(risk_users_.bytes()), true);
     }
   }
   users_.next_cycle();
   orders_.next_cycle();
   dedupe_.next_cycle();
   metrics_.campaign_users().next_cycle();
+  risk_users_.next_cycle();
   return over;
 }
 
 std::size_t Processor::cache_bytes() const {
-  return users_.bytes() + orders_.bytes() + dedupe_.bytes() + metrics_.campaign_users_bytes();
+  return users_.bytes() + orders_.bytes() + dedupe_.bytes() + metrics_.campaign_users_bytes() + risk_users_.bytes();
 }
 
 void Processor::track_changes(bool on) {
@@ -422,11 +510,16 @@ void Processor::track_changes(bool on) {
   orders_.track_changes(on);
   dedupe_.track_changes(on);
   learned_codes_.track_changes(on);
+  risk_users_.track_changes(on);
   metrics_.track_changes(on);
   ledger_.statements().track_changes(on);
   ledger_.volumes().track_changes(on);
   ledger_.balances().balances().track_changes(on);
   ledger_.balances().payouts().track_changes(on);
+  ledger_.risk().states().track_changes(on);
+  ledger_.risk().releases().track_changes(on);
+  aggregate_.ledger().risk().states().track_changes(on);
+  aggregate_.ledger().risk().releases().track_changes(on);
   aggregate_.ledger().balances().balances().track_changes(on);
   aggregate_.ledger().balances().payouts().track_changes(on);
   aggregate_.ledger().statements().track_changes(on);
@@ -439,6 +532,9 @@ void Processor::discard_changes() {
   orders_.clear_changes();
   dedupe_.clear_changes();
   learned_codes_.clear_changes();
+  risk_users_.clear_changes();
+  ledger().risk().states().clear_changes();
+  ledger().risk().releases().clear_changes();
   metrics_.windows().clear_changes();
   metrics_.campaigns().clear_changes();
   metrics_.campaign_users().clear_changes();
@@ -454,6 +550,7 @@ void Processor::discard_changes() {
 void Processor::finish() {
   const std::size_t first_output = out_.size();
   clock_.finished = true;
+  if (!partitioning_.split()) flush_risk_clicks();
   metrics_.advance_churn(clock_.stream_time);
   metrics_.emit_running(out_);
   ledger_.emit_running(out_);

@@ -63,7 +63,16 @@ std::string record_digest(const std::vector<std::string>& sorted_ids) {
   return sha256_hex(joined);
 }
 
-SettlementLedger::SettlementLedger(const Topology& topology) : topology_(topology), balances_(topology) {}
+SettlementLedger::SettlementLedger(const Topology& topology)
+    : topology_(topology), balances_(topology), risk_(topology) {
+  // Holds (SPEC §3.9): booked commission asks whether its period is held;
+  // a hold that starts or ends moves the period's pending buckets.
+  balances_.set_hold_query(
+      [this](const std::string& partner, const std::string& period) { return risk_.held(partner, period); });
+  risk_.set_hold_listener([this](const std::string& partner, const std::string& period, bool held) {
+    balances_.set_hold(partner, period, held);
+  });
+}
 
 std::string SettlementLedger::carried_from(const SettlementRecord& r) const {
   if (!r.reversal || r.accrual_ts <= 0) return {};
@@ -205,9 +214,11 @@ void SettlementLedger::add(const SettlementRecord& r, TimestampMs period_end) {
   // and pool commission at period close (book_closing).
   if (partner != nullptr && partner->contract && partner->contract->type != ContractType::kTiered &&
       r.commission_minor) {
-    balances_.book(r.partner_id, r.currency, *r.commission_minor,
-                   r.reversal && r.accrual_ts > 0 ? r.accrual_ts : r.event_ts);
+    const TimestampMs accrual = r.reversal && r.accrual_ts > 0 ? r.accrual_ts : r.event_ts;
+    balances_.book(r.partner_id, r.currency, *r.commission_minor, accrual,
+                   period_of(accrual, topology_.settlement_offset, topology_.settlement_period));
   }
+  risk_.book(r);
 }
 
 void SettlementLedger::book_closing(StatementState& s, const StatementRecord& r) {
@@ -218,7 +229,7 @@ void SettlementLedger::book_closing(StatementState& s, const StatementRecord& r)
   const MinorUnits delta = add_exact(closing, -s.balance_booked_minor);
   if (delta == 0) return;
   // Computed at period close: pending from the period end (SPEC §3.8).
-  balances_.book(r.partner_id, r.currency, delta, s.period_end);
+  balances_.book(r.partner_id, r.currency, delta, s.period_end, r.period);
   s.balance_booked_minor = closing;
 }
 
@@ -344,6 +355,7 @@ void SettlementLedger::close_periods(TimestampMs watermark, std::vector<OutputRe
     }
     open_periods_.erase(open_periods_.begin());
   }
+  risk_.close_periods(watermark, out);
 }
 
 void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running) {
@@ -361,6 +373,8 @@ void SettlementLedger::emit_running(std::vector<OutputRecord>& out, bool running
     }
   });
   dirty_.clear();
+  // Risk before balances: a hold it starts or ends changes them.
+  risk_.emit_running(out, running);
   // Balances are an upsert stream of current values in either emit mode.
   balances_.emit(out);
 }
@@ -401,6 +415,7 @@ std::string SettlementLedger::digest_of(const std::string& skey, const Statement
 }
 
 void SettlementLedger::reindex() {
+  risk_.reindex();
   open_periods_.clear();
   for (const auto& [k, s] : statements_.map())
     if (!s.closed) open_periods_[s.period_end].insert(split_statement_key(k).period);

@@ -69,7 +69,8 @@ void DashboardConsumer::run() {
         for (const auto& t : topics_) {
           const auto it = partitions.find(t.topic);
           const bool present = it != partitions.end() && it->second > 0;
-          if (t.feed != Feed::kBalances) all_present = all_present && present;  // balances: later
+          // balances and partner risk: topics of later versions, read once they exist
+          if (t.feed != Feed::kBalances && t.feed != Feed::kRisk) all_present = all_present && present;
           shared_.write([&](DashboardModel& m) { m.set_topic_state(t.feed, t.topic, present); });
           if (!present) continue;
           int& have = assigned[t.topic];

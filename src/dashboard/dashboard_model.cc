@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "alliance/codec/record_decoder.h"
+#include "alliance/codec/record_encoder.h"
 #include "alliance/core/currency.h"
 
 namespace alliance::dashboard {
@@ -17,6 +18,7 @@ std::string_view to_string(Feed f) {
     case Feed::kStatements: return "statements";
     case Feed::kBalances: return "balances";
     case Feed::kDlq: return "dlq";
+    case Feed::kRisk: return "risk";
   }
   return "?";
 }
@@ -173,8 +175,14 @@ struct Statement {
 
 struct Balance {
   std::string partner, currency;
-  std::int64_t accrued = 0, reversed = 0, pending = 0, payable = 0, paid = 0;
+  std::int64_t accrued = 0, reversed = 0, pending = 0, payable = 0, paid = 0, held = 0;
   std::optional<std::string> last_payout_id;
+  std::string raw;
+};
+
+/// The latest partner-risk record of one partner and period (SPEC §5.6).
+struct Risk {
+  RiskRecord record;
   std::string raw;
 };
 
@@ -238,6 +246,7 @@ struct DashboardModel::Impl {
   std::map<std::string, Statement> statements;    // partner_id|period|currency
   std::map<std::string, Balance> balances;        // partner_id|currency
   std::map<std::string, Settlement> settlements;  // partner_id
+  std::map<std::string, Risk> risk;               // partner_id|period
   std::map<std::string, std::int64_t> dlq_by_reason;
   std::unordered_set<std::string> dlq_keys;
   std::deque<std::string> dlq_recent;  // newest last
@@ -379,11 +388,21 @@ struct DashboardModel::Impl {
     b.pending = r.pending_minor;
     b.payable = r.payable_minor;
     b.paid = r.paid_minor;
+    b.held = r.held_minor;
     if (!r.last_payout_id.empty()) b.last_payout_id = std::move(r.last_payout_id);
     note_watermark(r.watermark);
     b.raw.assign(value);
     if (key.empty()) key = b.partner + '|' + b.currency;
     balances.insert_or_assign(std::move(key), std::move(b));
+    return true;
+  }
+
+  bool ingest_risk(RiskRecord& r, std::string key, std::string_view value) {
+    // An upsert stream: the latest record of a key wins, revisions included.
+    if (key.empty()) key = r.partner_id + '|' + r.period;
+    Risk& k = risk[key];
+    k.record = std::move(r);
+    k.raw.assign(value);
     return true;
   }
 
@@ -599,10 +618,47 @@ struct DashboardModel::Impl {
           .key("pending").money(b.pending, b.currency)
           .key("payable").money(b.payable, b.currency)
           .key("paid").money(b.paid, b.currency)
+          .key("held").money(b.held, b.currency)
           .key("last_payout_id");
       if (b.last_payout_id) j.str(*b.last_payout_id);
       else j.null();
       j.end_object();
+    }
+    j.end_array();
+  }
+
+  /// The partner-periods flagged now (latest records), newest period first,
+  /// with their signals and the partner's held money per currency.
+  void write_flagged(Json& j) const {
+    std::vector<const RiskRecord*> rows;
+    for (const auto& [k, r] : risk)
+      if (!r.record.flags.empty()) rows.push_back(&r.record);
+    std::stable_sort(rows.begin(), rows.end(), [](const RiskRecord* a, const RiskRecord* b) {
+      return a->period != b->period ? a->period > b->period : a->partner_id < b->partner_id;
+    });
+    j.begin_array();
+    for (const RiskRecord* r : rows) {
+      std::string flags;
+      for (const auto& f : r->flags) flags += (flags.empty() ? "" : ", ") + f;
+      std::string held;
+      for (const auto& [k, b] : balances)
+        if (b.partner == r->partner_id && b.held != 0)
+          held += (held.empty() ? "" : "; ") + money_text(b.held, b.currency) + " " + b.currency;
+      j.begin_object()
+          .key("partner_id").str(r->partner_id)
+          .key("period").str(r->period)
+          .key("flags").str(flags)
+          .key("credited_orders").num(r->credited_orders)
+          .key("fast_share").str(risk_fast_share(*r))
+          .key("clicks").num(r->clicks)
+          .key("click_users").num(r->click_users)
+          .key("clicks_per_user").str(risk_clicks_per_user(*r))
+          .key("reversal_rate").str(risk_reversal_rate(*r))
+          .key("held").boolean(r->held)
+          .key("released").boolean(r->released)
+          .key("final").boolean(r->final)
+          .key("held_money").str(held.empty() ? "none" : held)
+          .end_object();
     }
     j.end_array();
   }
@@ -647,7 +703,7 @@ bool DashboardModel::ingest(Feed feed, std::string_view topic, std::int32_t part
   next = std::max(next, offset + 1);
   ++m.read[feed];
   static constexpr OutputKind kKinds[] = {OutputKind::kMetrics, OutputKind::kSettlements, OutputKind::kStatements,
-                                           OutputKind::kBalances, OutputKind::kDlq};  // by Feed
+                                           OutputKind::kBalances, OutputKind::kDlq, OutputKind::kRisk};  // by Feed
   std::optional<OutputRecord> r = decode_record(kKinds[static_cast<std::size_t>(feed)], value);
   bool ok = r.has_value();
   if (ok) {
@@ -658,6 +714,7 @@ bool DashboardModel::ingest(Feed feed, std::string_view topic, std::int32_t part
       case Feed::kBalances: ok = m.ingest_balance(std::get<BalanceRecord>(r->body), std::move(k), value); break;
       case Feed::kSettlements: ok = m.ingest_settlement(std::get<SettlementRecord>(r->body), std::move(k), value); break;
       case Feed::kDlq: ok = m.ingest_dlq(std::get<DeadLetter>(r->body), k, value); break;
+      case Feed::kRisk: ok = m.ingest_risk(std::get<RiskRecord>(r->body), std::move(k), value); break;
     }
   }
   if (!ok) ++m.unreadable[feed];
@@ -693,6 +750,8 @@ std::string DashboardModel::view_json() const {
   m.write_partners(j);
   j.key("balances");
   m.write_balances(j);
+  j.key("flagged");
+  m.write_flagged(j);
   j.key("dead_letters");
   m.write_dead_letters(j);
   m.write_positions(j);
@@ -705,7 +764,7 @@ std::string DashboardModel::status_json() const {
   j.begin_object().key("name").str(m.opt.name).key("version").num(version_);
   m.write_watermark(j);
   j.key("records").begin_object();
-  for (Feed f : {Feed::kMetrics, Feed::kSettlements, Feed::kStatements, Feed::kBalances, Feed::kDlq}) {
+  for (Feed f : {Feed::kMetrics, Feed::kSettlements, Feed::kStatements, Feed::kBalances, Feed::kDlq, Feed::kRisk}) {
     const auto r = m.read.find(f);
     const auto u = m.unreadable.find(f);
     j.key(to_string(f))
@@ -749,6 +808,10 @@ std::string DashboardModel::records_json(Feed feed, const std::map<std::string, 
     case Feed::kDlq:
       for (const auto& r : m.dlq_recent) j.raw(r);
       break;
+    case Feed::kRisk:
+      for (const auto& [k, r] : m.risk)
+        if (want("partner_id", r.record.partner_id) && want("period", r.record.period)) j.raw(r.raw);
+      break;
   }
   return j.end_array().done();
 }
@@ -773,6 +836,7 @@ std::size_t DashboardModel::kept(Feed feed) const {
     case Feed::kBalances: return m.balances.size();
     case Feed::kSettlements: return m.settlements.size();
     case Feed::kDlq: return m.dlq_recent.size();
+    case Feed::kRisk: return m.risk.size();
   }
   return 0;
 }

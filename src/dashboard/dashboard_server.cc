@@ -49,7 +49,8 @@ class DashboardServer::Handler : public CivetHandler {
                                                             {"/api/statements", Feed::kStatements},
                                                             {"/api/balances", Feed::kBalances},
                                                             {"/api/settlements", Feed::kSettlements},
-                                                            {"/api/dlq", Feed::kDlq}};
+                                                            {"/api/dlq", Feed::kDlq},
+                                                            {"/api/risk", Feed::kRisk}};
     if (const auto r = kRecords.find(path); r != kRecords.end()) {
       const char* query = mg_get_request_info(conn)->query_string;
       const auto f = parse_record_filters(r->second, query == nullptr ? "" : query);

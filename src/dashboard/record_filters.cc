@@ -47,12 +47,14 @@ const std::vector<std::string_view>& filter_fields(Feed feed) {
   static const std::vector<std::string_view> kStatements{"partner_id", "period", "currency"};
   static const std::vector<std::string_view> kBalances{"partner_id", "currency"};
   static const std::vector<std::string_view> kSettlements{"partner_id"};
+  static const std::vector<std::string_view> kRisk{"partner_id", "period"};
   static const std::vector<std::string_view> kNone;
   switch (feed) {
     case Feed::kMetrics: return kMetrics;
     case Feed::kStatements: return kStatements;
     case Feed::kBalances: return kBalances;
     case Feed::kSettlements: return kSettlements;
+    case Feed::kRisk: return kRisk;
     case Feed::kDlq: return kNone;
   }
   return kNone;

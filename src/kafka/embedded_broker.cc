@@ -35,7 +35,8 @@ void EmbeddedBroker::create_topic(const std::string& name, int partitions) {
 void EmbeddedBroker::create_topology_topics(const Topology& t, int partitions) {
   for (const auto& name : {t.inputs.clicks, t.inputs.referrals, t.inputs.orders, t.inputs.payouts})
     create_topic(name, partitions);
-  for (const auto& name : {t.outputs.metrics, t.outputs.settlements, t.outputs.statements, t.outputs.dlq, t.outputs.balances})
+  for (const auto& name : {t.outputs.metrics, t.outputs.settlements, t.outputs.statements, t.outputs.dlq, t.outputs.balances,
+                            t.outputs.risk})
     create_topic(name, partitions);
   create_topic(t.name + ".changelog", partitions);
   create_topic(t.name + ".repartition", partitions);

@@ -169,7 +169,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
         if (e.record) {
           metrics.published(*e.record);
         } else if (e.kind == OutputKind::kSettlements || e.kind == OutputKind::kBalances ||
-                   e.kind == OutputKind::kMetrics) {
+                   e.kind == OutputKind::kMetrics || e.kind == OutputKind::kRisk) {
           // Resent from the outbox after a restart: only the bytes exist.
           if (auto r = decode_record(e.kind, e.body)) metrics.published(*r);
         }

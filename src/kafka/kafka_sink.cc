@@ -39,7 +39,8 @@ std::string error_name(RdKafka::ErrorCode e) { return rd_kafka_err2name(static_c
 
 KafkaSink::KafkaSink(const Topology& t, const std::string& bootstrap, const KafkaClientConfig& client, bool exactly_once,
                      const std::string& transactional_id, KafkaSinkObserver observer)
-    : outputs_{t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq, t.outputs.balances},
+    : outputs_{t.outputs.settlements, t.outputs.metrics, t.outputs.statements, t.outputs.dlq, t.outputs.balances,
+               t.outputs.risk},
       repartition_(t.name + ".repartition"),
       exactly_once_(exactly_once),
       observer_(std::move(observer)) {
@@ -90,7 +91,7 @@ void KafkaSink::produce(Cycle& c) {
     } else {
       body = stamp_emitted_at(e.body, stamp);
     }
-    const std::string& topic = forward ? repartition_ : outputs_[static_cast<std::size_t>(e.kind)];
+    const std::string& topic = forward ? repartition_ : outputs_[output_index(e.kind)];
     const std::int32_t partition = forward ? e.partition : RdKafka::Topic::PARTITION_UA;
     ++c.outstanding;
     for (;;) {

@@ -42,6 +42,8 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen, const http:
   rocks_stall_family_ = &BuildGauge().Name("alliance_rocksdb_stall_seconds").Help("Time RocksDB delayed or stopped writes (write stalls) since the partition's store was opened").Register(*registry_);
   conversion_family_ = &BuildGauge().Name("alliance_source_conversion_rate").Help("Conversions / unique users of the last final window of the smallest size, per source").Register(*registry_);
   payable_family_ = &BuildGauge().Name("alliance_partner_payable_minor").Help("Commission payable now per partner and currency, from the latest partner-balances record (negative: a clawback); partners of the topology only").Register(*registry_);
+  flagged_family_ = &BuildGauge().Name("alliance_partner_flagged").Help("Settlement periods of a partner whose latest partner-risk record carries the flag (SPEC §3.9); partners the topology lacks are partner_id=\"other\"").Register(*registry_);
+  held_family_ = &BuildGauge().Name("alliance_partner_held_minor").Help("Pending commission held by partner risk per partner and currency, from the latest partner-balances record; partners of the topology only").Register(*registry_);
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
   rocks_lookups_family_ = &BuildGauge().Name("alliance_rocksdb_block_cache_lookups").Help("Block-cache lookups since the partition's store was opened, by result (hit|miss): the hit ratio of any interval").Register(*registry_);
   rocks_keys_read_family_ = &BuildGauge().Name("alliance_rocksdb_keys_read").Help("Keys looked up in RocksDB (Get and MultiGet) since the partition's store was opened: the reads the write-back cache did not answer").Register(*registry_);
@@ -129,6 +131,21 @@ void RunMetrics::published(const OutputRecord& record) {
     if (topology_.partner(b->partner_id) == nullptr) return;
     payable_family_->Add({{"partner", b->partner_id}, {"currency", b->currency}})
         .Set(static_cast<double>(b->payable_minor));
+    held_family_->Add({{"partner_id", b->partner_id}, {"currency", b->currency}}).Set(static_cast<double>(b->held_minor));
+  } else if (const auto* k = std::get_if<RiskRecord>(&record.body)) {
+    const std::string partner = topology_.partner(k->partner_id) == nullptr ? std::string(kOther) : k->partner_id;
+    auto& flags = risk_flags_[{k->partner_id, k->period}];
+    if (flags == k->flags) return;
+    // Recount the label's periods per flag (a handful of partners and periods).
+    flags = k->flags;
+    for (const char* flag : {"click_injection", "click_spam", "refund_abuse"}) {
+      double n = 0;
+      for (const auto& [pp, fs] : risk_flags_) {
+        const std::string label = topology_.partner(pp.first) == nullptr ? std::string(kOther) : pp.first;
+        if (label == partner && std::find(fs.begin(), fs.end(), flag) != fs.end()) n += 1;
+      }
+      flagged_family_->Add({{"partner_id", partner}, {"flag", flag}}).Set(n);
+    }
   } else if (const auto* m = std::get_if<MetricRecord>(&record.body)) {
     if (!m->final || m->dim != "source" || m->window_size != smallest_window_ ||
         m->currency != topology_.default_currency)

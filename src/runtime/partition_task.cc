@@ -24,7 +24,8 @@ InputStream stream_of(EventKind kind) {
     case EventKind::kClick: return InputStream::kClicks;
     case EventKind::kReferral: return InputStream::kReferrals;
     case EventKind::kOrder: return InputStream::kOrders;
-    case EventKind::kPayout: return InputStream::kPayouts;
+    case EventKind::kPayout:
+    case EventKind::kRiskRelease: return InputStream::kPayouts;
   }
   return InputStream::kFile;
 }
@@ -114,7 +115,7 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
 
 void PartitionTask::prefetch() {
   if (!session_ || reads_.empty()) return;
-  for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users}) {
+  for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users, &reads_.risk_users}) {
     std::sort(keys->begin(), keys->end());
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }

@@ -34,15 +34,18 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
   balances.balances().drain_changes([&](const std::string& k, BalanceState* b) {
     out.push_back(StateChange{Cf::kBalances, k, b ? std::optional<std::string>(encode_balance(*b)) : std::nullopt});
     if (b == nullptr) return;
-    // One key per pending bucket: a commit writes the buckets it changed.
-    for (const TimestampMs due : b->changed_dues) {
+    // One key per pending bucket (balance key, be64 due, period): a commit
+    // writes the buckets it changed; a held one carries a 1 after its amount.
+    for (const MaturityKey& due : b->changed_dues) {
       std::string mk = k;
-      put_be64(mk, due);
-      auto it = b->by_maturity.find(due);
-      out.push_back(StateChange{Cf::kMaturities, std::move(mk),
-                                it == b->by_maturity.end()
-                                    ? std::nullopt
-                                    : std::optional<std::string>(value_writer(Cf::kMaturities).i64(it->second).take())});
+      put_be64(mk, due.first);
+      mk.append(due.second);
+      std::optional<std::string> v;
+      if (auto it = b->by_maturity.find(due); it != b->by_maturity.end())
+        v = value_writer(Cf::kMaturities).i64(it->second).take();
+      else if (auto h = b->held.find(due); h != b->held.end())
+        v = value_writer(Cf::kMaturities).i64(h->second).u8(1).take();
+      out.push_back(StateChange{Cf::kMaturities, std::move(mk), std::move(v)});
     }
     b->changed_dues.clear();
   });
@@ -57,13 +60,26 @@ void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& 
     balances.balances().restore(key, decode_balance(v));
   } else if (cf == Cf::kMaturities) {
     // Balances are restored before their buckets (column family order).
-    if (key.size() < 8) throw CorruptState("maturity key of " + std::to_string(key.size()) + " bytes");
-    BalanceState* b = balances.balances().find(key.substr(0, key.size() - 8));
+    KeyPartReader kr(key);
+    kr.next();
+    kr.next();
+    const std::string_view rest = kr.rest();
+    if (rest.size() < 8) throw CorruptState("maturity key without its due time");
+    BalanceState* b = balances.balances().find(key.substr(0, key.size() - rest.size()));
     if (b == nullptr) throw CorruptState("pending bucket of a balance that does not exist");
     ByteReader r(value_payload(Cf::kMaturities, v));
     const MinorUnits amount = r.i64();
+    const bool held = !r.done() && r.u8() == 1;
     if (!r.done()) throw CorruptState("pending bucket with trailing bytes");
-    b->by_maturity[get_be64(std::string_view(key).substr(key.size() - 8))] = amount;
+    const MaturityKey mk{get_be64(rest), std::string(rest.substr(8))};
+    if (held) {
+      b->held[mk] = amount;
+      // Restored from a store: sums of restored int64 buckets may not fit.
+      if (__builtin_add_overflow(b->held_minor, amount, &b->held_minor))
+        throw CorruptState("held commission outside int64");
+    } else {
+      b->by_maturity[mk] = amount;
+    }
   } else {
     balances.payouts().restore(key, std::string(value_payload(Cf::kPayouts, v)));
   }

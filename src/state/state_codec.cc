@@ -6,6 +6,7 @@
 #include "alliance/core/byte_codec.h"
 #include "alliance/core/forward_record.h"
 #include "alliance/state/balance_codec.h"
+#include "alliance/state/risk_codec.h"
 #include "alliance/state/state_tables.h"
 
 namespace alliance {
@@ -396,6 +397,9 @@ void collect_changes(Processor& p, StateChanges& out) {
   out.push_back(StateChange{Cf::kMeta, "dirty_campaigns", encode_key_set(p.metrics().dirty_campaigns())});
   out.push_back(StateChange{Cf::kMeta, "dirty_statements", encode_key_set(p.ledger().dirty())});
   collect_balance_changes(p.ledger().balances(), out);
+  collect_risk_changes(p.ledger().risk(), out);
+  drain(p.risk_users(), Cf::kRiskUsers, out, [](TimestampMs end) { return encode_i64(Cf::kRiskUsers, end); });
+  out.push_back(StateChange{Cf::kMeta, std::string(kRiskClicksKey), encode_risk_clicks(p.risk_clicks())});
   if (p.partitioning().split()) {
     drain(p.aggregate().partials(), Cf::kPartials, out, [](const MetricRecord& m) {
       ByteWriter w = value_writer(Cf::kPartials);
@@ -466,6 +470,10 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
         decode_key_set(v, p.ledger().dirty());
       } else if (key == kDirtyBalancesKey) {
         decode_key_set(v, p.ledger().balances().dirty());
+      } else if (key == kDirtyRiskKey) {
+        decode_key_set(v, p.ledger().risk().dirty());
+      } else if (key == kRiskClicksKey) {
+        decode_risk_clicks(v, p.risk_clicks());
       } else if (key == "stage2") {
         p.aggregate().decode_progress(v);
       }
@@ -495,6 +503,9 @@ void restore_entry(Processor& p, Cf cf, const std::string& key, std::string_view
     case Cf::kBalances:
     case Cf::kPayouts:
     case Cf::kMaturities: restore_balance_entry(p.ledger().balances(), cf, key, v); break;
+    case Cf::kRisk:
+    case Cf::kReleases: restore_risk_entry(p.ledger().risk(), cf, key, v); break;
+    case Cf::kRiskUsers: p.risk_users().restore(key, decode_i64(Cf::kRiskUsers, v)); break;
     case Cf::kOutbox: break;
   }
 }
@@ -527,6 +538,7 @@ void bind_cached_tables(Processor& p, const std::function<std::optional<std::str
   bind(p.orders(), Cf::kOrders, read, [](std::string_view v) { return decode_order(v); });
   bind(p.dedupe(), Cf::kDedupe, read, [](std::string_view v) { return decode_i64(Cf::kDedupe, v); });
   bind(p.metrics().campaign_users(), Cf::kCampaignUsers, read, [](std::string_view v) { return decode_campaign_user(v); });
+  bind(p.risk_users(), Cf::kRiskUsers, read, [](std::string_view v) { return decode_i64(Cf::kRiskUsers, v); });
 }
 
 void preload_entry(Processor& p, Cf cf, const std::string& key, const std::optional<std::string>& v) {
@@ -538,6 +550,9 @@ void preload_entry(Processor& p, Cf cf, const std::string& key, const std::optio
     case Cf::kDedupe: p.dedupe().preload(key, v ? std::optional(decode_i64(Cf::kDedupe, *v)) : std::nullopt); break;
     case Cf::kCampaignUsers:
       p.metrics().campaign_users().preload(key, v ? std::optional(decode_campaign_user(*v)) : std::nullopt);
+      break;
+    case Cf::kRiskUsers:
+      p.risk_users().preload(key, v ? std::optional(decode_i64(Cf::kRiskUsers, *v)) : std::nullopt);
       break;
     default: break;
   }

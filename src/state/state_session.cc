@@ -89,12 +89,13 @@ void StateSession::publish_horizons() {
   store_.set_expiry_horizon(Cf::kUsers, processor_.users().horizon());
   store_.set_expiry_horizon(Cf::kOrders, processor_.orders().horizon());
   store_.set_expiry_horizon(Cf::kDedupe, processor_.dedupe().horizon());
+  store_.set_expiry_horizon(Cf::kRiskUsers, processor_.risk_users().horizon());
 }
 
 void StateSession::prefetch(const TableReads& reads) {
   const std::pair<Cf, const std::vector<std::string>*> tables[] = {
       {Cf::kDedupe, &reads.dedupe}, {Cf::kUsers, &reads.users}, {Cf::kOrders, &reads.orders},
-      {Cf::kCampaignUsers, &reads.campaign_users}};
+      {Cf::kCampaignUsers, &reads.campaign_users}, {Cf::kRiskUsers, &reads.risk_users}};
   for (const auto& [cf, table_keys] : tables) {
     const std::vector<std::string>& keys = *table_keys;
     if (keys.empty()) continue;

@@ -101,6 +101,7 @@ function snapshot(page) {
       partners: table('partners'),
       deadLetters: table('dead-letters'),
       deadLettersTotal: document.getElementById('dead-letters-total').textContent,
+      flagged: table('flagged'),
       positions: table('positions'),
       charts: window.dashboardCharts(),
     };
@@ -187,6 +188,23 @@ function verify(snap, boot, topology) {
     checked += 4;
   }
 
+  // Partner risk (issue 23): the flagged partner-periods of the latest records,
+  // with their signals; the demo's fraud traffic has a click farm.
+  const risk = latestPerKey(read(topology.risk));
+  const flagged = [...risk.values()].filter((r) => r.flags.length);
+  assert.deepEqual(Object.keys(snap.flagged).sort(), flagged.map((r) => `${r.partner_id}|${r.period}`).sort(), 'flagged rows');
+  assert.ok(flagged.some((r) => r.partner_id === 'p-clickfarm' && r.flags.includes('click_spam')), 'the click farm is flagged');
+  for (const r of flagged) {
+    const row = snap.flagged[`${r.partner_id}|${r.period}`];
+    assert.equal(row.flags, r.flags.join(', '), `${r.partner_id} flags`);
+    assert.equal(row.credited_orders, String(r.credited_orders), `${r.partner_id} credited orders`);
+    assert.equal(row.fast_share, r.fast_share, `${r.partner_id} fast share`);
+    assert.equal(row.clicks_per_user, `${r.clicks_per_user} (${r.clicks} / ${r.click_users})`, `${r.partner_id} clicks per user`);
+    assert.equal(row.reversal_rate, r.reversal_rate, `${r.partner_id} reversal rate`);
+    assert.equal(row.held, r.released ? 'released' : r.held ? 'held' : 'not held', `${r.partner_id} held`);
+    checked += 6;
+  }
+
   // Dead letters: distinct keys per reason.
   const reasons = {};
   for (const d of dlq.values()) reasons[d.reason] = (reasons[d.reason] || 0) + 1;
@@ -201,7 +219,8 @@ async function main() {
   const [dashPort, metricsPort] = [await freePort(), await freePort()];
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'alliance-dash-test-'));
   const topologyFile = path.join(SRC, 'topologies', 'spring-alliance.yaml');
-  const topology = { metrics: 'alliance.campaign-metrics', statements: 'alliance.settlement-statements', dlq: 'alliance.dlq' };
+  const topology = { metrics: 'alliance.campaign-metrics', statements: 'alliance.settlement-statements', dlq: 'alliance.dlq',
+    risk: 'alliance.partner-risk' };
   const demo = spawn(BIN, ['demo', '--topology', topologyFile, '--rate', '300', '--dashboard', `127.0.0.1:${dashPort}`,
     '--metrics', `127.0.0.1:${metricsPort}`, '--state', path.join(state, 'state'), '--duration', `${150 + WARMUP_S}s`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -236,6 +255,7 @@ async function main() {
     const ready = () => document.querySelectorAll('#sources tbody tr[data-key]').length >= 3 &&
       document.querySelectorAll('#partners tbody tr[data-key]').length >= 2 &&
       document.querySelectorAll('#campaigns tbody tr[data-key]').length >= 1 &&
+      document.querySelector('#flagged tbody tr[data-key^="p-clickfarm|"]') !== null &&
       document.getElementById('live').textContent.startsWith('live');
     await page.waitForFunction(ready, null, { timeout: 60000, polling: 250 });
     if (WARMUP_S > 0) { log(`warming up ${WARMUP_S}s`); await sleep(WARMUP_S * 1000); }

@@ -34,13 +34,17 @@ void write(const fs::path& p, const std::string& bytes) {
 // code) and an order using it, then an accepted payout, a repeated one and
 // one larger than what is payable, so the codes, balances and payouts tables
 // get values.
-const std::array<const char*, 6> kExtraEvents{
+// Then a risk release (and the same one again: duplicate_release), so the
+// releases table of partner risk gets values too.
+const std::array<const char*, 8> kExtraEvents{
     R"({"type":"referral","event_id":"r90","ts":"2026-11-21T09:00:00+08:00","user_id":"u7","partner_id":"p-bank","referrer_id":"u1","referral_code":"BANK5"})",
     R"({"type":"order","event_id":"o90","ts":"2026-11-21T09:10:00+08:00","user_id":"u7","order_id":"A90","status":"completed","amount_minor":2500,"currency":"CNY","referral_code":"BANK5"})",
     R"({"type":"click","event_id":"k90","ts":"2027-01-05T09:00:00+08:00","user_id":"u1","campaign_id":"cmp-spring","source":"social","partner_id":"p-books"})",
     R"({"type":"payout","payout_id":"po-1","ts":"2027-01-05T10:00:00+08:00","partner_id":"p-books","amount_minor":300,"currency":"CNY","reference":"p-books:CNY:300"})",
     R"({"type":"payout","payout_id":"po-1","ts":"2027-01-05T10:00:01+08:00","partner_id":"p-books","amount_minor":300,"currency":"CNY"})",
     R"({"type":"payout","payout_id":"po-2","ts":"2027-01-05T10:00:02+08:00","partner_id":"p-travel","amount_minor":99999999,"currency":"CNY"})",
+    R"({"type":"risk_release","release_id":"rel-1","ts":"2027-01-05T10:00:03+08:00","partner_id":"p-books","period":"2026-11","reference":"review-1"})",
+    R"({"type":"risk_release","release_id":"rel-1","ts":"2027-01-05T10:00:04+08:00","partner_id":"p-books","period":"2026-11"})",
 };
 
 // fuzz_state_restore's framing of one entry: cf, key length, key, be16 value

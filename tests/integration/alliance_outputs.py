@@ -14,6 +14,8 @@ def identity(name, r):
         return (r["partner_id"], r["period"], r["currency"], r["revision"], r["final"])
     if name == "partner-balances":  # an upsert stream: its latest record per key
         return (r["partner_id"], r["currency"])
+    if name == "partner-risk":  # an upsert stream: its latest record per key
+        return (r["partner_id"], r["period"])
     return (r["topic"], r["offset"])
 
 
@@ -69,6 +71,16 @@ def finals(records_by_output):
             for k in ("emitted_at", "watermark"):
                 r.pop(k)
             out["balances"][(r["partner_id"], r["currency"])] = r
+    # Partner risk: the latest record per partner and period (flags are a
+    # function of the input, SPEC §3.9), without its revision and watermark
+    # (they depend on when stage 2 hears the marks, like statements').
+    if "partner-risk" in records_by_output:
+        out["risk"] = {}
+        for r in records_by_output["partner-risk"]:
+            r = dict(r)
+            for k in ("emitted_at", "revision", "watermark"):
+                r.pop(k)
+            out["risk"][(r["partner_id"], r["period"])] = r
     # At-least-once outputs: a resent dead letter has the same input position.
     seen = {(r["topic"], r["partition"], r["offset"]): r["reason"] for r in records_by_output["dlq"]}
     for reason in seen.values():

@@ -19,12 +19,13 @@ NAME = "dash-topics"
 
 
 def topology_without_balances_topic(work):
-    """The sample topology named NAME, every output topic given but balances,
+    """The sample topology named NAME, every output topic given but balances and risk,
     and commission payable at once (so balances have payable money soon)."""
     with open(os.path.join(SRC, "topologies/spring-alliance.yaml")) as f:
         text = f.read()
     for old, new in [("name: spring-alliance", "name: " + NAME),
                      ("balances: alliance.partner-balances,", ""),
+                     ("risk: alliance.partner-risk,", ""),  # partner risk: <name>.partner-risk too
                      ("holding_period: 30d", "holding_period: 0s")]:
         assert old in text, old
         text = text.replace(old, new)
@@ -78,7 +79,7 @@ class DashboardTopicsFollowTheTopology(unittest.TestCase):
         self.assertEqual({k: v["topic"] for k, v in status.items()},
                          {"metrics": "alliance.campaign-metrics", "settlements": "alliance.settlements",
                           "statements": "alliance.settlement-statements", "dlq": "alliance.dlq",
-                          "balances": NAME + ".partner-balances"})
+                          "balances": NAME + ".partner-balances", "risk": NAME + ".partner-risk"})
 
     def test_demo_dashboard_shows_the_balances(self):
         port = free_port()

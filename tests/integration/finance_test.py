@@ -25,9 +25,9 @@ FINANCE_MD = os.path.join(SRC, "docs/FINANCE.md")
 PAYOUT_REASONS = {"payout_exceeds_payable", "duplicate_payout", "unknown_partner"}
 
 
-def replay(*inputs, extra=()):
+def replay(*inputs, extra=(), topology=TOPOLOGY):
     out = tempfile.mkdtemp(prefix="alliance-finance-")
-    args = [ALLIANCE, "replay", "--topology", TOPOLOGY, "--out", out, "--quiet", *extra]
+    args = [ALLIANCE, "replay", "--topology", topology, "--out", out, "--quiet", *extra]
     for i in inputs:
         args += ["--input", i]
     p = subprocess.run(args, capture_output=True, text=True)
@@ -242,6 +242,105 @@ class PayoutRoundTrip(unittest.TestCase):
         self.assertEqual(one[("p-travel", "CNY")]["paid_minor"], 1414)
         strip = lambda m: {k: {f: v for f, v in r.items() if f != "emitted_at"} for k, r in m.items()}
         self.assertEqual(strip(one), strip(three))
+
+
+def hold_topology():
+    """The sample topology with risk.action hold and small minimum counts."""
+    with open(TOPOLOGY) as f:
+        text = f.read()
+    old = "risk: {action: flag,"
+    assert old in text and "min_orders: 20" in text
+    path = os.path.join(tempfile.mkdtemp(prefix="alliance-topology-"), "hold.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace(old, "risk: {action: hold,").replace("min_orders: 20", "min_orders: 4"))
+    return path
+
+
+# Click injection by p-books (SPEC §3.9): three buyers whose p-books click
+# came one second before their order, on top of the sample's two honest
+# p-books orders: 3 fast of 5 credited > 0.3, with min_orders 4.
+INJECTED = []
+for i in range(3):
+    INJECTED.append({"type": "click", "event_id": f"inj-k{i}", "ts": f"2026-11-22T10:00:0{i}+08:00",
+                     "user_id": f"inj{i}", "campaign_id": "cmp-spring", "source": "affiliate", "partner_id": "p-books"})
+    INJECTED.append({"type": "order", "event_id": f"inj-o{i}", "ts": f"2026-11-22T10:00:0{i + 1}+08:00",
+                     "user_id": f"inj{i}", "order_id": f"INJ{i}", "status": "completed", "amount_minor": 10000,
+                     "currency": "CNY"})
+RELEASE = {"type": "risk_release", "release_id": "rel-2026-11-p-books", "ts": PAID_AT, "partner_id": "p-books",
+           "period": "2026-11", "reference": "review-42"}
+
+
+class PartnerRiskHolds(unittest.TestCase):
+    """risk.action hold through the binary: a flagged partner-period's
+    commission stays pending (held_minor) past its holding period, `alliance
+    payouts` never proposes it, a risk_release frees it, and three
+    partitions give the records of one (issue 23)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.topology = hold_topology()
+        cls.held = replay(SAMPLE, write_lines(INJECTED + [HEARTBEAT]), topology=cls.topology)
+        cls.released = replay(SAMPLE, write_lines(INJECTED + [HEARTBEAT, RELEASE, RELEASE]), topology=cls.topology)
+
+    def risk(self, out):
+        return {(r["partner_id"], r["period"]): r for r in records(out, "partner-risk")}
+
+    def commission(self, out):
+        final = [r for r in records(out, "settlement-statements")
+                 if r["final"] and (r["partner_id"], r["period"], r["currency"]) == ("p-books", "2026-11", "CNY")]
+        return final[-1]["commission_minor"]
+
+    def test_a_flagged_period_is_held_and_never_proposed_for_payment(self):
+        r = self.risk(self.held)[("p-books", "2026-11")]
+        self.assertEqual((r["credited_orders"], r["fast_orders"], r["fast_share"]), (5, 3, "0.600000"))
+        self.assertEqual((r["flags"], r["held"], r["released"], r["final"]), (["click_injection"], True, False, True))
+        b = latest_balances(self.held)[("p-books", "CNY")]
+        # 300 of the sample (docs/FINANCE.md) + 3 x 1000 + now a pool share (p-books' cmp-spring net
+        # is positive): the period's whole commission, past its holding period, held.
+        owed = self.commission(self.held)
+        self.assertGreater(owed, 3300)
+        self.assertEqual((b["pending_minor"], b["held_minor"], b["payable_minor"]), (owed, owed, 0))
+        self.assertNotIn("p-books", payouts_csv(self.held))
+        p = subprocess.run([ALLIANCE, "payouts", "--from", self.held], capture_output=True, text=True)
+        self.assertIn(f"held by partner risk, not in this batch until a risk_release: p-books CNY {owed}", p.stderr)
+        self.assertIn("p-travel,CNY,", payouts_csv(self.held))  # unflagged partners are paid as before
+        for rec in records(self.held, "partner-balances") + records(self.released, "partner-balances"):
+            self.assertEqual(rec["accrued_minor"] + rec["reversed_minor"],
+                             rec["pending_minor"] + rec["payable_minor"] + rec["paid_minor"], rec)
+            self.assertLessEqual(rec["held_minor"], max(rec["pending_minor"], 0), rec)
+
+    def test_a_release_frees_the_period_once(self):
+        r = self.risk(self.released)[("p-books", "2026-11")]
+        self.assertEqual((r["flags"], r["held"], r["released"], r["final"]), (["click_injection"], False, True, True))
+        self.assertEqual(r["revision"], 2)
+        b = latest_balances(self.released)[("p-books", "CNY")]
+        owed = self.commission(self.released)
+        self.assertEqual((b["pending_minor"], b["held_minor"], b["payable_minor"]), (0, 0, owed))
+        self.assertIn(f"p-books,CNY,{owed},p-books:CNY:paid-to:{owed}", payouts_csv(self.released))
+        self.assertEqual([d["reason"] for d in records(self.released, "dlq")][-1], "duplicate_release")
+        with open(os.path.join(SRC, "schemas/partner-risk-record.schema.json")) as f:
+            v = Draft202012Validator(json.load(f))
+        for rec in records(self.released, "partner-risk"):
+            self.assertFalse(list(v.iter_errors(rec)), rec)
+        with open(os.path.join(SRC, "schemas/risk-release-event.schema.json")) as f:
+            self.assertFalse(list(Draft202012Validator(json.load(f)).iter_errors(RELEASE)))
+
+    def test_three_partitions_give_the_risk_and_balances_of_one(self):
+        lines = write_lines(INJECTED + [HEARTBEAT] + [dict(HEARTBEAT, event_id=f"k-jan-{u}", user_id=u)
+                                                      for u in ("u1", "u2", "u3", "u4", "u5")] + [RELEASE])
+        one = replay(SAMPLE, lines, topology=self.topology)
+        three = replay(SAMPLE, lines, topology=self.topology, extra=["--partitions", "3", "--batch", "1"])
+
+        def latest(out, name, key, drop):
+            return {key(r): {f: v for f, v in r.items() if f not in drop} for r in records(out, name)}
+        risk_key = lambda r: (r["partner_id"], r["period"])
+        bal_key = lambda r: (r["partner_id"], r["currency"])
+        # The revision count and watermark depend on when stage 2 hears the marks (like statements).
+        drop = {"emitted_at", "revision", "watermark"}
+        self.assertEqual(latest(one, "partner-risk", risk_key, drop), latest(three, "partner-risk", risk_key, drop))
+        self.assertTrue(latest(one, "partner-risk", risk_key, drop)[("p-books", "2026-11")]["released"])
+        self.assertEqual(latest(one, "partner-balances", bal_key, {"emitted_at"}),
+                         latest(three, "partner-balances", bal_key, {"emitted_at"}))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ INPUTS = {"click": "alliance.clicks", "referral": "alliance.referrals", "order":
           "payout": "alliance.payouts"}
 OUTPUTS = {"settlements": "alliance.settlements", "campaign-metrics": "alliance.campaign-metrics",
            "settlement-statements": "alliance.settlement-statements", "partner-balances": "alliance.partner-balances",
-           "dlq": "alliance.dlq"}
+           "partner-risk": "alliance.partner-risk", "dlq": "alliance.dlq"}
 
 
 def latest(records_by_output):
@@ -54,9 +54,10 @@ class KafkaHarness(unittest.TestCase):
         self.broker.send_signal(signal.SIGTERM)
         self.broker.wait(timeout=10)
 
-    def generate(self, n, seed, gap_ms=None):
+    def generate(self, n, seed, gap_ms=None, fraud=False):
         events = os.path.join(self.work, "events.jsonl")
         gap = ["--gap-ms", str(gap_ms)] if gap_ms else []
+        gap += ["--fraud"] if fraud else []
         with open(events, "wb") as f:
             subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", str(n), "--seed", str(seed), *gap],
                            stdout=f, check=True)
@@ -124,7 +125,9 @@ class KafkaHarness(unittest.TestCase):
 
 class KafkaEndToEnd(KafkaHarness):
     def test_single_instance_equals_replay(self):
-        events, lines = self.generate(20000, 3)
+        # With the generator's fraud (issue 23): the partner-risk records of
+        # the run must equal replay's, flags included.
+        events, lines = self.generate(20000, 3, gap_ms=50, fraud=True)
         self.produce(lines)
 
         run = subprocess.run([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
@@ -133,7 +136,11 @@ class KafkaEndToEnd(KafkaHarness):
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(run.returncode, 0, run.stderr)
 
-        self.assert_same_outputs(self.consume_all("reader-1"), events)
+        got = self.consume_all("reader-1")
+        self.assert_same_outputs(got, events)
+        flagged = {(k[0], tuple(r["flags"])) for k, r in finals(got)["risk"].items() if r["flags"]}
+        self.assertIn(("p-bank", ("click_injection",)), flagged)
+        self.assertIn(("p-clickfarm", ("click_spam",)), flagged)
 
     def test_killed_owner_hands_partition_and_state_to_the_other_instance(self):
         events, lines = self.generate(16000, 9)

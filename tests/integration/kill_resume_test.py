@@ -22,18 +22,32 @@ KILLS = int(os.environ.get("ALLIANCE_KILLS", "10"))
 
 def latest(out):
     records = {}
-    for name in ("settlements", "campaign-metrics", "settlement-statements", "dlq"):
+    for name in ("settlements", "campaign-metrics", "settlement-statements", "partner-balances", "partner-risk", "dlq"):
         with open(os.path.join(out, name + ".jsonl")) as f:
             records[name] = [json.loads(line) for line in f]  # a torn line would fail here
     return latest_records(records)
+
+
+def hold_topology(work):
+    """The sample topology with risk.action hold: held buckets and partner
+    risk state must survive the kills too (issue 23)."""
+    with open(TOPOLOGY) as f:
+        text = f.read()
+    assert "risk: {action: flag," in text
+    path = os.path.join(work, "hold.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("risk: {action: flag,", "risk: {action: hold,"))
+    return path
 
 
 class KillResume(unittest.TestCase):
     def test_kill_nine_at_random_points(self):
         work = tempfile.mkdtemp(prefix="alliance-kill-")
         events = os.path.join(work, "events.jsonl")
+        TOPOLOGY = hold_topology(work)
         with open(events, "wb") as f:
-            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", "120000", "--seed", "11"],
+            # With fraud (a click injector and a click farm): flags and holds.
+            subprocess.run([ALLIANCE, "generate", "--topology", TOPOLOGY, "--events", "120000", "--seed", "11", "--fraud"],
                            stdout=f, check=True)
         ref = os.path.join(work, "ref")
         # The same emit cycle as the killed run: running records are a function
@@ -66,6 +80,8 @@ class KillResume(unittest.TestCase):
             self.assertEqual(len(got[name]), len(want[name]), name)
             self.assertEqual(got[name], want[name], name)
         self.assertGreater(len(want["settlements"]), 1000)
+        self.assertTrue(any(r["flags"] and r["held"] for r in want["partner-risk"].values()), "a held flagged period")
+        self.assertTrue(any(r["held_minor"] > 0 for r in want["partner-balances"].values()), "held money")
 
 
 class DiskFull(unittest.TestCase):

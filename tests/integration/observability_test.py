@@ -142,7 +142,7 @@ class LiveScrape(unittest.TestCase):
             self.assertTrue(wait_for(target_up, 60), "target never up")
             rules = json.loads(get(api + "/rules"))["data"]["groups"]
             names = {r["name"] for g in rules for r in g["rules"]}
-            self.assertEqual(len(names), 8)
+            self.assertEqual(len(names), 9)
             self.assertIn("AllianceCommitStalled", names)
             self.assertIn("AllianceOutputUndeliverable", names)
             q = wait_for(lambda: json.loads(get(api + "/query?query=sum(alliance_events_total)"))["data"]["result"], 30)

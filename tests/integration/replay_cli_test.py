@@ -17,10 +17,10 @@ ALLIANCE = os.environ.get("ALLIANCE_BIN", "build/src/app/alliance")
 SRC = os.environ.get("ALLIANCE_SRC", ".")
 TOPOLOGY = os.path.join(SRC, "topologies/spring-alliance.yaml")
 DATA = os.path.join(SRC, "tests/data")
-OUTPUTS = ["settlements", "campaign-metrics", "settlement-statements", "partner-balances", "dlq"]
+OUTPUTS = ["settlements", "campaign-metrics", "settlement-statements", "partner-balances", "partner-risk", "dlq"]
 SCHEMA_OF = {"settlements": "settlement-record", "campaign-metrics": "campaign-metric-record",
              "settlement-statements": "settlement-statement-record", "partner-balances": "partner-balance-record",
-             "dlq": "dlq-record"}
+             "partner-risk": "partner-risk-record", "dlq": "dlq-record"}
 
 
 def schema(name):

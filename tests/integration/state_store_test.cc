@@ -11,6 +11,8 @@
 
 #include "../unit/processor_fixture.h"
 #include "alliance/core/byte_codec.h"
+#include "alliance/core/forward_record.h"
+#include "alliance/codec/record_encoder.h"
 #include "alliance/state/state_codec.h"
 #include "alliance/state/state_session.h"
 #include "alliance/state/state_tables.h"
@@ -146,7 +148,7 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
   for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
   ref.finish();
   auto ref_out = ref.take_outputs();
-  std::map<TimestampMs, MinorUnits> pending_before;
+  std::map<MaturityKey, MinorUnits> pending_before;
   {
     Processor p(t);
     StateSession session(*this->store_, p);
@@ -185,6 +187,96 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
     if (const auto* bal = std::get_if<BalanceRecord>(&r.body); bal != nullptr && bal->partner_id == "p1")
       clawback = clawback || bal->payable_minor < 0;
   EXPECT_TRUE(clawback);  // refunded in full after 600 was paid
+}
+
+// Partner risk survives a restore (issue 23): distinct click users (a user
+// seen before the restart is not counted again), counts, the hold of a
+// flagged period with its held bucket, release ids; the records after the
+// restart are byte for byte those of a run without one.
+TYPED_TEST(StateStoreTest, PartnerRiskSurvivesARestore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology(R"(name: t
+holding_period: 1d
+risk: {action: hold, min_orders: 2, max_fast_share: 0.5, min_click_users: 2, max_clicks_per_user: 1.5}
+partners: [{id: p1, contract: {id: c1, type: percent, rate_bp: 1000}}]
+)",
+                              "t");
+  auto rel = [](std::string id, TimestampMs ts) { return Event{id, ts, "", RiskRelease{id, "p1", "2026-11-20", {}}}; };
+  auto events = std::vector<Event>{
+      click("c1", kT0, "u", "cmp", "social", "p1"), order("o1", kT0 + 1000, "u", "ord1", OrderStatus::kCompleted, 10'000),
+      click("c2", kT0 + 2000, "v", "cmp", "social", "p1"),
+      order("o2", kT0 + 3000, "v", "ord2", OrderStatus::kCompleted, 10'000), click("c3", kT0 + 4000, "v", "cmp", "social", "p1")};
+  auto tail = std::vector<Event>{click("c4", kT0 + 5000, "v", "cmp", "social", "p1"),  // not a new user
+                                 click("c5", kT0 + 6000, "w", "cmp", "social", "p1"),
+                                 click("c6", kT0 + 3 * kDay, "z", "cmp", "organic"),  // past the holding period
+                                 rel("rel-1", kT0 + 3 * kDay), rel("rel-1", kT0 + 3 * kDay + 1)};
+  Processor ref(t);
+  for (const auto& e : events) ref.process(e, {"t", 0, 0}, "");
+  ref.end_cycle(true);
+  (void)ref.take_outputs();
+  for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
+  ref.finish();
+  auto ref_out = ref.take_outputs();
+  {
+    Processor p(t);
+    StateSession session(*this->store_, p);
+    for (const auto& e : events) p.process(e, {"t", 0, 0}, "");
+    p.end_cycle(true);
+    session.commit(p.take_outputs(), {});
+    const BalanceState* b = p.ledger().balances().balances().find(balance_key("p1", "CNY"));
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->held_minor, 2000);
+  }
+  Processor q(t);
+  StateSession session(*this->store_, q);
+  const BalanceState* b = q.ledger().balances().balances().find(balance_key("p1", "CNY"));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->held_minor, 2000);
+  EXPECT_EQ(b->held.size(), 2u);
+  EXPECT_TRUE(q.ledger().risk().held("p1", "2026-11-20"));
+  for (const auto& e : tail) q.process(e, {"t", 0, 0}, "");
+  q.finish();
+  auto got = q.take_outputs();
+  ASSERT_EQ(got.size(), ref_out.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(encode_record(got[i]), encode_record(ref_out[i]));
+  RiskRecord last;
+  std::vector<std::string> reasons;
+  for (const auto& r : got) {
+    if (const auto* k = std::get_if<RiskRecord>(&r.body)) last = *k;
+    if (const auto* d = std::get_if<DeadLetter>(&r.body)) reasons.push_back(d->reason);
+  }
+  EXPECT_EQ(last.click_users, 3);
+  EXPECT_EQ(last.clicks, 5);
+  EXPECT_TRUE(last.released);
+  EXPECT_EQ(reasons, std::vector<std::string>{"duplicate_release"});
+}
+
+// Stage 1 of a split run keeps the clicks it has not forwarded yet with its
+// state: a commit between two emit cycles loses none of them.
+TYPED_TEST(StateStoreTest, UnforwardedRiskClicksSurviveARestore) {
+  using namespace alliance::testing;
+  Topology t = parse_topology("name: t\npartners: [{id: p1}]\n", "t");
+  {
+    Processor p(t, Partitioning{0, 2});
+    StateSession session(*this->store_, p);
+    for (const auto& e : {click("c1", kT0, "u", "cmp", "social", "p1"), click("c2", kT0 + 1, "u", "cmp", "social", "p1")})
+      p.process(e, {"t", 0, 0}, "");
+    session.commit(p.take_outputs(), {});  // a commit, no emit cycle
+  }
+  Processor q(t, Partitioning{0, 2});
+  StateSession session(*this->store_, q);
+  q.end_cycle(true);
+  std::int64_t clicks = 0, users = 0;
+  for (const auto& r : q.take_outputs())
+    if (const auto* f = std::get_if<ForwardedRecord>(&r.body)) {
+      const Forward fw = decode_forward(f->payload);
+      if (const auto* c = std::get_if<RiskClicks>(&fw.body)) {
+        clicks += c->clicks;
+        users += c->new_users;
+      }
+    }
+  EXPECT_EQ(clicks, 2);
+  EXPECT_EQ(users, 1);
 }
 
 // An order's user and applied lifecycle events survive a restore (SPEC §3.6):
@@ -326,8 +418,11 @@ TYPED_TEST(StateStoreTest, ChangelogRebuildsAnEqualStore) {
     std::map<std::string, std::string> b;
     rebuilt.scan(cf, [&](const std::string& k, std::string_view v) { b[k] = std::string(v); });
     EXPECT_EQ(this->dump(cf), b) << cf_name(cf);
-    if (cf == Cf::kUsers) {
-      EXPECT_EQ(b.size(), 7u);
+    if (cf == Cf::kUsers || cf == Cf::kRiskUsers) {
+      EXPECT_EQ(b.size(), 7u) << cf_name(cf);  // partner risk: 7 distinct click users of p1
+    }
+    if (cf == Cf::kRisk) {
+      EXPECT_EQ(b.size(), 1u);
     }
   }
 }

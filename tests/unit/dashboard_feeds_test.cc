@@ -24,17 +24,20 @@ TEST(DashboardFeeds, BalancesTopicIsTheTopologysDefault) {
   const auto t = topics_of("name: spring\n");
   EXPECT_EQ(t.at(Feed::kBalances), "spring.partner-balances");
   EXPECT_EQ(t.at(Feed::kMetrics), "alliance.campaign-metrics");
-  EXPECT_EQ(t.size(), 5u);
+  EXPECT_EQ(t.at(Feed::kRisk), "spring.partner-risk");
+  EXPECT_EQ(t.size(), 6u);
 }
 
 TEST(DashboardFeeds, EveryOutputTopicIsTheTopologys) {
   const auto t = topics_of(
-      "name: x\noutputs: {metrics: m.t, settlements: s.t, statements: st.t, balances: fin.balances, dlq: d.t}\n");
+      "name: x\noutputs: {metrics: m.t, settlements: s.t, statements: st.t, balances: fin.balances, risk: fin.risk, "
+      "dlq: d.t}\n");
   EXPECT_EQ(t, (std::map<Feed, std::string>{{Feed::kMetrics, "m.t"},
                                             {Feed::kSettlements, "s.t"},
                                             {Feed::kStatements, "st.t"},
                                             {Feed::kBalances, "fin.balances"},
-                                            {Feed::kDlq, "d.t"}}));
+                                            {Feed::kDlq, "d.t"},
+                                            {Feed::kRisk, "fin.risk"}}));
 }
 
 }  // namespace

@@ -279,6 +279,39 @@ TEST(DashboardModelTest, BalancesAreKeptPerPartnerAndCurrency) {
   EXPECT_EQ(std::string_view(balances.at(0)["last_payout_id"]), "po-7");
 }
 
+// Partner risk (issue 23): the flagged partner-periods of the latest
+// records, with their signals and the partner's held money; a flag that
+// cleared leaves the list; /api/risk serves the records.
+TEST(DashboardModelTest, FlaggedPartnersShowTheirSignalsAndHeldMoney) {
+  DashboardModel m(options());
+  auto risk = [](std::string_view partner, std::string_view period, std::string_view flags, bool held, int revision) {
+    return "{\"partner_id\":\"" + std::string(partner) + "\",\"period\":\"" + std::string(period) +
+           "\",\"period_start\":0,\"period_end\":1,\"credited_orders\":40,\"fast_orders\":30,"
+           "\"fast_share\":\"0.750000\",\"clicks\":900,\"click_users\":30,\"clicks_per_user\":\"30.000000\","
+           "\"reversed_orders\":2,\"reversal_rate\":\"0.050000\",\"flags\":[" + std::string(flags) + "],\"held\":" +
+           (held ? "true" : "false") + ",\"released\":false,\"final\":true,\"revision\":" + std::to_string(revision) +
+           ",\"watermark\":5,\"emitted_at\":1}";
+  };
+  ASSERT_TRUE(m.ingest(Feed::kRisk, "r", 0, 0, "p-bank|2026-11", risk("p-bank", "2026-11", "\"click_injection\",\"click_spam\"", true, 1)));
+  ASSERT_TRUE(m.ingest(Feed::kRisk, "r", 0, 1, "p-books|2026-11", risk("p-books", "2026-11", "\"refund_abuse\"", false, 1)));
+  ASSERT_TRUE(m.ingest(Feed::kRisk, "r", 0, 2, "p-books|2026-11", risk("p-books", "2026-11", "", false, 2)));  // cleared
+  ASSERT_TRUE(m.ingest(Feed::kBalances, "b", 0, 0, "p-bank|CNY",
+                       R"({"partner_id":"p-bank","currency":"CNY","accrued_minor":10000,"reversed_minor":0,"pending_minor":8000,"held_minor":8000,"payable_minor":2000,"paid_minor":0,"last_payout_id":null,"watermark":5})"));
+  View v(m.view_json());
+  simdjson::dom::array flagged = v["flagged"];
+  ASSERT_EQ(flagged.size(), 1u);
+  EXPECT_EQ(std::string_view(flagged.at(0)["partner_id"]), "p-bank");
+  EXPECT_EQ(std::string_view(flagged.at(0)["flags"]), "click_injection, click_spam");
+  EXPECT_EQ(std::string_view(flagged.at(0)["fast_share"]), "0.750000");
+  EXPECT_EQ(std::string_view(flagged.at(0)["clicks_per_user"]), "30.000000");
+  EXPECT_TRUE(bool(flagged.at(0)["held"]));
+  EXPECT_EQ(std::string_view(flagged.at(0)["held_money"]), "80.00 CNY");
+  simdjson::dom::array balances = v["balances"];
+  EXPECT_EQ(text(balances.at(0)["held"]), "80.00");
+  EXPECT_EQ(m.kept(Feed::kRisk), 2u);
+  EXPECT_NE(m.records_json(Feed::kRisk, {{"partner_id", "p-books"}}).find("\"revision\":2"), std::string::npos);
+}
+
 TEST(DashboardModelTest, DeadLettersCountOncePerKeyAndByReason) {
   ModelOptions o = options();
   o.recent_dead_letters = 2;

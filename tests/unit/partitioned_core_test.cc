@@ -1,6 +1,7 @@
 // The two-stage computation of a partitioned run (forwarded partials, stage 2
 // sums, one ledger) against the single Processor: final records must match.
 #include <random>
+#include <set>
 
 #include "processor_fixture.h"
 
@@ -20,6 +21,9 @@ settlement_tz: "+08:00"
 campaigns: [{id: cmp-a, cost_minor: 100000, currency: CNY}, {id: cmp-b}]
 churn_after: 30m  # buyers churn and come back within the traffic's hours
 clv: {discount_rate: 0.07, periods: 4}
+# Low thresholds, so the traffic raises every flag somewhere (partner risk).
+risk: {action: hold, min_ctit: 5m, max_fast_share: 0.1, max_clicks_per_user: 2.5, max_reversal_rate: 0.1,
+       min_orders: 3, min_click_users: 3}
 partners:
   - {id: p-books, referral_codes: [BOOK10], contract: {id: c-books, type: percent, rate_bp: 1000}}
   - {id: p-travel, contract: {id: c-travel, type: flat, per_conversion_minor: 500}}
@@ -86,6 +90,8 @@ struct Finals {
   std::map<std::string, SettlementRecord> settlements;
   std::map<std::string, MetricRecord> metrics;        // final only, by output key (it has the currency)
   std::map<std::string, StatementRecord> statements;  // latest, revision cleared
+  std::map<std::string, RiskRecord> risk;             // latest, revision and watermark cleared
+  std::map<std::string, BalanceRecord> balances;      // latest, watermark cleared
 };
 
 void collect(std::vector<OutputRecord> out, Finals& f) {
@@ -102,6 +108,17 @@ void collect(std::vector<OutputRecord> out, Finals& f) {
       StatementRecord copy = *st;
       copy.revision = 0;  // how often a statement was revised depends on when watermarks arrive
       f.statements[r.key] = copy;
+    }
+    if (auto* k = std::get_if<RiskRecord>(&r.body)) {
+      RiskRecord copy = *k;
+      copy.revision = 0;
+      copy.watermark = 0;
+      f.risk[r.key] = copy;
+    }
+    if (auto* b = std::get_if<BalanceRecord>(&r.body)) {
+      BalanceRecord copy = *b;
+      copy.watermark = 0;
+      f.balances[r.key] = copy;
     }
     ASSERT_FALSE(std::holds_alternative<ForwardedRecord>(r.body)) << "a forward escaped to the outputs";
   }
@@ -180,6 +197,67 @@ TEST_P(PartitionedCoreTest, NPartitionsGiveTheFinalRecordsOfOne) {
                                                  << s.net_minor << ", pool " << split.statements.at(k).pool_share_minor
                                                  << " vs " << s.pool_share_minor;
   }
+}
+
+bool same(const RiskRecord& a, const RiskRecord& b) {
+  return a.credited_orders == b.credited_orders && a.fast_orders == b.fast_orders && a.clicks == b.clicks &&
+         a.click_users == b.click_users && a.reversed_orders == b.reversed_orders && a.flags == b.flags &&
+         a.held == b.held && a.released == b.released && a.final == b.final && a.period_start == b.period_start &&
+         a.period_end == b.period_end;
+}
+
+// Partner risk (SPEC §3.9): flags are a function of the input, so N
+// partitions give the risk records of one (distinct click users add up in
+// stage 2 because users are partitioned), and the same held money.
+TEST_P(PartitionedCoreTest, NPartitionsGiveThePartnerRiskOfOne) {
+  const Topology t = parse_topology(kTopology, "test.yaml");
+  const auto events = traffic(3000);
+  Finals one;
+  {
+    Processor p(t);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      p.process(events[i], {"in", 0, static_cast<std::int64_t>(i)}, "raw");
+      if (i % 97 == 0) p.end_cycle(true);
+    }
+    p.finish();
+    collect(p.take_outputs(), one);
+  }
+  Finals split;
+  PartitionedCore core(t, GetParam());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    core.process(events[i], {"in", 0, static_cast<std::int64_t>(i)}, "raw");
+    if (i % 97 == 0) core.flush();
+  }
+  core.finish();
+  collect(core.take_outputs(), split);
+
+  ASSERT_GE(one.risk.size(), 3u);  // three partners, one settlement day
+  std::set<std::string> flags;
+  std::int64_t users = 0;
+  for (const auto& [k, r] : one.risk) {
+    EXPECT_TRUE(r.final) << k;
+    for (const auto& f : r.flags) flags.insert(f);
+    users += r.click_users;
+  }
+  EXPECT_EQ(flags, (std::set<std::string>{"click_injection", "click_spam", "refund_abuse"}));
+  EXPECT_GT(users, 0);
+  ASSERT_EQ(split.risk.size(), one.risk.size());
+  for (const auto& [k, r] : one.risk) {
+    ASSERT_TRUE(split.risk.count(k)) << k;
+    EXPECT_TRUE(same(split.risk.at(k), r)) << k << ": users " << split.risk.at(k).click_users << " vs "
+                                           << r.click_users << ", clicks " << split.risk.at(k).clicks << " vs "
+                                           << r.clicks << ", held " << split.risk.at(k).held << " vs " << r.held;
+  }
+  MinorUnits held = 0;
+  ASSERT_EQ(split.balances.size(), one.balances.size());
+  for (const auto& [k, b] : one.balances) {
+    ASSERT_TRUE(split.balances.count(k)) << k;
+    EXPECT_EQ(split.balances.at(k).held_minor, b.held_minor) << k;
+    EXPECT_EQ(split.balances.at(k).pending_minor, b.pending_minor) << k;
+    EXPECT_EQ(split.balances.at(k).payable_minor, b.payable_minor) << k;
+    held += b.held_minor;
+  }
+  EXPECT_GT(held, 0);  // the holds are exercised
 }
 
 INSTANTIATE_TEST_SUITE_P(Partitions, PartitionedCoreTest, ::testing::Values(1, 2, 3, 7));

@@ -46,5 +46,36 @@ TEST(RunMetricsRocks, ExportsLookupsKeysReadAndWriteStalls) {
   EXPECT_THAT(later, HasSubstr("alliance_rocksdb_delayed_write_rate_bytes{partition=\"3\"} 0"));
 }
 
+// Partner risk's gauges (issue 23): flagged periods per partner and flag,
+// held money per partner and currency, from published records.
+TEST(RunMetricsRisk, CountsFlaggedPeriodsAndHeldMoney) {
+  const Topology t = parse_topology("name: t\npartners: [{id: p-bank}]\n", "t");
+  RunMetrics m(t, "");
+  auto risk = [&](std::string partner, std::string period, std::vector<std::string> flags) {
+    RiskRecord r;
+    r.partner_id = std::move(partner);
+    r.period = std::move(period);
+    r.flags = std::move(flags);
+    m.published(OutputRecord{"k", r});
+  };
+  risk("p-bank", "2026-11", {"click_injection"});
+  risk("p-bank", "2026-12", {"click_injection", "refund_abuse"});
+  risk("p-farm", "2026-11", {"click_spam"});  // not in the topology: "other"
+  std::string text = scrape(m);
+  EXPECT_THAT(text, HasSubstr("alliance_partner_flagged{flag=\"click_injection\",partner_id=\"p-bank\"} 2"));
+  EXPECT_THAT(text, HasSubstr("alliance_partner_flagged{flag=\"refund_abuse\",partner_id=\"p-bank\"} 1"));
+  EXPECT_THAT(text, HasSubstr("alliance_partner_flagged{flag=\"click_spam\",partner_id=\"other\"} 1"));
+  risk("p-bank", "2026-11", {});  // the flag cleared
+  text = scrape(m);
+  EXPECT_THAT(text, HasSubstr("alliance_partner_flagged{flag=\"click_injection\",partner_id=\"p-bank\"} 1"));
+  BalanceRecord b;
+  b.partner_id = "p-bank";
+  b.currency = "CNY";
+  b.pending_minor = 5000;
+  b.held_minor = 4000;
+  m.published(OutputRecord{"p-bank|CNY", b});
+  EXPECT_THAT(scrape(m), HasSubstr("alliance_partner_held_minor{currency=\"CNY\",partner_id=\"p-bank\"} 4000"));
+}
+
 }  // namespace
 }  // namespace alliance

@@ -26,6 +26,7 @@ struct DemoOptions {
   int partitions = 1;            // >1: the two-stage run (docs/KAFKA.md)
   std::string dashboard_listen = "127.0.0.1:8080";  // the live web dashboard; empty: none
   http::HttpSecurity http;       // token and TLS of /metrics and the dashboard
+  bool fraud = true;             // the generator's fraud (--no-fraud: honest traffic only)
 };
 int run_demo(const DemoOptions& o);
 

@@ -26,6 +26,7 @@ struct PayableBalance {
   std::string currency;
   std::int64_t payable_minor = 0;
   std::int64_t paid_minor = 0;
+  std::int64_t held_minor = 0;  // pending, held by partner risk: never in the batch
 };
 
 /// The CSV (header `partner_id,currency,amount_minor,reference`) of the

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ struct GeneratorOptions {
   std::int64_t mean_gap_us = 0;
   double bad_rate = 0.002;              // share of malformed / invalid messages
   double duplicate_rate = 0.002;        // share of re-sent events
+  /// Opt-in fraud (partner risk, SPEC §3.9): the topology's last partner
+  /// also injects a click just before one completion in five (click
+  /// injection), and a click farm "p-clickfarm" sends 6 % of the clicks
+  /// from 20 users (click spam). Off: the traffic is exactly as before.
+  bool fraud = false;
 };
 
 /// One generated message: the topic kind it belongs to, its key and bytes.
@@ -61,6 +67,10 @@ class TrafficGenerator {
   GeneratedMessage referral(bool with_type);
   GeneratedMessage order(bool with_type);
   GeneratedMessage bad(bool with_type);
+  /// With fraud: the injector's click for the completion `m` of `user`,
+  /// which is then held back and returned by the next call.
+  GeneratedMessage inject(const std::string& user, GeneratedMessage m, bool with_type);
+  GeneratedMessage spam(bool with_type);
 
   GeneratorOptions o_;
   std::mt19937_64 rng_;
@@ -73,6 +83,8 @@ class TrafficGenerator {
   std::vector<std::string> codes_;
   std::vector<OpenOrder> open_orders_;
   GeneratedMessage last_;
+  std::string injector_;                    // with fraud: the partner that injects clicks
+  std::optional<GeneratedMessage> held_;    // with fraud: the completion after an injected click
 };
 
 }  // namespace alliance

@@ -15,7 +15,8 @@ namespace alliance {
 /// Input kinds in their tie-break order for equal timestamps (SPEC §3.1).
 /// Payouts are not merged in event time: they have their own topic, keyed by
 /// partner (docs/FINANCE.md).
-enum class EventKind : std::uint8_t { kClick = 0, kReferral = 1, kOrder = 2, kPayout = 3 };
+/// A risk release travels the payouts topic too (SPEC §2, §3.9).
+enum class EventKind : std::uint8_t { kClick = 0, kReferral = 1, kOrder = 2, kPayout = 3, kRiskRelease = 4 };
 
 std::string_view to_string(EventKind k);
 std::optional<EventKind> event_kind_from(std::string_view s);
@@ -62,11 +63,20 @@ struct Payout {
   std::optional<std::string> reference;
 };
 
+/// Finance releasing a partner-period held by partner risk (SPEC §3.9);
+/// the event's `event_id` is its `release_id` and its `user_id` is empty.
+struct RiskRelease {
+  std::string release_id;
+  std::string partner_id;
+  std::string period;  // a settlement period label (SPEC §5.3)
+  std::optional<std::string> reference;
+};
+
 struct Event {
   std::string event_id;
   TimestampMs ts = 0;
   std::string user_id;
-  std::variant<Click, Referral, Order, Payout> body;
+  std::variant<Click, Referral, Order, Payout, RiskRelease> body;
 
   [[nodiscard]] EventKind kind() const { return static_cast<EventKind>(body.index()); }
 };

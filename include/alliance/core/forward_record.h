@@ -1,7 +1,8 @@
 // What stage 1 of a partitioned run (one user partition's Processor) sends to
 // stage 2 (the aggregation owned by one repartition partition): partial
 // metric records (cumulative per source partition), settlement records for
-// the statement ledger, and watermark marks. Binary, versioned by a type
+// the statement ledger, payouts and risk releases for the ledger, partner
+// risk's clicks per partner-period, and watermark marks. Binary, versioned by a type
 // byte. Pure functions; any thread. Design: docs/KAFKA.md "Two stages".
 #pragma once
 
@@ -34,9 +35,29 @@ struct PayoutForward {
   SourcePosition pos;
 };
 
+/// A risk release on its way to the ledger that owns partner risk, with
+/// what a dead letter needs if stage 2 refuses it.
+struct ReleaseForward {
+  RiskRelease release;
+  TimestampMs ts = 0;
+  std::string raw;
+  SourcePosition pos;
+};
+
+/// Clicks one user partition counted for one partner-period in one emit
+/// cycle, and the users among them new to it there (SPEC §3.9: users are
+/// partitioned, so stage 2 adds the partitions' distinct users).
+struct RiskClicks {
+  std::string period;
+  std::string partner_id;
+  TimestampMs period_end = 0;
+  std::int64_t clicks = 0;
+  std::int64_t new_users = 0;
+};
+
 struct Forward {
   std::int32_t source = 0;  // the user partition that sent it
-  std::variant<MetricRecord, SettlementRecord, WatermarkMark, PayoutForward> body;
+  std::variant<MetricRecord, SettlementRecord, WatermarkMark, PayoutForward, RiskClicks, ReleaseForward> body;
 };
 
 std::string encode_forward(const Forward& f);

@@ -95,6 +95,7 @@ class OrderSettlement {
     std::string_view campaign_id;
     std::string_view partner_id;
     std::string_view touchpoint_id;  // empty: none (a code without a referral touchpoint, direct)
+    TimestampMs ts = INT64_MIN;      // the touchpoint's time (partner risk); INT64_MIN: none
   };
   /// One positive credit's part for one metric key, before keys are merged.
   struct KeyCredit {

@@ -38,6 +38,12 @@ struct SettlementRecord {
   /// published; the ledger books a reversal's commission against the
   /// accrual's period and holding (SPEC §3.6, §3.8).
   TimestampMs accrual_ts = 0;
+  /// Partner risk (SPEC §3.9), not published. On an accrual: the time of
+  /// the partner's latest credited touchpoint (none: a referral code with
+  /// no referral touchpoint). On a reversal: whether it is the first of
+  /// this order for this partner (the order counts in reversed_orders).
+  std::optional<TimestampMs> touch_ts;
+  bool first_reversal = false;
 };
 
 /// SPEC §5.2: the numbers of one (dimension, key, window, currency).
@@ -107,6 +113,26 @@ struct BalanceRecord {
   MinorUnits paid_minor = 0;
   std::string last_payout_id;     // empty: none yet
   TimestampMs watermark = 0;
+  MinorUnits held_minor = 0;      // part of pending held by partner risk (SPEC §3.9)
+};
+
+/// SPEC §5.6: the fraud signals of one partner in one settlement period.
+struct RiskRecord {
+  std::string partner_id;
+  std::string period;
+  TimestampMs period_start = 0;  // UTC ms
+  TimestampMs period_end = 0;    // UTC ms, exclusive
+  std::int64_t credited_orders = 0;
+  std::int64_t fast_orders = 0;
+  std::int64_t clicks = 0;
+  std::int64_t click_users = 0;
+  std::int64_t reversed_orders = 0;
+  std::vector<std::string> flags;  // sorted
+  bool held = false;
+  bool released = false;
+  bool final = false;
+  std::int64_t revision = 1;
+  TimestampMs watermark = 0;
 };
 
 /// A record for the internal repartition topic (stage 1 -> stage 2 of a
@@ -120,7 +146,9 @@ struct ForwardedRecord {
 /// One message for an output topic: its Kafka key and typed body.
 struct OutputRecord {
   std::string key;
-  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, BalanceRecord, ForwardedRecord> body;
+  // Appended alternatives keep the indexes outboxes already store (OutputKind).
+  std::variant<SettlementRecord, MetricRecord, StatementRecord, DeadLetter, BalanceRecord, ForwardedRecord, RiskRecord>
+      body;
 };
 
 }  // namespace alliance

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,8 +21,13 @@
 
 namespace alliance {
 
+/// A pending bucket: when it becomes payable, and the settlement period of
+/// the commission in it (partner risk holds by period, SPEC §3.9).
+using MaturityKey = std::pair<TimestampMs, std::string>;
+
 /// One partner's balance in one currency. Invariant:
-/// accrued + reversed = pending + payable + paid, pending = Σ by_maturity.
+/// accrued + reversed = pending + payable + paid,
+/// pending = Σ by_maturity + Σ held, held_minor = Σ held.
 struct BalanceState {
   MinorUnits accrued_minor = 0;   // Σ positive commission booked
   MinorUnits reversed_minor = 0;  // Σ negative commission booked (<= 0)
@@ -31,11 +37,15 @@ struct BalanceState {
   /// Pending commission by the time it becomes payable (accrual + holding);
   /// a bucket may be negative when a reversal lands before its accrual's
   /// tiered or pool commission does.
-  std::map<TimestampMs, MinorUnits> by_maturity;
+  std::map<MaturityKey, MinorUnits> by_maturity;
+  /// Pending buckets of periods partner risk holds (SPEC §3.9): they do not
+  /// mature until the hold ends (a risk_release, or the flag clears).
+  std::map<MaturityKey, MinorUnits> held;
+  MinorUnits held_minor = 0;  // Σ held
   /// For the state store, which keeps one key per maturity (a balance's
-  /// value does not grow with its pending accruals): dues changed since
+  /// value does not grow with its pending accruals): buckets changed since
   /// the store last drained the balance. Not persisted.
-  std::set<TimestampMs> changed_dues;
+  std::set<MaturityKey> changed_dues;
   /// Buckets up to here were made payable by a payout dated this late.
   TimestampMs matured_through = INT64_MIN;
   std::string last_payout_id;
@@ -58,8 +68,17 @@ class PartnerBalances {
   /// Books `amount` of commission (negative: a reversal) of an accrual
   /// completed at `accrual_ts`: pending until accrual_ts + the partner's
   /// holding period has passed, payable at once after it (or with a 0s
-  /// holding period). Must have been checked with would_overflow.
-  void book(const std::string& partner, const std::string& currency, MinorUnits amount, TimestampMs accrual_ts);
+  /// holding period). Must have been checked with would_overflow. `period`:
+  /// the settlement period the commission belongs to; while partner risk
+  /// holds it, the commission stays pending (held) whatever its maturity.
+  void book(const std::string& partner, const std::string& currency, MinorUnits amount, TimestampMs accrual_ts,
+            const std::string& period);
+  /// Asked by book(): is the commission of (partner, period) held now?
+  using HoldQuery = std::function<bool(const std::string& partner, const std::string& period)>;
+  void set_hold_query(HoldQuery q) { held_ = std::move(q); }
+  /// A hold of (partner, period) started (its pending buckets stop
+  /// maturing) or ended (they mature by their normal rule, at once if due).
+  void set_hold(const std::string& partner, const std::string& period, bool held);
   /// Moves pending commission whose holding period ended by `watermark` to payable.
   void mature(TimestampMs watermark);
   /// Applies a payout read at event time `ts`, or says why it must be
@@ -86,6 +105,7 @@ class PartnerBalances {
   /// Moves the pending buckets of `b` due by `through` to payable.
   void release(BalanceState& b, TimestampMs through);
   const Topology& topology_;
+  HoldQuery held_;
   StateTable<BalanceState> balances_;  // key: balance_key()
   StateTable<std::string> payouts_;
   DirtyKeys dirty_;

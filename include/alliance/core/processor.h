@@ -66,6 +66,7 @@ struct TableReads {
   std::vector<std::string> users;           // user ids
   std::vector<std::string> orders;          // order ids
   std::vector<std::string> campaign_users;  // campaign_user_key(all_record_key(), user)
+  std::vector<std::string> risk_users;      // risk_user_key(period, partner, user)
   /// A completion of the batch: which campaign users it credits depends on
   /// its user's touchpoints, so those keys are asked for in a second round,
   /// once the users are in the cache (Processor::completion_reads).
@@ -77,7 +78,8 @@ struct TableReads {
   };
   std::vector<Completion> completions;
   [[nodiscard]] bool empty() const {
-    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty() && completions.empty();
+    return dedupe.empty() && users.empty() && orders.empty() && campaign_users.empty() && risk_users.empty() &&
+           completions.empty();
   }
   /// Empties every list, keeping their capacity.
   void clear() {
@@ -85,6 +87,7 @@ struct TableReads {
     users.clear();
     orders.clear();
     campaign_users.clear();
+    risk_users.clear();
     completions.clear();
   }
 };
@@ -150,6 +153,14 @@ class Processor {
   CachedTable<OrderState>& orders() { return orders_; }
   CachedTable<TimestampMs>& dedupe() { return dedupe_; }
   StateTable<std::string>& learned_codes() { return learned_codes_; }
+  /// Partner risk's distinct click users of this partition (SPEC §3.9):
+  /// risk_user_key -> the period's end (expiry: dedupe_retention after it).
+  CachedTable<TimestampMs>& risk_users() { return risk_users_; }
+  /// Clicks counted since the last emit cycle, per risk key: applied to
+  /// partner risk (or forwarded to stage 2) once per cycle, and before a
+  /// period they belong to closes. Persisted with the state: a commit may
+  /// fall between cycles.
+  std::map<std::string, RiskClicks, std::less<>>& risk_clicks() { return risk_clicks_; }
   MetricWindows& metrics() { return metrics_; }
   /// The statement ledger this partition persists: its own, or in split
   /// mode its stage 2's.
@@ -176,6 +187,13 @@ class Processor {
   void on_referral(const Event& e, const Referral& r);
   /// A payout (SPEC §3.8): applied to the balances, or forwarded to them.
   void on_payout(const Event& e, const SourcePosition& pos, std::string_view raw);
+  /// A risk release (SPEC §3.9): applied to partner risk, or forwarded to it.
+  void on_release(const Event& e, const SourcePosition& pos, std::string_view raw);
+  /// Counts a partnered click in partner risk (SPEC §3.9).
+  void count_risk_click(const Event& e, const std::string& partner);
+  /// Hands the clicks counted since the last cycle to partner risk: this
+  /// ledger's, or stage 2's (forwards).
+  void flush_risk_clicks();
   /// Adds the campaign_users key of (dim, key, user) to `reads` unless the
   /// cache holds it (reads_for and completion_reads); an empty key: nothing.
   void campaign_user_read(Dim dim, std::string_view key, const std::string& user, TableReads& reads);
@@ -210,6 +228,15 @@ class Processor {
   CachedTable<OrderState> orders_;
   CachedTable<TimestampMs> dedupe_;
   StateTable<std::string> learned_codes_;  // referral code -> partner, from referral events
+  CachedTable<TimestampMs> risk_users_;
+  std::map<std::string, RiskClicks, std::less<>> risk_clicks_;
+  TimestampMs risk_clicks_first_end_ = INT64_MAX;  // earliest period end among risk_clicks_
+  // count_risk_click's period of the last click and key buffers.
+  TimestampMs risk_period_start_ = INT64_MAX;
+  TimestampMs risk_period_end_ = INT64_MIN;
+  std::string risk_period_;
+  std::string risk_key_buf_;
+  std::string risk_user_buf_;
   // In memory only (no state store): dedupe_ and orders_ keys by event time,
   // so the hourly sweep frees them. With a store, RocksDB's compaction
   // filter deletes expired values and the caches evict.

@@ -14,6 +14,7 @@
 #include "alliance/core/dirty_keys.h"
 #include "alliance/core/output_record.h"
 #include "alliance/core/partner_balances.h"
+#include "alliance/core/partner_risk.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 
@@ -67,6 +68,9 @@ struct CampaignVolume {
 class SettlementLedger {
  public:
   explicit SettlementLedger(const Topology& topology);
+  // Its balances and risk call each other through callbacks bound to it.
+  SettlementLedger(const SettlementLedger&) = delete;
+  SettlementLedger& operator=(const SettlementLedger&) = delete;
 
   /// True when booking `records` (one event's records, `period` set) would
   /// take a total outside int64: a statement's accrued, reversed or record
@@ -107,6 +111,9 @@ class SettlementLedger {
   StateTable<CampaignVolume>& volumes() { return volumes_; }
   /// The partner balances fed by this ledger's commission (SPEC §3.8).
   PartnerBalances& balances() { return balances_; }
+  /// The fraud signals, flags and holds of each partner-period (SPEC §3.9),
+  /// fed by the records this ledger books and the clicks stage 1 counts.
+  PartnerRisk& risk() { return risk_; }
   /// Statements with a running update or revision still to emit.
   DirtyKeys& dirty() { return dirty_; }
   /// Compacts closed statements of periods that ended before `horizon`:
@@ -145,6 +152,7 @@ class SettlementLedger {
   std::map<TimestampMs, std::set<std::string>> open_periods_;  // end -> periods
   DirtyKeys dirty_;
   PartnerBalances balances_;
+  PartnerRisk risk_;
 };
 
 /// Statement state key: length-prefixed period, partner, currency

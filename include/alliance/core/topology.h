@@ -90,6 +90,24 @@ struct ClvConfig {
   std::int64_t periods = 3;
 };
 
+/// What partner risk does with a flag (SPEC §3.9): publish it, or also hold
+/// the flagged partner-period's pending commission until a risk_release.
+enum class RiskAction : std::uint8_t { kFlag, kHold };
+constexpr std::string_view to_string(RiskAction a) { return a == RiskAction::kHold ? "hold" : "flag"; }
+
+/// The `risk:` block (SPEC §3.9, docs/TOPOLOGY.md). Thresholds are exact
+/// rationals: millionths (ppm) of the decimal written in the file, which
+/// the loader refuses beyond 6 decimal places.
+struct RiskConfig {
+  RiskAction action = RiskAction::kFlag;
+  DurationMs min_ctit = 10 * kMsPerSecond;            // faster completions are fast_orders
+  std::int64_t max_fast_share_ppm = 300'000;           // 0.3
+  std::int64_t max_clicks_per_user_ppm = 20'000'000;   // 20
+  std::int64_t max_reversal_rate_ppm = 500'000;        // 0.5
+  std::int64_t min_orders = 20;                        // click_injection, refund_abuse
+  std::int64_t min_click_users = 20;                   // click_spam
+};
+
 struct Topology {
   std::string name;
   struct {
@@ -104,6 +122,7 @@ struct Topology {
     std::string statements = "alliance.settlement-statements";
     std::string dlq = "alliance.dlq";
     std::string balances;  // the loader sets `<name>.partner-balances` unless given
+    std::string risk;      // the loader sets `<name>.partner-risk` unless given
   } outputs;
   AttributionModel model = AttributionModel::kLastTouch;
   DurationMs lookback = 30 * kMsPerDay;
@@ -123,6 +142,7 @@ struct Topology {
   DurationMs holding_period = 30 * kMsPerDay;  // pending -> payable (SPEC §3.8); 0 allowed
   StateBudget state;                           // SPEC §4
   ClvConfig clv;                               // SPEC §5.2
+  RiskConfig risk;                             // SPEC §3.9
   DurationMs churn_after = 90 * kMsPerDay;     // SPEC §5.2
   std::string default_currency = "USD";
   std::string guarantee = "at_least_once";  // processing.guarantee: or exactly_once

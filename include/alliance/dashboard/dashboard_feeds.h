@@ -25,7 +25,8 @@ inline std::vector<FeedTopic> dashboard_feeds(const Topology& topology) {
           {Feed::kStatements, topology.outputs.statements},
           {Feed::kSettlements, topology.outputs.settlements},
           {Feed::kDlq, topology.outputs.dlq},
-          {Feed::kBalances, topology.outputs.balances}};
+          {Feed::kBalances, topology.outputs.balances},
+          {Feed::kRisk, topology.outputs.risk}};
 }
 
 }  // namespace alliance::dashboard

@@ -16,9 +16,9 @@
 
 namespace alliance::dashboard {
 
-/// The topic a record came from. kBalances is `partner-balances` (SPEC §5.5),
-/// read when that topic exists.
-enum class Feed : std::uint8_t { kMetrics, kSettlements, kStatements, kBalances, kDlq };
+/// The topic a record came from. kBalances is `partner-balances` (SPEC §5.5)
+/// and kRisk `partner-risk` (SPEC §5.6), each read when its topic exists.
+enum class Feed : std::uint8_t { kMetrics, kSettlements, kStatements, kBalances, kDlq, kRisk };
 std::string_view to_string(Feed f);
 
 /// `minor` units of `currency` as text with the currency's ISO 4217 digits

@@ -109,6 +109,11 @@ class RunMetrics {
   prometheus::Family<prometheus::Gauge>* conversion_family_;
   prometheus::Family<prometheus::Counter>* partner_family_;
   prometheus::Family<prometheus::Gauge>* payable_family_;
+  prometheus::Family<prometheus::Gauge>* flagged_family_;
+  prometheus::Family<prometheus::Gauge>* held_family_;
+  /// Partner risk: the flags of each (partner, period)'s latest record, so
+  /// alliance_partner_flagged counts the periods flagged now.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> risk_flags_;
   prometheus::Gauge* rss_;
   prometheus::Gauge* cpu_;
 };

@@ -33,9 +33,12 @@ enum class Cf : std::uint8_t {
   kStatementIds, // statement key + record id -> ""
   kBalances,     // partner, currency (length-prefixed) -> balance (balance_codec.h)
   kPayouts,      // payout_id -> balance key, for duplicate_payout
-  kMaturities,   // balance key + be64(due) -> pending commission maturing then
+  kMaturities,   // balance key + be64(due) + period -> pending commission maturing then (held: a 1 after it)
+  kRisk,         // period, partner (length-prefixed) -> partner risk state (risk_codec.h)
+  kReleases,     // release_id -> risk key, for duplicate_release
+  kRiskUsers,    // period, partner, user (length-prefixed) -> the period's end: distinct click users
 };
-inline constexpr std::size_t kCfCount = 18;
+inline constexpr std::size_t kCfCount = 21;
 std::string_view cf_name(Cf cf);
 
 struct StateChange {

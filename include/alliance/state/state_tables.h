@@ -64,6 +64,9 @@ inline constexpr std::array<TableSpec, kCfCount> kStateTables{{
     {Cf::kBalances, "balances", 1, Residency::kWhole, Expiry::kNone, "kept (one per partner and currency)"},
     {Cf::kPayouts, "payouts", 1, Residency::kWhole, Expiry::kNone, "kept (every payout id, for duplicate_payout)"},
     {Cf::kMaturities, "maturities", 1, Residency::kWhole, Expiry::kNone, "until the commission is payable (holding period)"},
+    {Cf::kRisk, "risk", 1, Residency::kWhole, Expiry::kNone, "kept (one per partner and settlement period)"},
+    {Cf::kReleases, "releases", 1, Residency::kWhole, Expiry::kNone, "kept (every release id, for duplicate_release)"},
+    {Cf::kRiskUsers, "risk_users", 1, Residency::kCached, Expiry::kEventTime, "dedupe_retention after the period's end"},
 }};
 
 [[nodiscard]] constexpr const TableSpec& table_spec(Cf cf) { return kStateTables[static_cast<std::size_t>(cf)]; }
