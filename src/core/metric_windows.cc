@@ -323,7 +323,7 @@ bool MetricWindows::apply(Dim dim, const std::string& key, const std::string& us
 }
 
 void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string& user,
-                              TimestampMs ts, const MetricDelta& delta, bool new_order) {
+                              TimestampMs ts, const MetricDelta& delta, bool new_order, bool user_counted) {
   if (dim != Dim::kCampaign && dim != Dim::kSource) return;
   KeyCache& kc = key_cache(dim, key);
   const std::string& akey = kc.all_key;
@@ -337,7 +337,9 @@ void MetricWindows::apply_all(Dim dim, const std::string& key, const std::string
   }
   WindowAggregate& agg = *kc.all;
   add_delta(agg, delta);
-  if (delta.counts_user) {
+  // A counted user's entry exists and a click or referral changes nothing
+  // in it: skipping the look-up skips a store read when it is not cached.
+  if (delta.counts_user && !(user_counted && !new_order)) {
     std::string& cu_key = campaign_user_key_;
     campaign_user_key_to(cu_key, akey, user);
     // Changed (written to the store) only when the user is new to the key

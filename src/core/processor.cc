@@ -208,18 +208,22 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
     if (o->status == OrderStatus::kCompleted)
       reads.completions.push_back({e.user_id, e.ts, o->campaign_id.value_or(""), o->referral_code.has_value()});
   } else if (const auto* c = std::get_if<Click>(&e.body)) {
-    // The "all" records a click counts its user in (on_click); an order's
-    // depend on its touchpoints: the second round (completion_reads).
-    campaign_user(Dim::kSource, c->source);
-    campaign_user(Dim::kCampaign, c->campaign_id);
+    // The "all" records a click counts its user in (on_click), unless the
+    // user's cached touchpoints say they are counted; an order's depend on
+    // its touchpoints: the second round (completion_reads).
+    const auto [source_known, campaign_known] = keys_counted(users_.peek(e.user_id), c->source, c->campaign_id);
+    if (!source_known) campaign_user(Dim::kSource, c->source);
+    if (!campaign_known) campaign_user(Dim::kCampaign, c->campaign_id);
     if (c->partner_id) {
       std::string k = risk_user_key(period_of(e.ts, topology_.settlement_offset, topology_.settlement_period),
                                     *c->partner_id, e.user_id);
       if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
     }
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
-    campaign_user(Dim::kSource, "referral");
-    if (r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+    const std::string_view campaign = r->campaign_id ? std::string_view(*r->campaign_id) : std::string_view();
+    const auto [source_known, campaign_known] = keys_counted(users_.peek(e.user_id), "referral", campaign);
+    if (!source_known) campaign_user(Dim::kSource, "referral");
+    if (!campaign_known && r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
   }
 }
 
@@ -337,23 +341,42 @@ void Processor::count_outputs(std::size_t from) {
 }
 
 bool Processor::credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
-                       const MetricDelta& delta, bool new_order) {
+                       const MetricDelta& delta, bool new_order, bool user_counted) {
   if (key.empty()) return false;
   const bool late = metrics_.apply(dim, key, user, ts, delta, watermark(), clock_.stream_time);
-  metrics_.apply_all(dim, key, user, ts, delta, new_order);
+  metrics_.apply_all(dim, key, user, ts, delta, new_order, user_counted);
   event_late_ = event_late_ || late;
   return late;
+}
+
+std::pair<bool, bool> Processor::keys_counted(const UserTouchpoints* u, std::string_view source,
+                                             std::string_view campaign) {
+  bool source_known = source.empty(), campaign_known = campaign.empty();
+  if (u == nullptr) return {false, false};
+  const TouchLabels* last = nullptr;
+  for (const Touchpoint& have : u->newest_first()) {
+    const TouchLabels* l = have.labels.get();
+    if (l == nullptr || l == last) continue;  // the same labels as the one before: already compared
+    last = l;
+    source_known = source_known || l->source() == source;
+    campaign_known = campaign_known || l->campaign_id() == campaign;
+    if (source_known && campaign_known) break;
+  }
+  return {source_known, campaign_known};
 }
 
 void Processor::on_click(const Event& e, const Click& c) {
   Touchpoint tp{e.ts, e.event_id,
                 touch_labels_.intern(EventKind::kClick, c.campaign_id, c.source,
                                      c.partner_id ? std::string_view(*c.partner_id) : std::string_view())};
-  users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
+  UserTouchpoints& u = users_.upsert(e.user_id);
+  // Before this touchpoint joins the list (docs/STATE.md "campaign users").
+  const auto [source_known, campaign_known] = keys_counted(&u, c.source, c.campaign_id);
+  u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.clicks = 1;
-  credit(Dim::kSource, c.source, e.user_id, e.ts, d, false);
-  credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false);
+  credit(Dim::kSource, c.source, e.user_id, e.ts, d, false, source_known);
+  credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false, campaign_known);
   if (c.partner_id) {
     credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
     count_risk_click(e, *c.partner_id);
@@ -371,11 +394,14 @@ void Processor::on_referral(const Event& e, const Referral& r) {
                 touch_labels_.intern(EventKind::kReferral,
                                      r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), "referral",
                                      r.partner_id)};
-  users_.upsert(e.user_id).add(tp, topology_.max_touchpoints, topology_.lookback);
+  UserTouchpoints& u = users_.upsert(e.user_id);
+  const auto [source_known, campaign_known] =
+      keys_counted(&u, "referral", r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view());
+  u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.referrals = 1;
-  credit(Dim::kSource, "referral", e.user_id, e.ts, d, false);
-  if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false);
+  credit(Dim::kSource, "referral", e.user_id, e.ts, d, false, source_known);
+  if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false, campaign_known);
   credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
 }
 

@@ -128,8 +128,11 @@ class MetricWindows {
   /// Applies `delta` to the campaign's or source's running "all" record
   /// (other dimensions: nothing). `new_order` marks a completed order
   /// credited to the key (buyers, repeat buyers, last order time).
+  /// `user_counted`: the caller knows the user is already among the key's
+  /// all-time users (a touchpoint of theirs with this key was credited), so
+  /// campaign_users is not looked up; only without `new_order`.
   void apply_all(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
-                 const MetricDelta& delta, bool new_order);
+                 const MetricDelta& delta, bool new_order, bool user_counted = false);
 
   /// Moves the churn cutoff to `eval` - churn_after (never backwards): the
   /// buyers whose last order it passes count as churned and their keys get

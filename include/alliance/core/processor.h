@@ -198,7 +198,12 @@ class Processor {
   /// cache holds it (reads_for and completion_reads); an empty key: nothing.
   void campaign_user_read(Dim dim, std::string_view key, const std::string& user, TableReads& reads);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
-              const MetricDelta& delta, bool new_order);
+              const MetricDelta& delta, bool new_order, bool user_counted = false);
+  /// Whether `u` holds a touchpoint with this source, and one with this
+  /// campaign: crediting it counted the user among that key's all-time
+  /// users, who stay in campaign_users for good.
+  static std::pair<bool, bool> keys_counted(const UserTouchpoints* u, std::string_view source,
+                                            std::string_view campaign);
   void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
                         std::string_view raw);
   /// A record of OrderSettlement: to this ledger, or forwarded to stage 2; published.
