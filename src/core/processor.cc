@@ -215,9 +215,11 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
     if (!source_known) campaign_user(Dim::kSource, c->source);
     if (!campaign_known) campaign_user(Dim::kCampaign, c->campaign_id);
     if (c->partner_id) {
-      std::string k = risk_user_key(period_of(e.ts, topology_.settlement_offset, topology_.settlement_period),
-                                    *c->partner_id, e.user_id);
-      if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
+      risk_period_for(e.ts);
+      if (!risk_user_counted(users_.peek(e.user_id), *c->partner_id, risk_period_start_, risk_period_end_)) {
+        std::string k = risk_user_key(risk_period_, *c->partner_id, e.user_id);
+        if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
+      }
     }
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
     const std::string_view campaign = r->campaign_id ? std::string_view(*r->campaign_id) : std::string_view();
@@ -295,14 +297,26 @@ void Processor::on_release(const Event& e, const SourcePosition& pos, std::strin
   count_outputs(first_output);
 }
 
-void Processor::count_risk_click(const Event& e, const std::string& partner) {
+void Processor::risk_period_for(TimestampMs ts) {
+  if (ts >= risk_period_start_ && ts < risk_period_end_) return;
+  risk_period_start_ = period_start(ts, topology_.settlement_offset, topology_.settlement_period);
+  risk_period_end_ = period_end(ts, topology_.settlement_offset, topology_.settlement_period);
+  risk_period_ = period_of(ts, topology_.settlement_offset, topology_.settlement_period);
+}
+
+bool Processor::risk_user_counted(const UserTouchpoints* u, std::string_view partner, TimestampMs from,
+                                  TimestampMs to) {
+  if (u == nullptr) return false;
+  for (const Touchpoint& have : u->newest_first())
+    if (have.ts >= from && have.ts < to && have.kind() == EventKind::kClick && have.partner_id() == partner)
+      return true;
+  return false;
+}
+
+void Processor::count_risk_click(const Event& e, const std::string& partner, bool user_counted) {
   // Per click: no allocation in the steady state (the period of the last
   // click is kept, keys are built in buffers).
-  if (e.ts < risk_period_start_ || e.ts >= risk_period_end_) {
-    risk_period_start_ = period_start(e.ts, topology_.settlement_offset, topology_.settlement_period);
-    risk_period_end_ = period_end(e.ts, topology_.settlement_offset, topology_.settlement_period);
-    risk_period_ = period_of(e.ts, topology_.settlement_offset, topology_.settlement_period);
-  }
+  risk_period_for(e.ts);
   const TimestampMs end = risk_period_end_;
   // A click later than its period's users are kept is left out of risk:
   // its user could not be told from a new one (docs/SEMANTICS.md).
@@ -312,8 +326,14 @@ void Processor::count_risk_click(const Event& e, const std::string& partner) {
   put_key_part(risk_key_buf_, partner);
   risk_user_buf_.assign(risk_key_buf_);
   put_key_part(risk_user_buf_, e.user_id);  // = risk_user_key(period, partner, user)
-  auto [slot, fresh] = risk_users_.find_or_create(risk_user_buf_);
-  if (fresh) *slot = end;
+  // A counted user's entry is live (end >= horizon) and would not change:
+  // not looked up, so not read from the store either.
+  bool fresh = false;
+  if (!user_counted) {
+    auto [slot, created] = risk_users_.find_or_create(risk_user_buf_);
+    if (created) *slot = end;
+    fresh = created;
+  }
   auto it = risk_clicks_.find(risk_key_buf_);
   if (it == risk_clicks_.end()) {
     it = risk_clicks_.emplace(risk_key_buf_, RiskClicks{risk_period_, partner, end, 0, 0}).first;
@@ -372,6 +392,11 @@ void Processor::on_click(const Event& e, const Click& c) {
   UserTouchpoints& u = users_.upsert(e.user_id);
   // Before this touchpoint joins the list (docs/STATE.md "campaign users").
   const auto [source_known, campaign_known] = keys_counted(&u, c.source, c.campaign_id);
+  bool risk_known = false;
+  if (c.partner_id) {
+    risk_period_for(e.ts);
+    risk_known = risk_user_counted(&u, *c.partner_id, risk_period_start_, risk_period_end_);
+  }
   u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.clicks = 1;
@@ -379,7 +404,7 @@ void Processor::on_click(const Event& e, const Click& c) {
   credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false, campaign_known);
   if (c.partner_id) {
     credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
-    count_risk_click(e, *c.partner_id);
+    count_risk_click(e, *c.partner_id, risk_known);
   }
 }
 

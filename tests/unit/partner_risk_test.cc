@@ -154,10 +154,14 @@ TEST_F(RiskSignals, ClickUsersAreDistinctPerPartnerAndPeriodOfTheClick) {
   feed({click("c1", t, "u1", "cmp", "affiliate", "p-a"), click("c2", t + 1, "u1", "cmp", "affiliate", "p-a"),
         click("c3", t + 2, "u1", "cmp", "affiliate", "p-b"), click("c4", t + 3, "u2", "cmp", "affiliate", "p-a"),
         click("c5", t + 2 * kHour, "u1", "cmp", "affiliate", "p-a"),  // the next day
-        click("c6", t + 4, "u3", "cmp", "organic")});                 // no partner: not counted
+        click("c6", t + 4, "u3", "cmp", "organic"),                   // no partner: not counted
+        // u5's referral of p-a is a touchpoint of p-a but not a click: the
+        // click after it still makes u5 a new click user (the touchpoint
+        // short-cut of Processor::risk_user_counted takes clicks only).
+        referral("r1", t + 5, "u5", "p-a"), click("c7", t + 6, "u5", "cmp", "affiliate", "p-a")});
   const auto m = latest();
-  EXPECT_EQ(m.at("p-a|2027-01-01").clicks, 3);
-  EXPECT_EQ(m.at("p-a|2027-01-01").click_users, 2);
+  EXPECT_EQ(m.at("p-a|2027-01-01").clicks, 4);
+  EXPECT_EQ(m.at("p-a|2027-01-01").click_users, 3);
   EXPECT_EQ(m.at("p-b|2027-01-01").click_users, 1);
   EXPECT_EQ(m.at("p-a|2027-01-02").clicks, 1);
   EXPECT_EQ(m.at("p-a|2027-01-02").click_users, 1);

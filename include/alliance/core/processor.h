@@ -190,7 +190,14 @@ class Processor {
   /// A risk release (SPEC §3.9): applied to partner risk, or forwarded to it.
   void on_release(const Event& e, const SourcePosition& pos, std::string_view raw);
   /// Counts a partnered click in partner risk (SPEC §3.9).
-  void count_risk_click(const Event& e, const std::string& partner);
+  /// `user_counted`: risk_user_counted() said the user is counted already.
+  void count_risk_click(const Event& e, const std::string& partner, bool user_counted);
+  /// Moves count_risk_click's cached period to the one holding `ts`.
+  void risk_period_for(TimestampMs ts);
+  /// Whether `u` holds a click of `partner` at a time in [from, to): its
+  /// count_risk_click counted the user among that partner-period's click
+  /// users (if the period's users were still kept then, they are now).
+  static bool risk_user_counted(const UserTouchpoints* u, std::string_view partner, TimestampMs from, TimestampMs to);
   /// Hands the clicks counted since the last cycle to partner risk: this
   /// ledger's, or stage 2's (forwards).
   void flush_risk_clicks();
