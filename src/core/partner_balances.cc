@@ -62,13 +62,8 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
   const TimestampMs due = maturity(accrual_ts, holding);
   if (held_ && held_(partner, period)) {
     // Held by partner risk: pending whatever its maturity (SPEC §3.9).
-    const MaturityKey mk{due, period};
-    MinorUnits& bucket = b.held[mk];
-    bucket = add_exact(bucket, amount);
-    if (bucket == 0) b.held.erase(mk);
-    if (balances_.tracking()) b.changed_dues.insert(mk);
+    add_pending(b, b.held, MaturityKey{due, period}, amount);
     b.held_minor = add_exact(b.held_minor, amount);
-    b.pending_minor = add_exact(b.pending_minor, amount);
     return;
   }
   // A reversal reduces pending while its accrual is pending, payable after
@@ -77,13 +72,17 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
     b.payable_minor = add_exact(b.payable_minor, amount);
     return;
   }
-  const MaturityKey mk{due, period};
-  MinorUnits& bucket = b.by_maturity[mk];
+  add_pending(b, b.by_maturity, MaturityKey{due, period}, amount);
+  next_due_ = std::min(next_due_, due);
+}
+
+void PartnerBalances::add_pending(BalanceState& b, std::map<MaturityKey, MinorUnits>& buckets, const MaturityKey& mk,
+                                  MinorUnits amount) {
+  MinorUnits& bucket = buckets[mk];
   bucket = add_exact(bucket, amount);
-  if (bucket == 0) b.by_maturity.erase(mk);
+  if (bucket == 0) buckets.erase(mk);
   if (balances_.tracking()) b.changed_dues.insert(mk);
   b.pending_minor = add_exact(b.pending_minor, amount);
-  next_due_ = std::min(next_due_, due);
 }
 
 void PartnerBalances::set_hold(const std::string& partner, const std::string& period, bool held) {

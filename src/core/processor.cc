@@ -211,21 +211,20 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
     // The "all" records a click counts its user in (on_click), unless the
     // user's cached touchpoints say they are counted; an order's depend on
     // its touchpoints: the second round (completion_reads).
-    const auto [source_known, campaign_known] = keys_counted(users_.peek(e.user_id), c->source, c->campaign_id);
-    if (!source_known) campaign_user(Dim::kSource, c->source);
-    if (!campaign_known) campaign_user(Dim::kCampaign, c->campaign_id);
-    if (c->partner_id) {
-      risk_period_for(e.ts);
-      if (!risk_user_counted(users_.peek(e.user_id), *c->partner_id, risk_period_start_, risk_period_end_)) {
-        std::string k = risk_user_key(risk_period_, *c->partner_id, e.user_id);
-        if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
-      }
+    if (c->partner_id) risk_period_for(e.ts);
+    const std::string_view partner = c->partner_id ? std::string_view(*c->partner_id) : std::string_view();
+    const CountedFor known = counted_for(users_.peek(e.user_id), c->source, c->campaign_id, partner);
+    if (!known.source) campaign_user(Dim::kSource, c->source);
+    if (!known.campaign) campaign_user(Dim::kCampaign, c->campaign_id);
+    if (!known.risk_user) {
+      std::string k = risk_user_key(risk_period_, *c->partner_id, e.user_id);
+      if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
     }
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
     const std::string_view campaign = r->campaign_id ? std::string_view(*r->campaign_id) : std::string_view();
-    const auto [source_known, campaign_known] = keys_counted(users_.peek(e.user_id), "referral", campaign);
-    if (!source_known) campaign_user(Dim::kSource, "referral");
-    if (!campaign_known && r->campaign_id) campaign_user(Dim::kCampaign, *r->campaign_id);
+    const CountedFor known = counted_for(users_.peek(e.user_id), "referral", campaign, {});
+    if (!known.source) campaign_user(Dim::kSource, "referral");
+    if (!known.campaign) campaign_user(Dim::kCampaign, campaign);
   }
 }
 
@@ -304,15 +303,6 @@ void Processor::risk_period_for(TimestampMs ts) {
   risk_period_ = period_of(ts, topology_.settlement_offset, topology_.settlement_period);
 }
 
-bool Processor::risk_user_counted(const UserTouchpoints* u, std::string_view partner, TimestampMs from,
-                                  TimestampMs to) {
-  if (u == nullptr) return false;
-  for (const Touchpoint& have : u->newest_first())
-    if (have.ts >= from && have.ts < to && have.kind() == EventKind::kClick && have.partner_id() == partner)
-      return true;
-  return false;
-}
-
 void Processor::count_risk_click(const Event& e, const std::string& partner, bool user_counted) {
   // Per click: no allocation in the steady state (the period of the last
   // click is kept, keys are built in buffers).
@@ -369,20 +359,27 @@ bool Processor::credit(Dim dim, const std::string& key, const std::string& user,
   return late;
 }
 
-std::pair<bool, bool> Processor::keys_counted(const UserTouchpoints* u, std::string_view source,
-                                             std::string_view campaign) {
-  bool source_known = source.empty(), campaign_known = campaign.empty();
-  if (u == nullptr) return {false, false};
+Processor::CountedFor Processor::counted_for(const UserTouchpoints* u, std::string_view source,
+                                            std::string_view campaign, std::string_view partner) const {
+  // An empty key has nothing to count (credit() and the look-ups skip it).
+  CountedFor known{source.empty(), campaign.empty(), partner.empty()};
+  if (u == nullptr) return known;
   const TouchLabels* last = nullptr;
   for (const Touchpoint& have : u->newest_first()) {
+    if (known.source && known.campaign && known.risk_user) break;
     const TouchLabels* l = have.labels.get();
-    if (l == nullptr || l == last) continue;  // the same labels as the one before: already compared
+    if (l == nullptr) continue;
+    // A click of the partner in the cycle's risk period: its count_risk_click
+    // counted the user among that partner-period's click users.
+    if (!known.risk_user && have.ts >= risk_period_start_ && have.ts < risk_period_end_ &&
+        l->kind() == EventKind::kClick && l->partner_id() == partner)
+      known.risk_user = true;
+    if (l == last) continue;  // the same labels as the one before: already compared
     last = l;
-    source_known = source_known || l->source() == source;
-    campaign_known = campaign_known || l->campaign_id() == campaign;
-    if (source_known && campaign_known) break;
+    known.source = known.source || l->source() == source;
+    known.campaign = known.campaign || l->campaign_id() == campaign;
   }
-  return {source_known, campaign_known};
+  return known;
 }
 
 void Processor::on_click(const Event& e, const Click& c) {
@@ -391,20 +388,17 @@ void Processor::on_click(const Event& e, const Click& c) {
                                      c.partner_id ? std::string_view(*c.partner_id) : std::string_view())};
   UserTouchpoints& u = users_.upsert(e.user_id);
   // Before this touchpoint joins the list (docs/STATE.md "campaign users").
-  const auto [source_known, campaign_known] = keys_counted(&u, c.source, c.campaign_id);
-  bool risk_known = false;
-  if (c.partner_id) {
-    risk_period_for(e.ts);
-    risk_known = risk_user_counted(&u, *c.partner_id, risk_period_start_, risk_period_end_);
-  }
+  if (c.partner_id) risk_period_for(e.ts);
+  const CountedFor known =
+      counted_for(&u, c.source, c.campaign_id, c.partner_id ? std::string_view(*c.partner_id) : std::string_view());
   u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.clicks = 1;
-  credit(Dim::kSource, c.source, e.user_id, e.ts, d, false, source_known);
-  credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false, campaign_known);
+  credit(Dim::kSource, c.source, e.user_id, e.ts, d, false, known.source);
+  credit(Dim::kCampaign, c.campaign_id, e.user_id, e.ts, d, false, known.campaign);
   if (c.partner_id) {
     credit(Dim::kPartner, *c.partner_id, e.user_id, e.ts, d, false);
-    count_risk_click(e, *c.partner_id, risk_known);
+    count_risk_click(e, *c.partner_id, known.risk_user);
   }
 }
 
@@ -420,13 +414,13 @@ void Processor::on_referral(const Event& e, const Referral& r) {
                                      r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), "referral",
                                      r.partner_id)};
   UserTouchpoints& u = users_.upsert(e.user_id);
-  const auto [source_known, campaign_known] =
-      keys_counted(&u, "referral", r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view());
+  const CountedFor known =
+      counted_for(&u, "referral", r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), {});
   u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.referrals = 1;
-  credit(Dim::kSource, "referral", e.user_id, e.ts, d, false, source_known);
-  if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false, campaign_known);
+  credit(Dim::kSource, "referral", e.user_id, e.ts, d, false, known.source);
+  if (r.campaign_id) credit(Dim::kCampaign, *r.campaign_id, e.user_id, e.ts, d, false, known.campaign);
   credit(Dim::kPartner, r.partner_id, e.user_id, e.ts, d, false);
 }
 

@@ -157,7 +157,7 @@ TEST_F(RiskSignals, ClickUsersAreDistinctPerPartnerAndPeriodOfTheClick) {
         click("c6", t + 4, "u3", "cmp", "organic"),                   // no partner: not counted
         // u5's referral of p-a is a touchpoint of p-a but not a click: the
         // click after it still makes u5 a new click user (the touchpoint
-        // short-cut of Processor::risk_user_counted takes clicks only).
+        // short-cut of Processor::counted_for takes clicks only).
         referral("r1", t + 5, "u5", "p-a"), click("c7", t + 6, "u5", "cmp", "affiliate", "p-a")});
   const auto m = latest();
   EXPECT_EQ(m.at("p-a|2027-01-01").clicks, 4);

@@ -104,6 +104,10 @@ class PartnerBalances {
  private:
   /// Moves the pending buckets of `b` due by `through` to payable.
   void release(BalanceState& b, TimestampMs through);
+  /// Adds `amount` to `b`'s pending bucket `mk` in `buckets` (by_maturity or
+  /// held; a bucket that sums to 0 goes), and to pending_minor.
+  void add_pending(BalanceState& b, std::map<MaturityKey, MinorUnits>& buckets, const MaturityKey& mk,
+                   MinorUnits amount);
   const Topology& topology_;
   HoldQuery held_;
   StateTable<BalanceState> balances_;  // key: balance_key()

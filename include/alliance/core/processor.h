@@ -190,14 +190,10 @@ class Processor {
   /// A risk release (SPEC §3.9): applied to partner risk, or forwarded to it.
   void on_release(const Event& e, const SourcePosition& pos, std::string_view raw);
   /// Counts a partnered click in partner risk (SPEC §3.9).
-  /// `user_counted`: risk_user_counted() said the user is counted already.
+  /// `user_counted`: counted_for() said the user is counted already.
   void count_risk_click(const Event& e, const std::string& partner, bool user_counted);
   /// Moves count_risk_click's cached period to the one holding `ts`.
   void risk_period_for(TimestampMs ts);
-  /// Whether `u` holds a click of `partner` at a time in [from, to): its
-  /// count_risk_click counted the user among that partner-period's click
-  /// users (if the period's users were still kept then, they are now).
-  static bool risk_user_counted(const UserTouchpoints* u, std::string_view partner, TimestampMs from, TimestampMs to);
   /// Hands the clicks counted since the last cycle to partner risk: this
   /// ledger's, or stage 2's (forwards).
   void flush_risk_clicks();
@@ -206,11 +202,18 @@ class Processor {
   void campaign_user_read(Dim dim, std::string_view key, const std::string& user, TableReads& reads);
   bool credit(Dim dim, const std::string& key, const std::string& user, TimestampMs ts,
               const MetricDelta& delta, bool new_order, bool user_counted = false);
-  /// Whether `u` holds a touchpoint with this source, and one with this
-  /// campaign: crediting it counted the user among that key's all-time
-  /// users, who stay in campaign_users for good.
-  static std::pair<bool, bool> keys_counted(const UserTouchpoints* u, std::string_view source,
-                                            std::string_view campaign);
+  /// What a click or referral need not count again, from the user's list
+  /// before its touchpoint joins: `source`/`campaign`, a touchpoint with
+  /// that source / campaign (crediting it counted the user among that key's
+  /// all-time users, who stay in campaign_users for good); `risk_user`, a
+  /// click of `partner` in the risk period risk_period_for() set (its
+  /// count_risk_click counted the user among that partner-period's click
+  /// users). An empty key or partner: nothing to count, so true. One walk.
+  struct CountedFor {
+    bool source = false, campaign = false, risk_user = false;
+  };
+  [[nodiscard]] CountedFor counted_for(const UserTouchpoints* u, std::string_view source, std::string_view campaign,
+                                       std::string_view partner) const;
   void core_dead_letter(std::string reason, std::string detail, const SourcePosition& pos,
                         std::string_view raw);
   /// A record of OrderSettlement: to this ledger, or forwarded to stage 2; published.
