@@ -10,6 +10,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <atomic>
@@ -268,6 +269,16 @@ class RocksStateStore final : public StateStore {
       (void)default_.release();
       (void)db_.release();
       return;
+    }
+    // ALLIANCE_ROCKSDB_STATS=1: each column family's flush and compaction
+    // statistics on stderr at close (docs/OPERATIONS.md), to see which table
+    // the write and compaction load comes from.
+    if (std::getenv("ALLIANCE_ROCKSDB_STATS") != nullptr) {
+      for (std::size_t i = 0; i < kCfCount; ++i) {
+        std::string v;
+        if (db_->GetProperty(handles_[i].get(), "rocksdb.cfstats-no-file-histogram", &v))
+          std::fprintf(stderr, "rocksdb stats of %s:\n%s\n", std::string(cf_name(static_cast<Cf>(i))).c_str(), v.c_str());
+      }
     }
     for (auto& h : handles_) h.reset();
     default_.reset();
