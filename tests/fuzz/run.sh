@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, -DALLIANCE_FUZZ=ON, own build
-# directory) and runs each for SECONDS (default 60), one after the other,
+# directory) and runs each for SECONDS (default 60), FUZZ_PARALLEL (2) at a time,
 # printing libFuzzer's final "#N DONE cov: ... ft: ..." line per target.
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 # Env: FUZZ_BUILD_DIR (default <repo>/build-fuzz). The committed seeds in
@@ -31,19 +31,35 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 fi
 cmake --build "$BUILD" -j "${FUZZ_JOBS:-2}" --target $(printf 'fuzz_%s ' "${TARGETS[@]}") || exit 1
 
-failed=()
-summary=()
-for t in "${TARGETS[@]}"; do
-  work="$BUILD/corpus/$t"; art="$BUILD/artifacts/$t/"; log="$BUILD/fuzz_$t.log"
+# Each target runs in its own process; FUZZ_PARALLEL of them at a time
+# (default 2: the ctest is RUN_SERIAL, so the machine's cores are its own).
+run_target() {
+  local t="$1" work="$BUILD/corpus/$1" art="$BUILD/artifacts/$1/" log="$BUILD/fuzz_$1.log"
   mkdir -p "$work" "$art"
   echo "fuzz: $t for ${SECONDS_EACH}s (log: $log)"
   # -rss_limit_mb bounds memory per input; -timeout flags any input over 10 s.
   "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
       -print_final_stats=1 -artifact_prefix="$art" "$work" "$SRC/tests/fuzz/corpus/$t" >"$log" 2>&1
-  rc=$?
+  echo $? >"$BUILD/fuzz_$t.rc"
+}
+PARALLEL="${FUZZ_PARALLEL:-2}"
+running=0
+for t in "${TARGETS[@]}"; do
+  rm -f "$BUILD/fuzz_$t.rc"
+  run_target "$t" &
+  running=$((running + 1))
+  if ((running >= PARALLEL)); then wait -n; running=$((running - 1)); fi
+done
+wait
+
+failed=()
+summary=()
+for t in "${TARGETS[@]}"; do
+  log="$BUILD/fuzz_$t.log"
+  rc="$(cat "$BUILD/fuzz_$t.rc" 2>/dev/null || echo 1)"
   done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)"
   execs="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')"
-  if [ $rc -ne 0 ]; then
+  if [ "$rc" -ne 0 ]; then
     failed+=("$t")
     echo "fuzz: $t FAILED (exit $rc):"
     grep -E 'ERROR: |SUMMARY: |Test unit written to' "$log" | head -5
