@@ -3,6 +3,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
@@ -24,8 +25,18 @@ namespace alliance {
 void MemoryStateStore::write(const StateChanges& batch, bool /*sync*/) {
   for (const auto& c : batch) {
     auto& m = cfs_[static_cast<std::size_t>(c.cf)];
-    if (c.value) m.insert_or_assign(c.key, *c.value);
-    else m.erase(c.key);
+    if (!c.value) {
+      m.erase(c.key);
+    } else if (c.merge) {
+      const std::string_view append = *c.value;
+      auto it = m.find(c.key);
+      std::string_view base;
+      if (it != m.end()) base = it->second;
+      std::string merged = merge_values(c.cf, it != m.end() ? &base : nullptr, &append, 1);
+      m.insert_or_assign(c.key, std::move(merged));
+    } else {
+      m.insert_or_assign(c.key, *c.value);
+    }
   }
 }
 
@@ -86,6 +97,33 @@ class ExpiredValueFilter final : public rocksdb::CompactionFilter {
   Cf cf_;
   std::atomic<std::int64_t> horizon_{INT64_MIN};
   mutable std::atomic<std::uint64_t> dropped_{0};
+};
+
+/// The users table's merge (merge_values(), docs/STATE.md "Users:
+/// appends"): RocksDB calls it when it reads a key with appends on top and
+/// when a compaction meets them. A value it cannot decode fails the read
+/// (RocksDB reports corruption) rather than losing touchpoints. Any thread.
+class AppendMerge final : public rocksdb::MergeOperator {
+ public:
+  explicit AppendMerge(Cf cf) : cf_(cf) {}
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::string_view base;
+    if (in.existing_value != nullptr) base = std::string_view(in.existing_value->data(), in.existing_value->size());
+    std::vector<std::string_view> appends;
+    appends.reserve(in.operand_list.size());
+    for (const rocksdb::Slice& s : in.operand_list) appends.emplace_back(s.data(), s.size());
+    try {
+      out->new_value = merge_values(cf_, in.existing_value != nullptr ? &base : nullptr, appends.data(), appends.size());
+      return true;
+    } catch (const CorruptState& e) {
+      std::fprintf(stderr, "alliance: cannot merge a %s value: %s\n", std::string(cf_name(cf_)).c_str(), e.what());
+      return false;
+    }
+  }
+  const char* Name() const override { return "alliance.AppendMerge"; }
+
+ private:
+  Cf cf_;
 };
 
 }  // namespace
@@ -181,6 +219,7 @@ class RocksStateStore final : public StateStore {
     descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
     for (const TableSpec& t : kStateTables) {
       rocksdb::ColumnFamilyOptions o = cf_opts;
+      if (t.cf == Cf::kUsers) o.merge_operator = std::make_shared<AppendMerge>(t.cf);
       if (t.expiry == Expiry::kEventTime) {
         filters_[static_cast<std::size_t>(t.cf)] = std::make_unique<ExpiredValueFilter>(t.cf);
         o.compaction_filter = filters_[static_cast<std::size_t>(t.cf)].get();
@@ -305,7 +344,7 @@ class RocksStateStore final : public StateStore {
     for (const StateChange* cp : order) {
       const StateChange& c = *cp;
       auto* h = handle(c.cf);
-      auto s = c.value ? wb.Put(h, c.key, *c.value) : wb.Delete(h, c.key);
+      auto s = !c.value ? wb.Delete(h, c.key) : c.merge ? wb.Merge(h, c.key, *c.value) : wb.Put(h, c.key, *c.value);
       if (!s.ok()) throw StateError(dir_ + ": cannot build a write batch: " + s.ToString());
     }
     rocksdb::WriteOptions wo;
@@ -315,6 +354,13 @@ class RocksStateStore final : public StateStore {
     if (!s.ok())
       throw StateError(dir_ + ": state write failed (" + s.ToString() +
                        "); nothing of this batch was applied. Free disk space and restart.");
+  }
+
+  void compact() override {
+    for (std::size_t i = 0; i < kCfCount; ++i) {
+      auto s = db_->CompactRange(rocksdb::CompactRangeOptions(), handle(static_cast<Cf>(i)), nullptr, nullptr);
+      if (!s.ok()) throw StateError(dir_ + ": compaction failed: " + s.ToString());
+    }
   }
 
   std::optional<std::string> get(Cf cf, const std::string& key) override {

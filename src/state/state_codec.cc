@@ -8,10 +8,16 @@
 #include "alliance/state/balance_codec.h"
 #include "alliance/state/risk_codec.h"
 #include "alliance/state/state_tables.h"
+#include "alliance/state/user_codec.h"
 
 namespace alliance {
 
 std::string_view cf_name(Cf cf) { return table_spec(cf).name; }
+
+std::string merge_values(Cf cf, const std::string_view* base, const std::string_view* appends, std::size_t n) {
+  if (cf != Cf::kUsers) throw CorruptState("an append to state table " + std::string(cf_name(cf)) + ", which has none");
+  return merge_user(base, appends, n);
+}
 
 std::string unknown_format_message(Cf cf, std::uint8_t found) {
   const TableSpec& t = table_spec(cf);
@@ -60,7 +66,12 @@ void decode_key_set(std::string_view v, DirtyKeys& out) {
 std::string encode_changelog(const StateChanges& changes) {
   ByteWriter w;
   w.i64(static_cast<std::int64_t>(changes.size()));
-  for (const auto& c : changes) w.u8(static_cast<std::uint8_t>(c.cf)).str(c.key).opt_str(c.value);
+  // Per change: column family, key, then 0 (delete), 1 and the value, or 2
+  // and an append.
+  for (const auto& c : changes) {
+    w.u8(static_cast<std::uint8_t>(c.cf)).str(c.key).u8(c.value ? (c.merge ? 2 : 1) : 0);
+    if (c.value) w.str(*c.value);
+  }
   return w.take();
 }
 
@@ -74,7 +85,11 @@ StateChanges decode_changelog(std::string_view bytes) {
     if (cf >= kCfCount) throw CorruptState("unknown column family in changelog");
     c.cf = static_cast<Cf>(cf);
     c.key = r.str();
-    c.value = r.opt_str();
+    const std::uint8_t op = r.u8();
+    if (op > 2 || (op == 2 && cf != static_cast<std::uint8_t>(Cf::kUsers)))
+      throw CorruptState("unknown change kind in changelog");
+    if (op != 0) c.value = r.str();
+    c.merge = op == 2;
     out.push_back(std::move(c));
   }
   return out;
@@ -83,79 +98,6 @@ StateChanges decode_changelog(std::string_view bytes) {
 namespace {
 
 // ---- value encodings ----------------------------------------------------
-
-// A user's touchpoints (format 2): the newest event time (the expiry,
-// first for the compaction filter), the distinct label combinations of the
-// list once, then per touchpoint, newest first: its age before the newest
-// event time, the index of its labels and its event id, all varints.
-// Format 1 wrote three strings with 8-byte lengths per touchpoint (~70
-// bytes); this writes ~12.
-std::string encode(const UserTouchpoints& u) {
-  ByteWriter w = value_writer(Cf::kUsers);
-  w.i64(u.newest_ts());
-  const auto& items = u.newest_first();
-  // A list holds a handful of combinations: a linear search is the cheapest.
-  std::vector<const TouchLabels*> dict;
-  std::vector<std::uint32_t> index(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const TouchLabels* l = items[i].labels.get();
-    std::size_t d = 0;
-    while (d < dict.size() && dict[d] != l) ++d;
-    if (d == dict.size()) dict.push_back(l);
-    index[i] = static_cast<std::uint32_t>(d);
-  }
-  w.varint(dict.size());
-  for (const TouchLabels* l : dict) {
-    if (l == nullptr) {
-      w.u8(static_cast<std::uint8_t>(EventKind::kClick)).vstr("").vstr("").vstr("");
-    } else {
-      w.u8(static_cast<std::uint8_t>(l->kind())).vstr(l->campaign_id()).vstr(l->source()).vstr(l->partner_id());
-    }
-  }
-  w.varint(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i)
-    w.varint(static_cast<std::uint64_t>(u.newest_ts() - items[i].ts)).varint(index[i]).vstr(items[i].event_id);
-  return w.take();
-}
-
-UserTouchpoints decode_user(std::string_view v, TouchLabelPool& labels) {
-  ByteReader r = value_reader(Cf::kUsers, v);
-  const TimestampMs newest = r.i64();
-  if (newest < 0 || newest > kMaxTimestampMs) throw CorruptState("user's newest event time out of range");
-  const std::uint64_t nd = r.varint();
-  // Every entry takes at least 4 bytes: a count beyond the value is corrupt
-  // (and must not size a vector).
-  if (nd > r.remaining() / 4) throw CorruptState("label count beyond the value");
-  std::vector<TouchLabelRef> dict;
-  dict.reserve(static_cast<std::size_t>(nd));
-  for (std::uint64_t i = 0; i < nd; ++i) {
-    const std::uint8_t kind = r.u8();
-    if (kind != static_cast<std::uint8_t>(EventKind::kClick) && kind != static_cast<std::uint8_t>(EventKind::kReferral))
-      throw CorruptState("touchpoint kind " + std::to_string(kind));
-    const std::string_view campaign = r.vstr();
-    const std::string_view source = r.vstr();
-    const std::string_view partner = r.vstr();
-    dict.push_back(labels.intern(static_cast<EventKind>(kind), campaign, source, partner));
-  }
-  const std::uint64_t n = r.varint();
-  if (n > r.remaining() / 3) throw CorruptState("touchpoint count beyond the value");
-  std::vector<Touchpoint> items;
-  items.reserve(static_cast<std::size_t>(n));
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const std::uint64_t age = r.varint();
-    if (age > static_cast<std::uint64_t>(newest)) throw CorruptState("touchpoint older than the epoch");
-    const std::uint64_t d = r.varint();
-    if (d >= dict.size()) throw CorruptState("touchpoint label index " + std::to_string(d) + " beyond the list's");
-    Touchpoint tp;
-    tp.ts = newest - static_cast<TimestampMs>(age);
-    tp.event_id = r.vstr();
-    tp.labels = dict[static_cast<std::size_t>(d)];
-    items.push_back(std::move(tp));
-  }
-  UserTouchpoints u;
-  u.restore(newest, std::move(items));
-  return u;
-}
 
 std::string encode(const OrderState& o) {
   ByteWriter w = value_writer(Cf::kOrders);
@@ -343,7 +285,23 @@ void drain(Table& t, Cf cf, StateChanges& out, Encode enc) {
 
 void collect_changes(Processor& p, StateChanges& out) {
   auto by_encode = [](const auto& v) { return encode(v); };
-  drain(p.users(), Cf::kUsers, out, by_encode);
+  // A user's list is written whole when the store's copy is unknown or was
+  // written whole more than user_rewrite_interval() before its newest
+  // event; otherwise as an append of what changed (docs/STATE.md "Users:
+  // appends").
+  const Topology& topo = p.topology();
+  const DurationMs rewrite = user_rewrite_interval(topo.lookback, topo.grace);
+  p.users().drain_changes([&](const std::string& k, UserTouchpoints* u) {
+    if (u == nullptr) {
+      out.push_back(StateChange{Cf::kUsers, k, std::nullopt});
+    } else if (u->anchor() == UserTouchpoints::kNoAnchor || u->newest_ts() - u->anchor() > rewrite) {
+      u->shipped_whole();
+      out.push_back(StateChange{Cf::kUsers, k, encode_user(*u)});
+    } else {
+      out.push_back(StateChange{Cf::kUsers, k, encode_user_append(*u, topo.max_touchpoints, topo.lookback), true});
+      u->shipped_append();
+    }
+  });
   drain(p.orders(), Cf::kOrders, out, by_encode);
   drain(p.dedupe(), Cf::kDedupe, out, [](TimestampMs ts) { return encode_i64(Cf::kDedupe, ts); });
   drain(p.learned_codes(), Cf::kCodes, out, [](const std::string& s) { return value_writer(Cf::kCodes).take() + s; });

@@ -86,7 +86,13 @@ StateSession::StateSession(StateStore& store, Processor& p, std::size_t cache_by
 void StateSession::publish_horizons() {
   // Only horizons of state that is written: a crash never resumes from a
   // state older than what the compaction filter already deleted.
-  store_.set_expiry_horizon(Cf::kUsers, processor_.users().horizon());
+  // A user's stored list is kept user_rewrite_interval() past its logical
+  // expiry: appends written while the user was live never land on a list
+  // the filter already dropped (docs/STATE.md "Users: appends").
+  const TimestampMs users = processor_.users().horizon();
+  const Topology& topo = processor_.topology();
+  store_.set_expiry_horizon(Cf::kUsers,
+                            users == INT64_MIN ? INT64_MIN : users - user_rewrite_interval(topo.lookback, topo.grace));
   store_.set_expiry_horizon(Cf::kOrders, processor_.orders().horizon());
   store_.set_expiry_horizon(Cf::kDedupe, processor_.dedupe().horizon());
   store_.set_expiry_horizon(Cf::kRiskUsers, processor_.risk_users().horizon());

@@ -144,6 +144,7 @@ class Processor {
   /// The events' watermark alone (largest event time - grace): what
   /// matures commission (SPEC §3.8); the flush never moves it.
   [[nodiscard]] TimestampMs event_watermark() const { return clock_.stream_time - topology_.grace; }
+  [[nodiscard]] const Topology& topology() const { return topology_; }
   [[nodiscard]] const ProcessorClock& clock() const { return clock_; }
 
   // State tables, for the state store adapter (persist / restore).

@@ -1,5 +1,5 @@
 // The state changes of one batch: per column family, keys with their new
-// value or a deletion. Produced from the Processor's tables, written to
+// value, a deletion, or an append to merge into the value (the users table). Produced from the Processor's tables, written to
 // RocksDB in one WriteBatch and, encoded, to the changelog. Plain values.
 #pragma once
 
@@ -45,9 +45,17 @@ struct StateChange {
   Cf cf;
   std::string key;
   std::optional<std::string> value;  // nullopt: delete
+  /// `value` is an append the table's merge combines with what the key
+  /// holds (merge_values()), not the new value.
+  bool merge = false;
 };
 
 using StateChanges = std::vector<StateChange>;
+
+/// What `base` (null: the key holds nothing) becomes with `appends` merged
+/// in order, for a table that has appends (the users table: merge_user());
+/// throws CorruptState. Any thread.
+std::string merge_values(Cf cf, const std::string_view* base, const std::string_view* appends, std::size_t n);
 
 /// Changelog framing of a batch's changes (replayable into an empty store).
 std::string encode_changelog(const StateChanges& changes);

@@ -48,6 +48,9 @@ class StateStore {
   /// Values of `cf` (an Expiry::kEventTime table) whose expiry time is
   /// before `horizon` may be deleted by the store (RocksDB: compaction filter).
   virtual void set_expiry_horizon(Cf /*cf*/, std::int64_t /*horizon*/) {}
+  /// Compacts every table now (RocksDB: its compaction filter and merges
+  /// run); for tests and tools, a running store compacts in the background.
+  virtual void compact() {}
 };
 
 /// std::map per column family. For tests and for replay without --state.

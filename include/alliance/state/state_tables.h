@@ -42,11 +42,12 @@ struct TableSpec {
 /// The state directory's format, stored as meta "state_format" at creation:
 /// a directory of another format is refused with a clear error. Meta values
 /// are small named records without a format byte of their own; this number
-/// covers them. 3: the users table's compact touchpoints (users format 2).
-inline constexpr std::int64_t kStateFormat = 3;
+/// covers them. 3: the users table's compact touchpoints (users format 2);
+/// 4: users format 3 (an anchor) and appends merged by RocksDB.
+inline constexpr std::int64_t kStateFormat = 4;
 
 inline constexpr std::array<TableSpec, kCfCount> kStateTables{{
-    {Cf::kUsers, "users", 2, Residency::kCached, Expiry::kEventTime, "lookback + grace after the user's newest event"},
+    {Cf::kUsers, "users", 3, Residency::kCached, Expiry::kEventTime, "lookback + grace after the user's newest event"},
     {Cf::kOrders, "orders", 1, Residency::kCached, Expiry::kEventTime, "order_retention after the order's newest event"},
     {Cf::kDedupe, "dedupe", 1, Residency::kCached, Expiry::kEventTime, "dedupe_retention after the event"},
     {Cf::kCodes, "codes", 1, Residency::kWhole, Expiry::kNone, "kept (one per referral code)"},
