@@ -177,7 +177,7 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     else owner = learned_codes_.find(*o.referral_code);
   }
   if (owner != nullptr) {
-    std::string_view campaign = o.campaign_id ? std::string_view(*o.campaign_id) : std::string_view();
+    std::string_view campaign = label_or_empty(o.campaign_id);
     for (auto it = eligible.rbegin(); campaign.empty() && it != eligible.rend(); ++it)
       if ((*it)->partner_id() == *owner) campaign = (*it)->campaign_id();
     // The referral event behind the code: the owner's newest referral
@@ -203,7 +203,7 @@ void OrderSettlement::complete(const Event& e, const Order& o, const SourcePosit
     w = attribution_weights(topology_.model, ts, e.ts, topology_.half_life);
     model = std::string(to_string(topology_.model));
   } else {
-    credits.push_back({"direct", o.campaign_id ? std::string_view(*o.campaign_id) : std::string_view(), {}, {}});
+    credits.push_back({"direct", label_or_empty(o.campaign_id), {}, {}});
     w.num = {1};
     w.den = 1;
     model = "unattributed";

@@ -212,7 +212,7 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
     // user's cached touchpoints say they are counted; an order's depend on
     // its touchpoints: the second round (completion_reads).
     if (c->partner_id) risk_period_for(e.ts);
-    const std::string_view partner = c->partner_id ? std::string_view(*c->partner_id) : std::string_view();
+    const std::string_view partner = label_or_empty(c->partner_id);
     const CountedFor known = counted_for(users_.peek(e.user_id), c->source, c->campaign_id, partner);
     if (!known.source) campaign_user(Dim::kSource, c->source);
     if (!known.campaign) campaign_user(Dim::kCampaign, c->campaign_id);
@@ -221,7 +221,7 @@ void Processor::reads_for(const Event& e, TableReads& reads) {
       if (!risk_users_.cached(k)) reads.risk_users.push_back(std::move(k));
     }
   } else if (const auto* r = std::get_if<Referral>(&e.body)) {
-    const std::string_view campaign = r->campaign_id ? std::string_view(*r->campaign_id) : std::string_view();
+    const std::string_view campaign = label_or_empty(r->campaign_id);
     const CountedFor known = counted_for(users_.peek(e.user_id), "referral", campaign, {});
     if (!known.source) campaign_user(Dim::kSource, "referral");
     if (!known.campaign) campaign_user(Dim::kCampaign, campaign);
@@ -383,14 +383,12 @@ Processor::CountedFor Processor::counted_for(const UserTouchpoints* u, std::stri
 }
 
 void Processor::on_click(const Event& e, const Click& c) {
-  Touchpoint tp{e.ts, e.event_id,
-                touch_labels_.intern(EventKind::kClick, c.campaign_id, c.source,
-                                     c.partner_id ? std::string_view(*c.partner_id) : std::string_view())};
+  const std::string_view partner = label_or_empty(c.partner_id);
+  Touchpoint tp{e.ts, e.event_id, touch_labels_.intern(EventKind::kClick, c.campaign_id, c.source, partner)};
   UserTouchpoints& u = users_.upsert(e.user_id);
   // Before this touchpoint joins the list (docs/STATE.md "campaign users").
   if (c.partner_id) risk_period_for(e.ts);
-  const CountedFor known =
-      counted_for(&u, c.source, c.campaign_id, c.partner_id ? std::string_view(*c.partner_id) : std::string_view());
+  const CountedFor known = counted_for(&u, c.source, c.campaign_id, partner);
   u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.clicks = 1;
@@ -411,11 +409,11 @@ void Processor::on_referral(const Event& e, const Referral& r) {
   }
   Touchpoint tp{e.ts, e.event_id,
                 touch_labels_.intern(EventKind::kReferral,
-                                     r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), "referral",
+                                     label_or_empty(r.campaign_id), "referral",
                                      r.partner_id)};
   UserTouchpoints& u = users_.upsert(e.user_id);
   const CountedFor known =
-      counted_for(&u, "referral", r.campaign_id ? std::string_view(*r.campaign_id) : std::string_view(), {});
+      counted_for(&u, "referral", label_or_empty(r.campaign_id), {});
   u.add(tp, topology_.max_touchpoints, topology_.lookback);
   MetricDelta d;
   d.referrals = 1;

@@ -25,6 +25,12 @@ enum class OrderStatus : std::uint8_t { kPending, kCompleted, kCancelled, kRefun
 std::string_view to_string(OrderStatus s);
 std::optional<OrderStatus> order_status_from(std::string_view s);
 
+/// An optional label as a view; empty when absent (an absent label and an
+/// empty one count alike: credit() and the look-ups skip empty keys).
+inline std::string_view label_or_empty(const std::optional<std::string>& s) {
+  return s ? std::string_view(*s) : std::string_view();
+}
+
 struct Click {
   std::string campaign_id;
   std::string source;
