@@ -115,6 +115,12 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
 
 void PartitionTask::prefetch() {
   if (!session_ || reads_.empty()) return;
+  const auto started = std::chrono::steady_clock::now();
+  struct Timed {
+    double& total;
+    std::chrono::steady_clock::time_point from;
+    ~Timed() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(); }
+  } timed{prefetch_seconds_, started};
   for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users, &reads_.risk_users}) {
     std::sort(keys->begin(), keys->end());
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());

@@ -23,8 +23,9 @@ std::int64_t wall_ms() {
 std::string DriverProfile::describe() const {
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "idle %.2f s, read %.2f s, process %.2f s, prepare %.2f s, changelog %.2f s, write %.2f s, publish %.2f s",
-                idle, read, process, prepare, changelog, write, publish);
+                "idle %.2f s, read %.2f s, prefetch %.2f s, process %.2f s, prepare %.2f s, changelog %.2f s, write %.2f s, "
+                "publish %.2f s",
+                idle, read, prefetch, process, prepare, changelog, write, publish);
   return buf;
 }
 
@@ -250,9 +251,14 @@ DriverResult StreamDriver::run() {
     }
     std::size_t processed = 0;
     const auto t_process = Clock::now();
-    for (auto& [p, task] : tasks_)
+    double prefetched = 0;
+    for (auto& [p, task] : tasks_) {
+      const double before = task->prefetch_seconds();
       processed += task->drain(now, options_.idle_wait_ms, [&, p = p](InputStream s) { return source_.at_end(p, s); });
-    profile_.process += since(t_process);
+      prefetched += task->prefetch_seconds() - before;
+    }
+    profile_.prefetch += prefetched;
+    profile_.process += since(t_process) - prefetched;
     records_ += static_cast<std::int64_t>(processed);
     if (!replay) records_in_cycle_ += processed;
     if (!replay) apply_backpressure();

@@ -122,6 +122,9 @@ class PartitionTask {
   /// The changelog: `send` gets every commit's batch before it is written
   /// (asynchronously); `offset` the meta entry to write with it once sent.
   void set_changelog(std::function<void(const StateChanges&)> send, std::function<StateChange()> offset);
+  /// Seconds this task has spent reading the state before processing (the
+  /// prefetch part of drain()), in all.
+  [[nodiscard]] double prefetch_seconds() const { return prefetch_seconds_; }
 
  private:
   using Item = PartitionGroup::Item;
@@ -149,6 +152,7 @@ class PartitionTask {
   std::int64_t next_seq_ = 0;  // outbox sequence without a store
   std::size_t events_in_cycle_ = 0;
   double process_seconds_in_cycle_ = 0;
+  double prefetch_seconds_ = 0;
   std::int64_t oldest_append_in_cycle_ = -1;
   bool changed_ = false;
   bool ended_uncommitted_ = false;

@@ -121,6 +121,7 @@ struct DriverHooks {
 struct DriverProfile {
   double idle = 0;       // polls that returned nothing (waiting for input or an assignment)
   double read = 0;       // polls that returned records, and enqueue (decode)
+  double prefetch = 0;   // tasks' drain: the state reads before the core (one MultiGet per table)
   double process = 0;    // tasks' drain: the core
   double prepare = 0;    // end of emit cycles, state changes collected and encoded
   double changelog = 0;  // waiting for the changelog (before_apply)
