@@ -7,6 +7,18 @@
 
 namespace alliance {
 
+namespace {
+
+/// Adds the seconds from its construction to its destruction to `total`
+/// (a scope's time, whichever way it returns).
+struct AddElapsed {
+  double& total;
+  std::chrono::steady_clock::time_point from = std::chrono::steady_clock::now();
+  ~AddElapsed() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(); }
+};
+
+}  // namespace
+
 std::string_view to_string(InputStream s) {
   switch (s) {
     case InputStream::kClicks: return "click";
@@ -115,12 +127,7 @@ void PartitionTask::enqueue(InputRecord r, std::int64_t now_ms) {
 
 void PartitionTask::prefetch() {
   if (!session_ || reads_.empty()) return;
-  const auto started = std::chrono::steady_clock::now();
-  struct Timed {
-    double& total;
-    std::chrono::steady_clock::time_point from;
-    ~Timed() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(); }
-  } timed{prefetch_seconds_, started};
+  const AddElapsed timed{prefetch_seconds_};
   for (auto* keys : {&reads_.dedupe, &reads_.users, &reads_.orders, &reads_.campaign_users, &reads_.risk_users}) {
     std::sort(keys->begin(), keys->end());
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
@@ -161,12 +168,7 @@ void PartitionTask::process(InputStream stream) {
 
 std::size_t PartitionTask::drain(std::int64_t now_ms, std::int64_t idle_wait_ms,
                                  const std::function<bool(InputStream)>& at_end) {
-  const auto started = std::chrono::steady_clock::now();
-  struct Timed {  // every return below counts the time into the cycle
-    PartitionTask& t;
-    std::chrono::steady_clock::time_point from;
-    ~Timed() { t.process_seconds_in_cycle_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(); }
-  } timed{*this, started};
+  const AddElapsed timed{process_seconds_in_cycle_};  // every return below counts the time into the cycle
   std::size_t n = 0;
   prefetch();
   if (config_.file_order) {

@@ -59,7 +59,7 @@ inline DurationMs user_rewrite_interval(DurationMs lookback, DurationMs grace) {
 /// ts >= newest - lookback, whatever the order of the adds and observes.
 /// That is what lets the state adapter write only what changed (an append:
 /// the touchpoints added since the last write and the newest time) and
-/// RocksDB's merge operator rebuild the same list (users_merge.h).
+/// RocksDB's merge operator rebuild the same list (state/user_codec.h).
 class UserTouchpoints {
  public:
   /// The store's copy is unknown (a new or expired user): the next write is whole.

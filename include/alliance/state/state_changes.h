@@ -1,5 +1,6 @@
 // The state changes of one batch: per column family, keys with their new
-// value, a deletion, or an append to merge into the value (the users table). Produced from the Processor's tables, written to
+// value, a deletion, or an append to merge into the value (the users
+// table). Produced from the Processor's tables, written to
 // RocksDB in one WriteBatch and, encoded, to the changelog. Plain values.
 #pragma once
 
