@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "alliance/core/byte_codec.h"
+#include "alliance/kafka/broker_stats.h"
 
 namespace alliance {
 
@@ -57,6 +58,9 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
                          // put 0.5-1 s between an append and its output).
                          {"fetch.wait.max.ms", "10"},
                          {"enable.partition.eof", "true"},
+                         // Every broker's state for /readyz (brokers_up()): an
+                         // error event is sent once, then suppressed for 30 s.
+                         {"statistics.interval.ms", "1000"},
                          {"log_level", "3"}},
                         {{"session.timeout.ms", std::to_string(options_.session_timeout_ms)}});
   std::string err;
@@ -194,6 +198,8 @@ void KafkaSource::event_cb(RdKafka::Event& e) {
       (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT || e.err() == RdKafka::ERR__RESOLVE)) {
     last_trouble_ms_ = now_ms();
     observer_.trouble(options_.client.redact(RdKafka::err2str(e.err()) + " (" + e.str() + ")"), true);
+  } else if (e.type() == RdKafka::Event::EVENT_STATS) {
+    if (const std::optional<bool> up = any_broker_up(e.str())) brokers_up_ = *up;
   } else if (e.type() == RdKafka::Event::EVENT_LOG) {
     // librdkafka sends what log_level lets through (3 unless -X log_level or debug).
     observer_.log("librdkafka: " + e.fac() + ": " + options_.client.redact(e.str()));

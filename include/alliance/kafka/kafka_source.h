@@ -71,6 +71,9 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   /// Set when partitions were added while running: the run must stop.
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
   [[nodiscard]] std::size_t assigned_count() const { return assigned_.size(); }
+  /// From librdkafka's latest statistics (every second): false while no
+  /// broker connection is up; true before the first statistics arrive.
+  [[nodiscard]] bool brokers_up() const { return brokers_up_; }
   [[nodiscard]] std::int64_t consumed_total() const { return consumed_; }
   /// Wall-clock ms of the first record read (0: none yet).
   [[nodiscard]] std::int64_t first_message_ms() const { return first_message_ms_; }
@@ -111,6 +114,7 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int64_t first_message_ms_ = 0;
   std::int64_t assigned_at_ms_ = 0;
   std::int64_t last_trouble_ms_ = 0;
+  bool brokers_up_ = true;
   std::string security_failure_;  // the last authentication or TLS failure (redacted)
 };
 
