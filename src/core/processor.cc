@@ -511,12 +511,18 @@ void Processor::after_restore() {
 }
 
 bool Processor::trim_caches(std::size_t budget_bytes) {
-  const std::size_t total = cache_bytes();
-  const bool over = total > budget_bytes;
+  const bool over = cache_bytes() > budget_bytes;
   if (over) {
+    // Dedupe ids go first, all the clean ones: an id is read when its event
+    // arrives (absent) and again only for a duplicate, and a miss costs the
+    // store a bloom filter probe (~1 us) against ~20 us for a user's list.
+    // Kept in proportion, they held most of the room and users were read
+    // again and again (docs/BENCHMARKS.md 2026-12-07 "Dedupe ids leave first").
+    dedupe_.evict_to(0);
+    const std::size_t total = cache_bytes();
     // Each table down to its share of three quarters of the budget, so the
     // next cycles do not evict again at once.
-    const double keep = 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(total);
+    const double keep = total == 0 ? 1.0 : std::min(1.0, 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(total));
     auto target = [&](std::size_t b) { return static_cast<std::size_t>(static_cast<double>(b) * keep); };
     users_.evict_to(target(users_.bytes()));
     orders_.evict_to(target(orders_.bytes()));
