@@ -517,7 +517,7 @@ bool Processor::trim_caches(std::size_t budget_bytes) {
     // arrives (absent) and again only for a duplicate, and a miss costs the
     // store a bloom filter probe (~1 us) against ~20 us for a user's list.
     // Kept in proportion, they held most of the room and users were read
-    // again and again (docs/BENCHMARKS.md 2026-12-07 "Dedupe ids leave first").
+    // again and again (docs/BENCHMARKS.md, 2026-12-07, sixth session).
     dedupe_.evict_to(0);
     const std::size_t total = cache_bytes();
     // Each table down to its share of three quarters of the budget, so the

@@ -16,7 +16,7 @@ std::optional<bool> any_broker_up(std::string_view stats_json) {
     simdjson::ondemand::object broker;
     if (field.value().get_object().get(broker) != simdjson::SUCCESS) return std::nullopt;
     std::string_view source, state;
-    // Fields in librdkafka's order: name, nodeid, nodename, source, state.
+    // Looked up by name (simdjson finds a field in any order).
     if (broker["source"].get_string().get(source) != simdjson::SUCCESS) return std::nullopt;
     if (broker["state"].get_string().get(state) != simdjson::SUCCESS) return std::nullopt;
     if (source == "internal" || source == "logical") continue;
