@@ -522,36 +522,28 @@ bool Processor::trim_caches(std::size_t budget_bytes) {
     const std::size_t total = cache_bytes();
     // Each table down to its share of three quarters of the budget, so the
     // next cycles do not evict again at once.
-    const double keep = total == 0 ? 1.0 : std::min(1.0, 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(total));
-    auto target = [&](std::size_t b) { return static_cast<std::size_t>(static_cast<double>(b) * keep); };
-    users_.evict_to(target(users_.bytes()));
-    orders_.evict_to(target(orders_.bytes()));
-    dedupe_.evict_to(target(dedupe_.bytes()));
-    metrics_.campaign_users().evict_to(target(metrics_.campaign_users().bytes()));
-    risk_users_.evict_to(target(risk_users_.bytes()));
+    // `even_used`: clean entries used in this cycle go too.
+    auto shrink = [&](std::size_t now, bool even_used) {
+      if (now == 0) return;
+      const double keep = std::min(1.0, 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(now));
+      for_each_cached_table(*this, [&](auto& t) {
+        t.evict_to(static_cast<std::size_t>(static_cast<double>(t.bytes()) * keep), even_used);
+      });
+    };
+    shrink(cache_bytes(), false);
     // Still over: the cycle used more than the budget (a lagging run's big
     // batches). Clean entries of this cycle go too: the budget is a bound,
     // not a wish (issue 20 item 4).
-    if (cache_bytes() > budget_bytes) {
-      const double rest = 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(cache_bytes());
-      auto hard = [&](std::size_t b) { return static_cast<std::size_t>(static_cast<double>(b) * rest); };
-      users_.evict_to(hard(users_.bytes()), /*even_used=*/true);
-      orders_.evict_to(hard(orders_.bytes()), true);
-      dedupe_.evict_to(hard(dedupe_.bytes()), true);
-      metrics_.campaign_users().evict_to(hard(metrics_.campaign_users().bytes()), true);
-      risk_users_.evict_to(hard(risk_users_.bytes()), true);
-    }
+    if (cache_bytes() > budget_bytes) shrink(cache_bytes(), true);
   }
-  users_.next_cycle();
-  orders_.next_cycle();
-  dedupe_.next_cycle();
-  metrics_.campaign_users().next_cycle();
-  risk_users_.next_cycle();
+  for_each_cached_table(*this, [](auto& t) { t.next_cycle(); });
   return over;
 }
 
 std::size_t Processor::cache_bytes() const {
-  return users_.bytes() + orders_.bytes() + dedupe_.bytes() + metrics_.campaign_users_bytes() + risk_users_.bytes();
+  std::size_t n = 0;
+  for_each_cached_table(*this, [&n](const auto& t) { n += t.bytes(); });
+  return n;
 }
 
 void Processor::track_changes(bool on) {

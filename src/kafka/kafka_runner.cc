@@ -48,12 +48,9 @@ class Readiness {
     log("an output record for " + topic + " cannot be produced (" + error +
         "); it is skipped so the partition goes on (alliance_output_undeliverable_total)");
   }
-  void update(std::int64_t now, std::size_t assigned, bool brokers_up) {
+  void update(std::int64_t now, std::size_t assigned) {
     std::string why;
     if (last_unreachable_ > 0 && now - last_unreachable_ < kTroubleMs) why = "broker trouble: " + last_trouble_what_;
-    else if (!brokers_up)
-      why = "broker trouble: no broker connection is up" +
-            (last_trouble_what_.empty() ? std::string() : " (last error: " + last_trouble_what_ + ")");
     else if (assigned == 0) why = "no partitions assigned (joining the group, rebalancing, or more instances than partitions)";
     else if (last_undeliverable_ > 0 && now - last_undeliverable_ < kUndeliverableMs)
       why = std::to_string(undeliverable_) + " output records could not be produced (last: " + last_undeliverable_what_ + ")";
@@ -97,8 +94,9 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     // A commit waits in the changelog flush while the broker is away: on_tick does not
     // run then, so readiness is updated from here (found by tests/chaos).
     changelog.on_waiting([&](const std::string& what) {
+      source.note_trouble();
       readiness.trouble(what, true);
-      readiness.update(now_ms(), source.assigned_count(), source.brokers_up());
+      readiness.update(now_ms(), source.assigned_count());
     });
     KafkaSink sink(t, o.bootstrap, o.kafka, o.guarantee == "exactly_once", o.group + "-" + std::to_string(::getpid()),
                    KafkaSinkObserver{[&](const std::string& w) {
@@ -184,7 +182,7 @@ int run_kafka(const Topology& t, const RunOptions& o) {
     std::int64_t last_sample = 0;
     StreamDriver* driver_ptr = nullptr;
     hooks.on_tick = [&](std::int64_t now) {
-      readiness.update(now, source.assigned_count(), source.brokers_up());
+      readiness.update(now, source.assigned_count());
       if (now - last_sample < 2000 || driver_ptr == nullptr) return;
       last_sample = now;
       metrics.sample_process();

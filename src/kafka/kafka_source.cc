@@ -58,7 +58,7 @@ KafkaSource::KafkaSource(const Topology& topology, KafkaSourceOptions options, K
                          // put 0.5-1 s between an append and its output).
                          {"fetch.wait.max.ms", "10"},
                          {"enable.partition.eof", "true"},
-                         // Every broker's state for /readyz (brokers_up()): an
+                         // Every broker's state, each second (event_cb): an
                          // error event is sent once, then suppressed for 30 s.
                          {"statistics.interval.ms", "1000"},
                          {"log_level", "3"}},
@@ -191,15 +191,29 @@ void KafkaSource::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
 void KafkaSource::event_cb(RdKafka::Event& e) {
   if (options_.client.log().note_security_failure(e)) {
     security_failure_ = options_.client.redact(RdKafka::err2str(e.err()) + ": " + e.str());
-    last_trouble_ms_ = now_ms();
+    note_trouble();
     observer_.trouble(security_failure_, true);
     observer_.log("librdkafka: " + security_failure_);
   } else if (e.type() == RdKafka::Event::EVENT_ERROR &&
       (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT || e.err() == RdKafka::ERR__RESOLVE)) {
-    last_trouble_ms_ = now_ms();
-    observer_.trouble(options_.client.redact(RdKafka::err2str(e.err()) + " (" + e.str() + ")"), true);
+    note_trouble();
+    last_error_ = options_.client.redact(RdKafka::err2str(e.err()) + " (" + e.str() + ")");
+    observer_.trouble(last_error_, true);
   } else if (e.type() == RdKafka::Event::EVENT_STATS) {
-    if (const std::optional<bool> up = any_broker_up(e.str())) brokers_up_ = *up;
+    // librdkafka sends an error event once and suppresses the same error for
+    // 30 s; the statistics say every second which connections are up. So an
+    // outage is trouble for as long as it lasts, and until the broker of
+    // every fetched partition is reconnected (librdkafka's reconnect backoff
+    // reaches 10 s): /readyz stays 503, and a bounded run's idle clock does
+    // not count the outage as silence.
+    const std::optional<BrokerConnections> c = read_broker_connections(e.str());
+    if (c && !c->healthy()) {
+      note_trouble();
+      const std::string why = !c->any_up ? std::string("no broker connection is up")
+                                         : std::to_string(c->partitions_not_fetchable) +
+                                               " assigned partitions have no broker connection up";
+      observer_.trouble(why + (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")"), true);
+    }
   } else if (e.type() == RdKafka::Event::EVENT_LOG) {
     // librdkafka sends what log_level lets through (3 unless -X log_level or debug).
     observer_.log("librdkafka: " + e.fac() + ": " + options_.client.redact(e.str()));
@@ -261,7 +275,7 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
       continue;
     }
     if (err != RdKafka::ERR_NO_ERROR) {
-      last_trouble_ms_ = now_ms();
+      note_trouble();
       observer_.trouble(m->errstr(), true);
       break;
     }
@@ -302,10 +316,20 @@ void KafkaSource::refresh_caught_up() {
 }
 
 bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
+  // What the consumer knows of an input's end (an EOF, the last fetch
+  // response's high watermark) dates from before any broker trouble: while
+  // it lasts and kTroubleSettleMs after it, no input counts as at its end,
+  // so the event-time merge waits for an input whose broker is still
+  // reconnecting instead of running ahead of it (found by
+  // test_a_bounded_run_waits_out_an_outage_longer_than_its_idle_time:
+  // orders processed before the clicks they credit).
+  if (last_trouble_ms_ > 0 && now_ms() - last_trouble_ms_ < kTroubleSettleMs) return false;
   // An EOF event, or the last fetch response's end already reached: a quiet
   // input is not waited for until its long-poll fetch returns empty.
   return at_end_.count({stream, partition}) != 0 || caught_up_.count({stream, partition}) != 0;
 }
+
+void KafkaSource::note_trouble() { last_trouble_ms_ = now_ms(); }
 
 bool KafkaSource::input_ended(std::int32_t partition) const {
   if (options_.stop_when_idle_ms <= 0 || started_.count(partition) == 0) return false;

@@ -201,7 +201,35 @@ class KafkaEndToEnd(KafkaHarness):
         # settlement records to out-of-order attribution; docs/KAFKA.md).
         # Money and dead letters must be exact. Metric windows may still
         # differ: events that arrive after the wait count as late.
-        got, want = latest(self.consume_all("reader-3")), self.replay(events)
+        self.assert_money_exact(latest(self.consume_all("reader-3")), self.replay(events), err)
+
+    def test_a_bounded_run_waits_out_an_outage_longer_than_its_idle_time(self):
+        """An outage is not silence: a bounded run (--stop-when-idle 4 s)
+        whose broker is down for 12 s must not end during it with input
+        unread. librdkafka sends "all brokers down" once and suppresses it
+        for 30 s, so only the statistics (every second) keep the idle clock
+        from counting the outage (docs/OPERATIONS.md "/readyz")."""
+        events, lines = self.generate(6000, 23)
+        half = len(lines) // 2
+        self.produce(lines[:half])
+        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
+                                "--group", "long-outage", "--state", os.path.join(self.work, "state"), "--metrics", "",
+                                "--stop-when-idle", "4000", "--session-timeout", "30000", "--idle-wait", "3000"],
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(6)
+        self.broker.stdin.write("down\n")
+        self.broker.stdin.flush()
+        time.sleep(12)  # the group keeps its member (session timeout 30 s): no rebalance restarts the clock
+        self.broker.stdin.write("up\n")
+        self.broker.stdin.flush()
+        self.produce(lines[half:])
+        _, err = run.communicate(timeout=240)
+        self.assertEqual(run.returncode, 0, err)
+        self.assert_money_exact(latest(self.consume_all("reader-4")), self.replay(events), err)
+
+    def assert_money_exact(self, got, want, err):
+        """Settlements, dead letters and final statements' totals as the
+        replay's; metric windows may differ after an outage (late events)."""
         missing = sorted(set(want["settlements"]) - set(got["settlements"]))
         self.assertEqual(missing, [], f"{len(missing)} settlement records missing; the run said:\n{err[-4000:]}")
         self.assertEqual(got["settlements"], want["settlements"])
@@ -209,7 +237,7 @@ class KafkaEndToEnd(KafkaHarness):
         net = lambda recs: {(r["partner_id"], r["period"], r["currency"]): (r["accrued_minor"], r["reversed_minor"])
                             for _, r in sorted(recs.items(), key=lambda kv: kv[0][3]) if r["final"]}
         self.assertEqual(net(got["settlement-statements"]), net(want["settlement-statements"]))
-        self.assertGreater(len(want["settlements"]), 300)
+        self.assertGreater(len(want["settlements"]), 100)
 
     def test_one_huge_input_message_does_not_stall_the_partition(self):
         """Issue 16 item 3: an 800 KB click used to give a dead letter too large

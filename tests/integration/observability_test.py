@@ -176,11 +176,12 @@ class Readiness(unittest.TestCase):
                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         port = free_port()
         run = None
+        logf = open(log, "w")
         try:
             self.assertTrue(wait_for(lambda: os.path.exists(boot) and open(boot).read().strip(), 20))
             run = subprocess.Popen([ALLIANCE, "run", "--topology", topology, "--bootstrap", open(boot).read().strip(),
                                     "--state", os.path.join(work, "state"), "--metrics", f"127.0.0.1:{port}",
-                                    "--session-timeout", "6000"], stderr=open(log, "w"))
+                                    "--session-timeout", "6000"], stderr=logf)
 
             def said():
                 """What the run said: for a failure's message (a timeout of
@@ -219,6 +220,7 @@ class Readiness(unittest.TestCase):
                     run.kill()
             broker.send_signal(signal.SIGTERM)
             broker.wait(timeout=10)
+            logf.close()
             shutil.rmtree(work, ignore_errors=True)
 
 

@@ -158,7 +158,7 @@ class MetricWindows {
   StateTable<WindowAggregate>& windows() { return windows_; }
   StateTable<WindowAggregate>& campaigns() { return campaigns_; }
   CachedTable<CampaignUser>& campaign_users() { return campaign_users_; }
-  [[nodiscard]] std::size_t campaign_users_bytes() const { return campaign_users_.bytes(); }
+  [[nodiscard]] const CachedTable<CampaignUser>& campaign_users() const { return campaign_users_; }
   /// Buyers per (last completed order time, all_record_key()): the churn
   /// index, persisted (key churn_index_key()) so a restore does not read
   /// every campaign user.

@@ -184,6 +184,16 @@ class Processor {
   void track_changes(bool on);
 
  private:
+  /// Calls f on each table that is a write-back cache of the state store
+  /// (the ones trim_caches() bounds); `self` is *this, const or not.
+  template <class Self, class F>
+  static void for_each_cached_table(Self& self, F&& f) {
+    f(self.users_);
+    f(self.orders_);
+    f(self.dedupe_);
+    f(self.metrics_.campaign_users());
+    f(self.risk_users_);
+  }
   void on_click(const Event& e, const Click& c);
   void on_referral(const Event& e, const Referral& r);
   /// A payout (SPEC §3.8): applied to the balances, or forwarded to them.

@@ -71,9 +71,11 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   /// Set when partitions were added while running: the run must stop.
   [[nodiscard]] const std::string& fatal() const { return fatal_; }
   [[nodiscard]] std::size_t assigned_count() const { return assigned_.size(); }
-  /// From librdkafka's latest statistics (every second): false while no
-  /// broker connection is up; true before the first statistics arrive.
-  [[nodiscard]] bool brokers_up() const { return brokers_up_; }
+  /// Broker trouble seen by another client of the run (the changelog's
+  /// producer waiting for the broker): restarts the idle clock of a bounded
+  /// run as the source's own trouble does. While the commit cycle waits
+  /// there, nobody polls the consumer, so its own events come only after.
+  void note_trouble();
   [[nodiscard]] std::int64_t consumed_total() const { return consumed_; }
   /// Wall-clock ms of the first record read (0: none yet).
   [[nodiscard]] std::int64_t first_message_ms() const { return first_message_ms_; }
@@ -113,8 +115,14 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int64_t last_message_ms_ = 0;
   std::int64_t first_message_ms_ = 0;
   std::int64_t assigned_at_ms_ = 0;
+  /// Wall-clock ms of the last broker trouble: an error event, a failed
+  /// fetch, or statistics with no broker connection up. Restarts a bounded
+  /// run's idle clock.
   std::int64_t last_trouble_ms_ = 0;
-  bool brokers_up_ = true;
+  /// After broker trouble, how long no input counts as at its end (at_end()):
+  /// two statistics reports and a fetch after the connections are back.
+  static constexpr std::int64_t kTroubleSettleMs = 3000;
+  std::string last_error_;  // the last broker error event's text (redacted)
   std::string security_failure_;  // the last authentication or TLS failure (redacted)
 };
 
