@@ -519,10 +519,9 @@ bool Processor::trim_caches(std::size_t budget_bytes) {
     // Kept in proportion, they held most of the room and users were read
     // again and again (docs/BENCHMARKS.md, 2026-12-07, sixth session).
     dedupe_.evict_to(0);
-    const std::size_t total = cache_bytes();
     // Each table down to its share of three quarters of the budget, so the
-    // next cycles do not evict again at once.
-    // `even_used`: clean entries used in this cycle go too.
+    // next cycles do not evict again at once; `even_used`: clean entries
+    // used in this cycle go too.
     auto shrink = [&](std::size_t now, bool even_used) {
       if (now == 0) return;
       const double keep = std::min(1.0, 0.75 * static_cast<double>(budget_bytes) / static_cast<double>(now));

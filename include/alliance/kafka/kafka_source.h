@@ -116,8 +116,9 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int64_t first_message_ms_ = 0;
   std::int64_t assigned_at_ms_ = 0;
   /// Wall-clock ms of the last broker trouble: an error event, a failed
-  /// fetch, or statistics with no broker connection up. Restarts a bounded
-  /// run's idle clock.
+  /// fetch, statistics with no broker connection up or an assigned
+  /// partition's broker not connected, the changelog waiting
+  /// (note_trouble()). Restarts a bounded run's idle clock; holds at_end().
   std::int64_t last_trouble_ms_ = 0;
   /// After broker trouble, how long no input counts as at its end (at_end()):
   /// two statistics reports and a fetch after the connections are back.
