@@ -178,23 +178,31 @@ class KafkaEndToEnd(KafkaHarness):
         self.assert_same_outputs(self.consume_all("reader-2"), events)
         self.assertIn("restored", err)  # B rebuilt the partition's state from the changelog
 
-    def test_broker_outage_mid_run_loses_nothing(self):
-        events, lines = self.generate(12000, 21)
-        third = len(lines) // 3
-        self.produce(lines[:third])
+    def run_across_an_outage(self, n, seed, parts, group, idle_ms, session_ms, down_s):
+        """Produces the first 1/parts of n events, starts a bounded run, takes
+        the broker down 6 s later for down_s, produces the rest once it is
+        back; returns the events file and the run's stderr (exit 0 asserted)."""
+        events, lines = self.generate(n, seed)
+        cut = len(lines) // parts
+        self.produce(lines[:cut])
         run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
-                                "--group", "outage", "--state", os.path.join(self.work, "state"), "--metrics", "",
-                                "--stop-when-idle", "15000", "--session-timeout", "10000", "--idle-wait", "3000"],
+                                "--group", group, "--state", os.path.join(self.work, "state"), "--metrics", "",
+                                "--stop-when-idle", str(idle_ms), "--session-timeout", str(session_ms),
+                                "--idle-wait", "3000"],
                                stderr=subprocess.PIPE, text=True)
         time.sleep(6)
         self.broker.stdin.write("down\n")
         self.broker.stdin.flush()
-        time.sleep(4)
+        time.sleep(down_s)
         self.broker.stdin.write("up\n")
         self.broker.stdin.flush()
-        self.produce(lines[third:])
+        self.produce(lines[cut:])
         _, err = run.communicate(timeout=240)
         self.assertEqual(run.returncode, 0, err)
+        return events, err
+
+    def test_broker_outage_mid_run_loses_nothing(self):
+        events, err = self.run_across_an_outage(12000, 21, 3, "outage", idle_ms=15000, session_ms=10000, down_s=4)
         # kcat writes the rest topic by topic after the outage: --idle-wait
         # lets the event-time merge wait for the lagging input instead of
         # running ahead (with the 50 ms default, 3 of 7 runs missed 228
@@ -206,25 +214,13 @@ class KafkaEndToEnd(KafkaHarness):
     def test_a_bounded_run_waits_out_an_outage_longer_than_its_idle_time(self):
         """An outage is not silence: a bounded run (--stop-when-idle 4 s)
         whose broker is down for 12 s must not end during it with input
-        unread. librdkafka sends "all brokers down" once and suppresses it
-        for 30 s, so only the statistics (every second) keep the idle clock
-        from counting the outage (docs/OPERATIONS.md "/readyz")."""
-        events, lines = self.generate(6000, 23)
-        half = len(lines) // 2
-        self.produce(lines[:half])
-        run = subprocess.Popen([ALLIANCE, "run", "--topology", TOPOLOGY, "--bootstrap", self.bootstrap,
-                                "--group", "long-outage", "--state", os.path.join(self.work, "state"), "--metrics", "",
-                                "--stop-when-idle", "4000", "--session-timeout", "30000", "--idle-wait", "3000"],
-                               stderr=subprocess.PIPE, text=True)
-        time.sleep(6)
-        self.broker.stdin.write("down\n")
-        self.broker.stdin.flush()
-        time.sleep(12)  # the group keeps its member (session timeout 30 s): no rebalance restarts the clock
-        self.broker.stdin.write("up\n")
-        self.broker.stdin.flush()
-        self.produce(lines[half:])
-        _, err = run.communicate(timeout=240)
-        self.assertEqual(run.returncode, 0, err)
+        unread, nor run ahead of an input whose broker is still reconnecting
+        after it. librdkafka sends "all brokers down" once and suppresses it
+        for 30 s: the statistics (every second) keep the idle clock and the
+        event-time merge waiting (docs/OPERATIONS.md "/readyz")."""
+        # Session timeout 30 s: the group keeps its member through the
+        # outage, so no rebalance restarts the idle clock.
+        events, err = self.run_across_an_outage(6000, 23, 2, "long-outage", idle_ms=4000, session_ms=30000, down_s=12)
         self.assert_money_exact(latest(self.consume_all("reader-4")), self.replay(events), err)
 
     def assert_money_exact(self, got, want, err):
