@@ -209,7 +209,7 @@ class KafkaEndToEnd(KafkaHarness):
         # settlement records to out-of-order attribution; docs/KAFKA.md).
         # Money and dead letters must be exact. Metric windows may still
         # differ: events that arrive after the wait count as late.
-        self.assert_money_exact(latest(self.consume_all("reader-3")), self.replay(events), err)
+        self.assert_money_exact(latest(self.consume_all("reader-3")), self.replay(events), err, min_settlements=300)
 
     def test_a_bounded_run_waits_out_an_outage_longer_than_its_idle_time(self):
         """An outage is not silence: a bounded run (--stop-when-idle 4 s)
@@ -221,11 +221,12 @@ class KafkaEndToEnd(KafkaHarness):
         # Session timeout 30 s: the group keeps its member through the
         # outage, so no rebalance restarts the idle clock.
         events, err = self.run_across_an_outage(6000, 23, 2, "long-outage", idle_ms=4000, session_ms=30000, down_s=12)
-        self.assert_money_exact(latest(self.consume_all("reader-4")), self.replay(events), err)
+        self.assert_money_exact(latest(self.consume_all("reader-4")), self.replay(events), err, min_settlements=200)
 
-    def assert_money_exact(self, got, want, err):
+    def assert_money_exact(self, got, want, err, min_settlements):
         """Settlements, dead letters and final statements' totals as the
-        replay's; metric windows may differ after an outage (late events)."""
+        replay's, which has more than min_settlements settlement records;
+        metric windows may differ after an outage (late events)."""
         missing = sorted(set(want["settlements"]) - set(got["settlements"]))
         self.assertEqual(missing, [], f"{len(missing)} settlement records missing; the run said:\n{err[-4000:]}")
         self.assertEqual(got["settlements"], want["settlements"])
@@ -233,7 +234,7 @@ class KafkaEndToEnd(KafkaHarness):
         net = lambda recs: {(r["partner_id"], r["period"], r["currency"]): (r["accrued_minor"], r["reversed_minor"])
                             for _, r in sorted(recs.items(), key=lambda kv: kv[0][3]) if r["final"]}
         self.assertEqual(net(got["settlement-statements"]), net(want["settlement-statements"]))
-        self.assertGreater(len(want["settlements"]), 100)
+        self.assertGreater(len(want["settlements"]), min_settlements)
 
     def test_one_huge_input_message_does_not_stall_the_partition(self):
         """Issue 16 item 3: an 800 KB click used to give a dead letter too large
