@@ -191,14 +191,12 @@ void KafkaSource::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
 void KafkaSource::event_cb(RdKafka::Event& e) {
   if (options_.client.log().note_security_failure(e)) {
     security_failure_ = options_.client.redact(RdKafka::err2str(e.err()) + ": " + e.str());
-    note_trouble();
-    observer_.trouble(security_failure_, true);
+    unreachable(security_failure_);
     observer_.log("librdkafka: " + security_failure_);
   } else if (e.type() == RdKafka::Event::EVENT_ERROR &&
       (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT || e.err() == RdKafka::ERR__RESOLVE)) {
-    note_trouble();
     last_error_ = options_.client.redact(RdKafka::err2str(e.err()) + " (" + e.str() + ")");
-    observer_.trouble(last_error_, true);
+    unreachable(last_error_);
   } else if (e.type() == RdKafka::Event::EVENT_STATS) {
     // librdkafka sends an error event once and suppresses the same error for
     // 30 s; the statistics say every second which connections are up. So an
@@ -208,11 +206,10 @@ void KafkaSource::event_cb(RdKafka::Event& e) {
     // not count the outage as silence.
     const std::optional<BrokerConnections> c = read_broker_connections(e.str());
     if (c && !c->healthy()) {
-      note_trouble();
       const std::string why = !c->any_up ? std::string("no broker connection is up")
                                          : std::to_string(c->partitions_not_fetchable) +
                                                " assigned partitions have no broker connection up";
-      observer_.trouble(why + (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")"), true);
+      unreachable(why + (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")"));
     }
   } else if (e.type() == RdKafka::Event::EVENT_LOG) {
     // librdkafka sends what log_level lets through (3 unless -X log_level or debug).
@@ -275,8 +272,7 @@ void KafkaSource::poll(std::size_t max, int timeout_ms, std::vector<InputRecord>
       continue;
     }
     if (err != RdKafka::ERR_NO_ERROR) {
-      note_trouble();
-      observer_.trouble(m->errstr(), true);
+      unreachable(m->errstr());
       break;
     }
     const std::optional<InputStream> stream = stream_of_topic(m->topic_name());
@@ -330,6 +326,11 @@ bool KafkaSource::at_end(std::int32_t partition, InputStream stream) const {
 }
 
 void KafkaSource::note_trouble() { last_trouble_ms_ = now_ms(); }
+
+void KafkaSource::unreachable(const std::string& what) {
+  note_trouble();
+  observer_.trouble(what, true);
+}
 
 bool KafkaSource::input_ended(std::int32_t partition) const {
   if (options_.stop_when_idle_ms <= 0 || started_.count(partition) == 0) return false;

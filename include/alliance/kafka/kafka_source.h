@@ -110,6 +110,9 @@ class KafkaSource final : public RecordSource, RdKafka::RebalanceCb, RdKafka::Ev
   std::int64_t backlog_ = 0;
   /// After each poll: caught_up_ and backlog_ from one lag() reading.
   void refresh_caught_up();
+  /// The source's own broker trouble: the idle clock and at_end() hear of
+  /// it (note_trouble()), and the observer (/readyz, the log) as unreachable.
+  void unreachable(const std::string& what);
   std::string fatal_;
   std::int64_t consumed_ = 0;
   std::int64_t last_message_ms_ = 0;
