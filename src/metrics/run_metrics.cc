@@ -47,6 +47,7 @@ RunMetrics::RunMetrics(const Topology& t, const std::string& listen, const http:
   partner_family_ = &BuildCounter().Name("alliance_partner_settled_minor_total").Help("Attributed minor units booked per partner, kind (accrual|reversal, as a positive amount) and currency").Register(*registry_);
   rocks_lookups_family_ = &BuildGauge().Name("alliance_rocksdb_block_cache_lookups").Help("Block-cache lookups since the partition's store was opened, by result (hit|miss): the hit ratio of any interval").Register(*registry_);
   rocks_keys_read_family_ = &BuildGauge().Name("alliance_rocksdb_keys_read").Help("Keys looked up in RocksDB (Get and MultiGet) since the partition's store was opened: the reads the write-back cache did not answer").Register(*registry_);
+  rocks_keys_read_table_family_ = &BuildGauge().Name("alliance_rocksdb_keys_read_by_table").Help("Keys looked up in RocksDB since the partition's store was opened, per state table (column family); a table appears once it was read").Register(*registry_);
   rocks_delayed_family_ = &BuildGauge().Name("alliance_rocksdb_delayed_write_rate_bytes").Help("Bytes per second RocksDB holds writes to while it delays them (a write stall), 0 when not delaying").Register(*registry_);
   rocks_stopped_family_ = &BuildGauge().Name("alliance_rocksdb_write_stopped").Help("1 while RocksDB stops writes (a write stall), else 0").Register(*registry_);
   rocks_expired_family_ = &BuildGauge().Name("alliance_rocksdb_expired_values_dropped").Help("Expired users, orders and event ids RocksDB's compaction filter deleted since the partition's store was opened").Register(*registry_);
@@ -93,6 +94,10 @@ void RunMetrics::rocksdb(std::int32_t partition, const RocksStats& s) {
   rocks_lookups_family_->Add({{"partition", p}, {"result", "hit"}}).Set(static_cast<double>(s.block_cache_hits));
   rocks_lookups_family_->Add({{"partition", p}, {"result", "miss"}}).Set(static_cast<double>(s.block_cache_misses));
   rocks_keys_read_family_->Add({{"partition", p}}).Set(static_cast<double>(s.keys_read));
+  for (std::size_t i = 0; i < kCfCount; ++i)
+    if (s.keys_read_by_table[i] > 0)
+      rocks_keys_read_table_family_->Add({{"partition", p}, {"table", std::string(cf_name(static_cast<Cf>(i)))}})
+          .Set(static_cast<double>(s.keys_read_by_table[i]));
   rocks_delayed_family_->Add({{"partition", p}}).Set(static_cast<double>(s.delayed_write_rate));
   rocks_stopped_family_->Add({{"partition", p}}).Set(s.write_stopped ? 1 : 0);
   rocks_expired_family_->Add({{"partition", p}}).Set(static_cast<double>(s.expired_values_dropped));

@@ -365,6 +365,7 @@ class RocksStateStore final : public StateStore {
 
   std::optional<std::string> get(Cf cf, const std::string& key) override {
     std::string v;
+    count_read(cf, 1);
     auto s = db_->Get(rocksdb::ReadOptions(), handle(cf), key, &v);
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) throw StateError(dir_ + ": state read failed: " + s.ToString());
@@ -383,6 +384,7 @@ class RocksStateStore final : public StateStore {
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
+    count_read(cf, keys.size());
     // Keys are sorted by the caller (PartitionTask::prefetch).
     db_->MultiGet(rocksdb::ReadOptions(), handle(cf), keys.size(), slices.data(), values.data(), statuses.data(),
                   /*sorted_input=*/true);
@@ -421,6 +423,7 @@ class RocksStateStore final : public StateStore {
     st.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
     st.keys_read = statistics_->getTickerCount(rocksdb::NUMBER_KEYS_READ) +
                    statistics_->getTickerCount(rocksdb::NUMBER_MULTIGET_KEYS_READ);
+    for (std::size_t i = 0; i < kCfCount; ++i) st.keys_read_by_table[i] = keys_read_by_cf_[i].load(std::memory_order_relaxed);
     std::uint64_t v = 0;  // DB-wide properties: any column family answers
     if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) st.delayed_write_rate = v;
     if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
@@ -431,6 +434,11 @@ class RocksStateStore final : public StateStore {
 
  private:
   rocksdb::ColumnFamilyHandle* handle(Cf cf) { return handles_[static_cast<std::size_t>(cf)].get(); }
+  /// Keys read per table (the core's thread counts, stats() may read from another).
+  void count_read(Cf cf, std::size_t n) {
+    keys_read_by_cf_[static_cast<std::size_t>(cf)].fetch_add(n, std::memory_order_relaxed);
+  }
+  std::array<std::atomic<std::uint64_t>, kCfCount> keys_read_by_cf_{};
 
   std::string dir_;
   bool sync_;

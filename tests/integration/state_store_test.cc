@@ -465,6 +465,11 @@ TEST(RocksStats, CountsKeysReadAndReportsNoStallWhenIdle) {
     (void)s->multi_get(Cf::kUsers, {"a", "b", "c"});
     const RocksStats after = rocks_stats(*s);
     EXPECT_EQ(after.keys_read - before.keys_read, 5u);
+    (void)s->get(Cf::kDedupe, "e1");
+    const RocksStats later = rocks_stats(*s);
+    EXPECT_EQ(later.keys_read_by_table[static_cast<std::size_t>(Cf::kUsers)], 5u);
+    EXPECT_EQ(later.keys_read_by_table[static_cast<std::size_t>(Cf::kDedupe)], 1u);
+    EXPECT_EQ(later.keys_read_by_table[static_cast<std::size_t>(Cf::kOrders)], 0u);
     EXPECT_GT(after.memtable_bytes, 0u);
     EXPECT_EQ(after.delayed_write_rate, 0u);
     EXPECT_FALSE(after.write_stopped);

@@ -12,6 +12,7 @@ namespace alliance {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string scrape(const RunMetrics& m) {
   return prometheus::TextSerializer().Serialize(m.registry()->Collect());
@@ -24,6 +25,8 @@ TEST(RunMetricsRocks, ExportsLookupsKeysReadAndWriteStalls) {
   s.block_cache_hits = 30;
   s.block_cache_misses = 10;
   s.keys_read = 1234;
+  s.keys_read_by_table[static_cast<std::size_t>(Cf::kUsers)] = 1000;
+  s.keys_read_by_table[static_cast<std::size_t>(Cf::kCampaignUsers)] = 234;
   s.delayed_write_rate = 16 << 20;
   s.write_stopped = true;
   s.stall_micros = 2'500'000;
@@ -33,6 +36,9 @@ TEST(RunMetricsRocks, ExportsLookupsKeysReadAndWriteStalls) {
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_block_cache_lookups{partition=\"3\",result=\"miss\"} 10"));
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_block_cache_hit_ratio{partition=\"3\"} 0.75"));
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_keys_read{partition=\"3\"} 1234"));
+  EXPECT_THAT(text, HasSubstr("alliance_rocksdb_keys_read_by_table{partition=\"3\",table=\"users\"} 1000"));
+  EXPECT_THAT(text, HasSubstr("alliance_rocksdb_keys_read_by_table{partition=\"3\",table=\"campaign_users\"} 234"));
+  EXPECT_THAT(text, Not(HasSubstr("table=\"dedupe\""))) << "a table appears once it was read";
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_delayed_write_rate_bytes{partition=\"3\"} 16777216"));
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_write_stopped{partition=\"3\"} 1"));
   EXPECT_THAT(text, HasSubstr("alliance_rocksdb_stall_seconds{partition=\"3\"} 2.5"));

@@ -100,6 +100,7 @@ class RunMetrics {
   prometheus::Family<prometheus::Gauge>* rocks_expired_family_;
   prometheus::Family<prometheus::Gauge>* rocks_lookups_family_;
   prometheus::Family<prometheus::Gauge>* rocks_keys_read_family_;
+  prometheus::Family<prometheus::Gauge>* rocks_keys_read_table_family_;
   prometheus::Family<prometheus::Gauge>* rocks_delayed_family_;
   prometheus::Family<prometheus::Gauge>* rocks_stopped_family_;
   prometheus::Family<prometheus::Gauge>* cache_family_;

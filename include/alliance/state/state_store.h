@@ -3,6 +3,7 @@
 // (tests) and RocksDB (product). An instance is used by one thread.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -109,6 +110,8 @@ struct RocksStats {
   /// Keys looked up in RocksDB (Get and MultiGet): the reads the core's
   /// write-back cache did not answer.
   std::uint64_t keys_read = 0;
+  /// The same per table (column family, by Cf): which tables the cache misses.
+  std::array<std::uint64_t, kCfCount> keys_read_by_table{};
   // Write stalls right now (rocksdb.actual-delayed-write-rate, rocksdb.is-write-stopped).
   std::uint64_t delayed_write_rate = 0;  // bytes/s writes are held to; 0: not delayed
   bool write_stopped = false;
