@@ -421,9 +421,10 @@ class RocksStateStore final : public StateStore {
     st.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     st.block_cache_misses = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
     st.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
-    st.keys_read = statistics_->getTickerCount(rocksdb::NUMBER_KEYS_READ) +
-                   statistics_->getTickerCount(rocksdb::NUMBER_MULTIGET_KEYS_READ);
-    for (std::size_t i = 0; i < kCfCount; ++i) st.keys_read_by_table[i] = keys_read_by_cf_[i].load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < kCfCount; ++i) {
+      st.keys_read_by_table[i] = keys_read_by_cf_[i].load(std::memory_order_relaxed);
+      st.keys_read += st.keys_read_by_table[i];
+    }
     std::uint64_t v = 0;  // DB-wide properties: any column family answers
     if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) st.delayed_write_rate = v;
     if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
@@ -434,7 +435,8 @@ class RocksStateStore final : public StateStore {
 
  private:
   rocksdb::ColumnFamilyHandle* handle(Cf cf) { return handles_[static_cast<std::size_t>(cf)].get(); }
-  /// Keys read per table (the core's thread counts, stats() may read from another).
+  /// Keys read per table, by get() and multi_get() (every read of the store
+  /// goes through them); the core's thread counts, stats() may read from another.
   void count_read(Cf cf, std::size_t n) {
     keys_read_by_cf_[static_cast<std::size_t>(cf)].fetch_add(n, std::memory_order_relaxed);
   }

@@ -108,7 +108,7 @@ struct RocksStats {
   std::uint64_t stall_micros = 0;  // writes delayed or stopped by RocksDB
   std::uint64_t expired_values_dropped = 0;  // by the compaction filter (users, orders, dedupe)
   /// Keys looked up in RocksDB (Get and MultiGet): the reads the core's
-  /// write-back cache did not answer.
+  /// write-back cache did not answer. The sum of keys_read_by_table.
   std::uint64_t keys_read = 0;
   /// The same per table (column family, by Cf): which tables the cache misses.
   std::array<std::uint64_t, kCfCount> keys_read_by_table{};
