@@ -164,13 +164,6 @@ std::string metric_group_key(const MetricRecord& r) {
   return k;
 }
 
-std::string churn_index_key(TimestampMs last_order, const std::string& all_key) {
-  std::string k;
-  k.reserve(8 + all_key.size());
-  put_be64(k, last_order);
-  return k.append(all_key);
-}
-
 std::string campaign_user_key(const std::string& campaign, const std::string& user) {
   return composite_key(campaign, user);
 }
@@ -367,14 +360,10 @@ void MetricWindows::reindex_buyer(const std::string& all_key, WindowAggregate& a
                                   std::optional<TimestampMs> old_ts, TimestampMs new_ts) {
   if (old_ts) {
     if (*old_ts == new_ts) return;
-    const std::string old_key = churn_index_key(*old_ts, all_key);
-    if (const std::int64_t* n = churn_index_.find(old_key)) {
-      if (*n <= 1) churn_index_.erase(old_key);
-      else churn_index_.upsert(old_key) -= 1;
-    }
+    churn_index_.remove_one(*old_ts, all_key);
     if (*old_ts < churn_cutoff_) agg.churned -= 1;
   }
-  churn_index_.upsert(churn_index_key(new_ts, all_key)) += 1;
+  churn_index_.add(new_ts, all_key);
   if (new_ts < churn_cutoff_) agg.churned += 1;
   else churn_next_ = std::min(churn_next_, new_ts);
 }
@@ -388,19 +377,15 @@ void MetricWindows::advance_churn(TimestampMs eval) {
     return;
   }
   // Entries in [old cutoff, new cutoff) become churned.
-  const auto& index = churn_index_.map();
-  auto it = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));
-  const auto end = index.lower_bound(churn_index_key(cutoff, std::string()));
-  for (; it != end; ++it) {
-    const std::string akey = it->first.substr(8);
-    if (WindowAggregate* agg = campaigns_.find(akey)) {
+  churn_index_.for_each_between(churn_cutoff_, cutoff, [&](TimestampMs, std::string_view akey, std::int64_t buyers) {
+    if (WindowAggregate* agg = campaigns_.find(std::string(akey))) {
       // Derived and not persisted: no change record for the state store.
-      agg->churned += it->second;
+      agg->churned += buyers;
       dirty_campaigns_.insert(akey);
     }
-  }
+  });
   churn_cutoff_ = cutoff;
-  churn_next_ = end == index.end() ? INT64_MAX : get_be64(end->first);
+  churn_next_ = churn_index_.first_at_or_after(cutoff);
 }
 
 void MetricWindows::rebuild_churn(TimestampMs eval) {
@@ -408,13 +393,9 @@ void MetricWindows::rebuild_churn(TimestampMs eval) {
   if (__builtin_sub_overflow(eval, topology_.churn_after, &churn_cutoff_)) churn_cutoff_ = INT64_MIN;
   churn_next_ = INT64_MIN;
   for (auto& [akey, agg] : campaigns_) agg.churned = 0;
-  const auto& index = churn_index_.map();
-  const auto end = index.lower_bound(churn_index_key(churn_cutoff_, std::string()));
-  for (auto it = index.begin(); it != end; ++it) {
-    // A restored key that is too short is corrupt state (fuzz_state_restore).
-    if (it->first.size() < 8) throw CorruptState("churn index key of " + std::to_string(it->first.size()) + " bytes");
-    if (WindowAggregate* agg = campaigns_.find(it->first.substr(8))) agg->churned += it->second;
-  }
+  churn_index_.for_each_between(INT64_MIN, churn_cutoff_, [&](TimestampMs, std::string_view akey, std::int64_t buyers) {
+    if (WindowAggregate* agg = campaigns_.find(std::string(akey))) agg->churned += buyers;
+  });
 }
 
 void MetricWindows::emit_window(const std::string& wkey, const WindowAggregate& agg, bool final,
@@ -469,10 +450,9 @@ void MetricWindows::emit_all(const std::string& all_key, const WindowAggregate& 
   if (final && forward_active_) {
     // Stage 2 counts churn at its own evaluation time: the last order times
     // of the buyers not churned here (docs/SEMANTICS.md).
-    const auto& index = churn_index_.map();
-    for (auto it = index.lower_bound(churn_index_key(churn_cutoff_, std::string())); it != index.end(); ++it)
-      if (std::string_view(it->first).substr(8) == all_key)
-        r.active_last_orders.insert(r.active_last_orders.end(), static_cast<std::size_t>(it->second), get_be64(it->first));
+    churn_index_.for_each_between(churn_cutoff_, INT64_MAX, [&](TimestampMs ts, std::string_view akey, std::int64_t buyers) {
+      if (akey == all_key) r.active_last_orders.insert(r.active_last_orders.end(), static_cast<std::size_t>(buyers), ts);
+    });
   }
   const CampaignConfig* cfg = source ? nullptr : topology_.campaign(campaign);
   std::map<std::string, MoneyTotals> money = agg.money;

@@ -13,6 +13,7 @@
 
 #include "alliance/core/output_record.h"
 #include "alliance/core/cached_table.h"
+#include "alliance/core/churn_index.h"
 #include "alliance/core/dirty_keys.h"
 #include "alliance/core/key_hash.h"
 #include "alliance/core/state_table.h"
@@ -160,9 +161,9 @@ class MetricWindows {
   CachedTable<CampaignUser>& campaign_users() { return campaign_users_; }
   [[nodiscard]] const CachedTable<CampaignUser>& campaign_users() const { return campaign_users_; }
   /// Buyers per (last completed order time, all_record_key()): the churn
-  /// index, persisted (key churn_index_key()) so a restore does not read
-  /// every campaign user.
-  StateTable<std::int64_t>& churn_index() { return churn_index_; }
+  /// index, persisted (key be64(time) · all_record_key) so a restore does
+  /// not read every campaign user.
+  ChurnIndex& churn_index() { return churn_index_; }
   /// Keys with a running update still to emit (persisted so a restart emits them too).
   DirtyKeys& dirty_windows() { return dirty_windows_; }
   DirtyKeys& dirty_campaigns() { return dirty_campaigns_; }
@@ -233,8 +234,7 @@ class MetricWindows {
   DirtyKeys dirty_windows_;
   DirtyKeys dirty_campaigns_;  // all_record_key()s
   ClvFactor clv_;
-  /// key churn_index_key(last completed order time, all_record_key) -> buyers.
-  StateTable<std::int64_t> churn_index_;
+  ChurnIndex churn_index_;
   TimestampMs churn_cutoff_ = INT64_MIN;  // last order < cutoff: churned
   /// No churn index entry lies in [churn_cutoff_, churn_next_): the cutoff
   /// moves up to it without a look at the index (it moves on every event).
@@ -255,9 +255,6 @@ std::string metric_group_key(const MetricRecord& r);
 /// dim|key|window_start|size|currency, one key per currency record so that
 /// compaction keeps every currency of a window.
 std::string metric_output_key(const MetricRecord& r);
-
-/// The churn index key: be64(last order time) · all_record_key, in time order.
-std::string churn_index_key(TimestampMs last_order, const std::string& all_key);
 
 /// The campaign_users key of (campaign, user): length-prefixed parts.
 std::string campaign_user_key(const std::string& campaign, const std::string& user);
