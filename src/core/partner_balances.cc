@@ -76,9 +76,9 @@ void PartnerBalances::book(const std::string& partner, const std::string& curren
   next_due_ = std::min(next_due_, due);
 }
 
-void PartnerBalances::add_pending(BalanceState& b, std::map<MaturityKey, MinorUnits>& buckets, const MaturityKey& mk,
+void PartnerBalances::add_pending(BalanceState& b, PendingBuckets& buckets, const MaturityKey& mk,
                                   MinorUnits amount) {
-  MinorUnits& bucket = buckets[mk];
+  MinorUnits& bucket = buckets.upsert(mk);
   bucket = add_exact(bucket, amount);
   if (bucket == 0) buckets.erase(mk);
   if (balances_.tracking()) b.changed_dues.insert(mk);
@@ -93,20 +93,13 @@ void PartnerBalances::set_hold(const std::string& partner, const std::string& pe
     keys.push_back(it->first);
   for (const std::string& key : keys) {
     BalanceState& b = balances_.upsert(key);
-    auto& from = held ? b.by_maturity : b.held;
-    bool moved = false;
-    for (auto it = from.begin(); it != from.end();) {
-      if (it->first.second != period) {
-        ++it;
-        continue;
-      }
-      const MaturityKey mk = it->first;
-      const MinorUnits amount = it->second;
-      it = from.erase(it);
-      moved = true;
+    PendingBuckets& from = held ? b.by_maturity : b.held;
+    const std::vector<PendingBucket> moving = from.take_period(period);
+    const bool moved = !moving.empty();
+    for (const auto& [mk, amount] : moving) {
       if (balances_.tracking()) b.changed_dues.insert(mk);
       if (held) {
-        MinorUnits& to = b.held[mk];
+        MinorUnits& to = b.held.upsert(mk);
         to = add_exact(to, amount);
         b.held_minor = add_exact(b.held_minor, amount);
         continue;
@@ -117,7 +110,7 @@ void PartnerBalances::set_hold(const std::string& partner, const std::string& pe
         b.pending_minor = add_exact(b.pending_minor, -amount);
         b.payable_minor = add_exact(b.payable_minor, amount);
       } else {
-        MinorUnits& to = b.by_maturity[mk];
+        MinorUnits& to = b.by_maturity.upsert(mk);
         to = add_exact(to, amount);
         next_due_ = std::min(next_due_, mk.first);
       }
@@ -127,13 +120,14 @@ void PartnerBalances::set_hold(const std::string& partner, const std::string& pe
 }
 
 void PartnerBalances::release(BalanceState& b, TimestampMs through) {
-  while (!b.by_maturity.empty() && b.by_maturity.begin()->first.first <= through) {
-    const MinorUnits amount = b.by_maturity.begin()->second;
+  for (const PendingBucket* first = b.by_maturity.first(); first != nullptr && first->key.first <= through;
+       first = b.by_maturity.first()) {
+    const MinorUnits amount = first->amount;
     // Moving within one balance: both totals stay between 0 and the sum of its bookings.
     b.pending_minor = add_exact(b.pending_minor, -amount);
     b.payable_minor = add_exact(b.payable_minor, amount);
-    if (balances_.tracking()) b.changed_dues.insert(b.by_maturity.begin()->first);
-    b.by_maturity.erase(b.by_maturity.begin());
+    if (balances_.tracking()) b.changed_dues.insert(first->key);
+    b.by_maturity.erase_first();
   }
 }
 
@@ -143,15 +137,16 @@ void PartnerBalances::mature(TimestampMs watermark) {
   next_due_ = INT64_MAX;
   std::vector<std::string> due;
   for (const auto& [key, b] : balances_.map()) {
-    if (b.by_maturity.empty()) continue;
-    if (b.by_maturity.begin()->first.first <= watermark_) due.push_back(key);
-    else next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
+    const PendingBucket* first = b.by_maturity.first();
+    if (first == nullptr) continue;
+    if (first->key.first <= watermark_) due.push_back(key);
+    else next_due_ = std::min(next_due_, first->key.first);
   }
   for (const std::string& key : due) {
     BalanceState& b = balances_.upsert(key);
     dirty_.insert(key);
     release(b, watermark_);
-    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
+    if (const PendingBucket* first = b.by_maturity.first()) next_due_ = std::min(next_due_, first->key.first);
   }
 }
 
@@ -170,11 +165,13 @@ std::optional<PayoutRefusal> PartnerBalances::pay(const Payout& p, TimestampMs t
   const TimestampMs through = std::min(ts, watermark_);
   MinorUnits payable = current != nullptr ? current->payable_minor : 0;
   if (current != nullptr) {
-    for (const auto& [mk, amount] : current->by_maturity) {
-      if (mk.first > through) break;
-      if (!try_add(payable, amount))
-        return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": payable leaves int64"};
-    }
+    bool fits = true;
+    current->by_maturity.for_each([&](const PendingBucket& due) {
+      if (due.key.first > through) return false;
+      fits = try_add(payable, due.amount);
+      return fits;
+    });
+    if (!fits) return PayoutRefusal{"amount_overflow", "payout " + p.payout_id + ": payable leaves int64"};
   }
   if (p.amount_minor > payable)
     return PayoutRefusal{"payout_exceeds_payable", "payout " + p.payout_id + " of " + std::to_string(p.amount_minor) +
@@ -222,7 +219,7 @@ void PartnerBalances::emit(std::vector<OutputRecord>& out) {
 void PartnerBalances::reindex() {
   next_due_ = INT64_MAX;
   for (const auto& [key, b] : balances_.map())
-    if (!b.by_maturity.empty()) next_due_ = std::min(next_due_, b.by_maturity.begin()->first.first);
+    if (const PendingBucket* first = b.by_maturity.first()) next_due_ = std::min(next_due_, first->key.first);
 }
 
 }  // namespace alliance

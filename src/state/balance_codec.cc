@@ -41,10 +41,10 @@ void collect_balance_changes(PartnerBalances& balances, StateChanges& out) {
       put_be64(mk, due.first);
       mk.append(due.second);
       std::optional<std::string> v;
-      if (auto it = b->by_maturity.find(due); it != b->by_maturity.end())
-        v = value_writer(Cf::kMaturities).i64(it->second).take();
-      else if (auto h = b->held.find(due); h != b->held.end())
-        v = value_writer(Cf::kMaturities).i64(h->second).u8(1).take();
+      if (const MinorUnits* amount = b->by_maturity.find(due))
+        v = value_writer(Cf::kMaturities).i64(*amount).take();
+      else if (const MinorUnits* held = b->held.find(due))
+        v = value_writer(Cf::kMaturities).i64(*held).u8(1).take();
       out.push_back(StateChange{Cf::kMaturities, std::move(mk), std::move(v)});
     }
     b->changed_dues.clear();
@@ -73,12 +73,12 @@ void restore_balance_entry(PartnerBalances& balances, Cf cf, const std::string& 
     if (!r.done()) throw CorruptState("pending bucket with trailing bytes");
     const MaturityKey mk{get_be64(rest), std::string(rest.substr(8))};
     if (held) {
-      b->held[mk] = amount;
+      b->held.upsert(mk) = amount;
       // Restored from a store: sums of restored int64 buckets may not fit.
       if (__builtin_add_overflow(b->held_minor, amount, &b->held_minor))
         throw CorruptState("held commission outside int64");
     } else {
-      b->by_maturity[mk] = amount;
+      b->by_maturity.upsert(mk) = amount;
     }
   } else {
     balances.payouts().restore(key, std::string(value_payload(Cf::kPayouts, v)));

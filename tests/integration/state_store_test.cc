@@ -148,7 +148,7 @@ TYPED_TEST(StateStoreTest, PartnerBalancesAndPayoutsSurviveARestore) {
   for (const auto& e : tail) ref.process(e, {"t", 0, 0}, "");
   ref.finish();
   auto ref_out = ref.take_outputs();
-  std::map<MaturityKey, MinorUnits> pending_before;
+  PendingBuckets pending_before;
   {
     Processor p(t);
     StateSession session(*this->store_, p);

@@ -101,7 +101,7 @@ TEST(ChurnIndexTest, AgreesWithAMapOfStoredKeys) {
       changed.clear();
     }
   }
-  EXPECT_GT(model.size(), 3 * ChurnIndex::kChunkMax);  // the chunks split and merged
+  EXPECT_GT(model.size(), 3 * kSortedChunkMax);  // the chunks split and merged
   EXPECT_EQ(visit(index, INT64_MIN, INT64_MAX), visit(model, INT64_MIN, INT64_MAX));
 
   // Restored in any order, the entries read back the same and nothing is changed.

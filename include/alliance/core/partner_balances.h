@@ -16,14 +16,11 @@
 #include "alliance/core/dirty_keys.h"
 #include "alliance/core/event.h"
 #include "alliance/core/output_record.h"
+#include "alliance/core/pending_buckets.h"
 #include "alliance/core/state_table.h"
 #include "alliance/core/topology.h"
 
 namespace alliance {
-
-/// A pending bucket: when it becomes payable, and the settlement period of
-/// the commission in it (partner risk holds by period, SPEC §3.9).
-using MaturityKey = std::pair<TimestampMs, std::string>;
 
 /// One partner's balance in one currency. Invariant:
 /// accrued + reversed = pending + payable + paid,
@@ -37,10 +34,10 @@ struct BalanceState {
   /// Pending commission by the time it becomes payable (accrual + holding);
   /// a bucket may be negative when a reversal lands before its accrual's
   /// tiered or pool commission does.
-  std::map<MaturityKey, MinorUnits> by_maturity;
+  PendingBuckets by_maturity;
   /// Pending buckets of periods partner risk holds (SPEC §3.9): they do not
   /// mature until the hold ends (a risk_release, or the flag clears).
-  std::map<MaturityKey, MinorUnits> held;
+  PendingBuckets held;
   MinorUnits held_minor = 0;  // Σ held
   /// For the state store, which keeps one key per maturity (a balance's
   /// value does not grow with its pending accruals): buckets changed since
@@ -106,7 +103,7 @@ class PartnerBalances {
   void release(BalanceState& b, TimestampMs through);
   /// Adds `amount` to `b`'s pending bucket `mk` in `buckets` (by_maturity or
   /// held; a bucket that sums to 0 goes), and to pending_minor.
-  void add_pending(BalanceState& b, std::map<MaturityKey, MinorUnits>& buckets, const MaturityKey& mk,
+  void add_pending(BalanceState& b, PendingBuckets& buckets, const MaturityKey& mk,
                    MinorUnits amount);
   const Topology& topology_;
   HoldQuery held_;
