@@ -4,9 +4,9 @@
 // only the entries it passes. It grows with every buyer for churn_after (90
 // days by default), so an entry is 16 bytes (time, interned key number,
 // buyers) in SortedChunks; a std::map node per entry with a string key
-// cost ~110 bytes. Its
-// stored key (the kChurn column family) is be64(time) · all_record_key, and
-// entries are visited in that key's order: time, then key bytes.
+// cost ~110 bytes. Its stored key (the kChurn column family) is
+// be64(time) · all_record_key, and entries are visited in that key's
+// order: time, then key bytes.
 // Owned by MetricWindows; single thread.
 #pragma once
 
